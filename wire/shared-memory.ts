@@ -1,0 +1,55 @@
+/** The shared window as one side sees it: bytes plus the peer's addresses for them, bounds-checked. */
+import { RpmsgError, type ErrorCounters } from './errors.ts';
+
+/**
+ * A byte region written by a stranger. `base` is the address that byte 0 has in the
+ * addresses the host writes (vring da, descriptor addr); every peer address goes through
+ * translate() before use, so nothing reads or writes outside the region.
+ */
+export class SharedMemory {
+  /** Byte view of the whole region. */
+  readonly bytes: Uint8Array;
+  /** Little-endian field access over the whole region. */
+  readonly view: DataView;
+  /** The peer's address of byte 0. */
+  readonly base: number;
+  /** Size of the region in bytes. */
+  readonly size: number;
+
+  constructor(buffer: ArrayBufferLike, base: number, byteOffset = 0, byteLength?: number) {
+    const length = byteLength ?? buffer.byteLength - byteOffset;
+    this.bytes = new Uint8Array(buffer as ArrayBuffer, byteOffset, length);
+    this.view = new DataView(buffer as ArrayBuffer, byteOffset, length);
+    this.base = base;
+    this.size = length;
+  }
+
+  /** True when [offset, offset+length) lies inside the region. */
+  contains(offset: number, length: number): boolean {
+    return offset >= 0 && length >= 0 && offset <= this.size && length <= this.size - offset;
+  }
+
+  /**
+   * The local offset of peer address `address` for `length` bytes, or an EFAULT that is
+   * counted under `what` when the range falls outside the region.
+   */
+  translate(address: number, length: number, what: string, counters: ErrorCounters): number {
+    const offset = address - this.base;
+    if (!this.contains(offset, length)) {
+      throw counters.record(
+        'address-outside-region',
+        new RpmsgError(
+          'EFAULT',
+          `${what} at 0x${address.toString(16)} (+${length}) lies outside the shared region ` +
+            `0x${this.base.toString(16)}..0x${(this.base + this.size).toString(16)}; the peer wrote a bad address`,
+        ),
+      );
+    }
+    return offset;
+  }
+
+  /** The peer's address of local offset `offset`. */
+  address(offset: number): number {
+    return this.base + offset;
+  }
+}
