@@ -1,0 +1,6 @@
+/** The app module the firmware bundle links in (scripts/bundle-firmware.ts resolves it). */
+declare module 'xs-rpmsg-app' {
+  import type { App } from '../runtime/runtime.ts';
+  const app: App;
+  export default app;
+}

@@ -1,0 +1,133 @@
+/** An rpmsg endpoint of the remote, in the ECMA-419 manner: one options object, callbacks, idempotent close. */
+import { RpmsgError } from '../../wire/errors.ts';
+import { RPMSG_ADDR_ANY } from '../../wire/rpmsg.ts';
+
+/** What an endpoint needs from the rpmsg device it lives on. */
+export interface EndpointHost {
+  bind(endpoint: Endpoint): void;
+  unbind(endpoint: Endpoint): void;
+  transmit(src: number, dst: number, data: Uint8Array, length: number, wait: boolean): void;
+  currentMessage(endpoint: Endpoint, target: Uint8Array | undefined): Uint8Array | number;
+}
+
+/** The options object of `new Endpoint(...)`. */
+export interface EndpointOptions {
+  /** Service name announced to the host (name service); omit for an unannounced endpoint. */
+  name?: string;
+  /** Local address; omit (or RPMSG_ADDR_ANY) to get one allocated from 1024 up. */
+  address?: number;
+  /** Remote address; omit to learn it from the first message the host sends. */
+  destination?: number;
+  /** A message arrived: `count` bytes from `source`; call read() before returning. */
+  onReadable?: (this: Endpoint, count: number, source: number) => void;
+  /** A TX buffer is free again after a send failed with ENOMEM. */
+  onWritable?: (this: Endpoint) => void;
+  /** The endpoint can no longer work (host reset, removed); it is closed after this. */
+  onError?: (this: Endpoint, error: RpmsgError) => void;
+  /** Milliseconds a blocking send waits for a TX buffer (default 15000, as Linux). */
+  sendTimeout?: number;
+}
+
+/** A remote endpoint: receives through onReadable, sends with the send family. */
+export class Endpoint {
+  /** Service name (may be empty). */
+  readonly name: string;
+  /** Local address, fixed once bound. */
+  address: number;
+  /** Remote address, RPMSG_ADDR_ANY until known. */
+  destination: number;
+  /** True when `destination` was learned from the host rather than given. */
+  destinationLearned: boolean;
+  /** Milliseconds a blocking send waits for a TX buffer. */
+  readonly sendTimeout: number;
+  onReadable: ((this: Endpoint, count: number, source: number) => void) | undefined;
+  onWritable: ((this: Endpoint) => void) | undefined;
+  onError: ((this: Endpoint, error: RpmsgError) => void) | undefined;
+  /** True after a send failed for want of a buffer, until onWritable is delivered. */
+  wantsWritable = false;
+  private host: EndpointHost | null;
+
+  constructor(host: EndpointHost, options: EndpointOptions) {
+    this.name = options.name ?? '';
+    this.address = options.address ?? RPMSG_ADDR_ANY;
+    this.destination = options.destination ?? RPMSG_ADDR_ANY;
+    this.destinationLearned = options.destination === undefined;
+    this.sendTimeout = options.sendTimeout ?? 15000;
+    this.onReadable = options.onReadable;
+    this.onWritable = options.onWritable;
+    this.onError = options.onError;
+    this.host = host;
+    host.bind(this);
+  }
+
+  /** True until close(). */
+  get open(): boolean {
+    return this.host !== null;
+  }
+
+  /**
+   * The message being delivered to onReadable: without an argument a view into the shared
+   * buffer (valid only during the callback); with `target`, copies into it and returns the
+   * byte count (allocation-free).
+   */
+  read(): Uint8Array;
+  read(target: Uint8Array): number;
+  read(target?: Uint8Array): Uint8Array | number {
+    return this.live().currentMessage(this, target);
+  }
+
+  /** Send to the endpoint's destination, waiting up to sendTimeout for a TX buffer. */
+  send(data: Uint8Array, length: number = data.length): void {
+    this.live().transmit(this.address, this.destination, data, length, true);
+  }
+
+  /** Send to `destination`, waiting up to sendTimeout for a TX buffer. */
+  sendTo(destination: number, data: Uint8Array, length: number = data.length): void {
+    this.live().transmit(this.address, destination, data, length, true);
+  }
+
+  /** Send from `source` to `destination`, waiting up to sendTimeout for a TX buffer. */
+  sendOffchannel(source: number, destination: number, data: Uint8Array, length: number = data.length): void {
+    this.live().transmit(source, destination, data, length, true);
+  }
+
+  /** Send to the destination, or fail at once with ENOMEM when no TX buffer is free. */
+  trySend(data: Uint8Array, length: number = data.length): void {
+    this.live().transmit(this.address, this.destination, data, length, false);
+  }
+
+  /** Send to `destination`, or fail at once with ENOMEM. */
+  trySendTo(destination: number, data: Uint8Array, length: number = data.length): void {
+    this.live().transmit(this.address, destination, data, length, false);
+  }
+
+  /** Send from `source` to `destination`, or fail at once with ENOMEM. */
+  trySendOffchannel(source: number, destination: number, data: Uint8Array, length: number = data.length): void {
+    this.live().transmit(source, destination, data, length, false);
+  }
+
+  /** Withdraw the endpoint (NS destroy if it was announced); calling it again does nothing. */
+  close(): void {
+    const host = this.host;
+    if (host === null) return;
+    this.host = null;
+    host.unbind(this);
+  }
+
+  /** Closed by the runtime (host reset or removal): tell the app, then close. */
+  fail(error: RpmsgError): void {
+    if (this.host === null) return;
+    this.close();
+    if (this.onError) this.onError(error);
+  }
+
+  private live(): EndpointHost {
+    if (this.host === null) throw new RpmsgError('EPIPE', `endpoint ${this.describe()} is closed; create a new Endpoint`);
+    return this.host;
+  }
+
+  /** "name@address" for messages. */
+  describe(): string {
+    return `"${this.name}"@${this.address === RPMSG_ADDR_ANY ? 'ANY' : '0x' + this.address.toString(16)}`;
+  }
+}

@@ -1,0 +1,26 @@
+/** The seam between the remote runtime and a target: everything that differs per target is here. */
+
+/**
+ * What a target gives the runtime (docs/ARCHITECTURE.md, "The platform seam"). On XS the C
+ * platform layer builds this object; in Node the in-process target does.
+ */
+export interface Platform {
+  /** The shared window: an ArrayBuffer in Node, a host buffer on XS. */
+  readonly memory: ArrayBuffer;
+  /** The address byte 0 of `memory` has in the host's addresses (vring da, descriptor addr). */
+  readonly memoryBase: number;
+  /** Offset of the firmware's resource table inside `memory`. */
+  readonly resourceTableOffset: number;
+  /** Ring the host's doorbell for the vring with this notifyid. */
+  notify(notifyId: number): void;
+  /** Set by the runtime; the event loop calls it after the host rang (kicks merge). */
+  onNotify: (() => void) | null;
+  /** Console output (UART0 on the board, stdout on posix). */
+  log(text: string): void;
+  /** Monotonic milliseconds. */
+  now(): number;
+  /** Block up to `ms` for a doorbell; true if one came. Used only by blocking sends. */
+  waitForNotify(ms: number): boolean;
+  /** Stop the firmware with a status (0 = clean). */
+  exit(code: number): void;
+}

@@ -1,0 +1,123 @@
+/** The virtio transport of a remoteproc remote: the vdev entry of its own resource table. */
+import { RpmsgError, type ErrorCounters } from '../../wire/errors.ts';
+import type { SharedMemory } from '../../wire/shared-memory.ts';
+import { VIRTIO_ID_RPMSG } from '../../wire/rpmsg.ts';
+import { vringLayout, isValidVringNum } from '../../wire/vring.ts';
+import {
+  RSC_HDR_TYPE,
+  RSC_TABLE_HEADER_SIZE,
+  RSC_TABLE_NUM,
+  RSC_TABLE_VER,
+  RSC_TABLE_VERSION,
+  RSC_TRACE,
+  RSC_VDEV,
+  TRACE_DA,
+  TRACE_LEN,
+  VDEV_GFEATURES,
+  VDEV_ID,
+  VDEV_NUM_OF_VRINGS,
+  VDEV_STATUS,
+  VIRTIO_CONFIG_S_DRIVER_OK,
+  VRING_RSC_ALIGN,
+  VRING_RSC_DA,
+  VRING_RSC_NOTIFYID,
+  VRING_RSC_NUM,
+  entryOffsetSlot,
+  vdevVringOffset,
+} from '../../resource-table/layout.ts';
+import type { RpmsgDeviceConfig } from './rpmsg-device.ts';
+import type { VringPlacement } from './vring-device.ts';
+
+/** Where the runtime's resources sit in its own table (local offsets into shared memory). */
+export interface OwnResources {
+  /** Offset of the rpmsg vdev entry's type word. */
+  vdev: number;
+  /** Offset and length of the trace buffer, or null when the table has no trace entry. */
+  trace: { offset: number; length: number } | null;
+}
+
+/**
+ * Reads the remote's own resource table in place. The host writes vring da, gfeatures and
+ * status into it, so every value is read as if a stranger wrote it.
+ */
+export class RemoteprocTransport {
+  private readonly memory: SharedMemory;
+  private readonly counters: ErrorCounters;
+  private readonly vdev: number;
+  /** Where the trace buffer is (found at boot from the firmware's own table). */
+  readonly trace: { offset: number; length: number } | null;
+
+  constructor(memory: SharedMemory, tableOffset: number, counters: ErrorCounters) {
+    this.memory = memory;
+    this.counters = counters;
+    const found = findOwnResources(memory, tableOffset, counters);
+    this.vdev = found.vdev;
+    this.trace = found.trace;
+  }
+
+  /** The vdev status byte the host last wrote. */
+  status(): number {
+    return this.memory.view.getUint8(this.vdev + VDEV_STATUS);
+  }
+
+  /** True once the host set DRIVER_OK (OpenAMP hosts write 0x04 alone, Linux 0x07). */
+  driverReady(): boolean {
+    return (this.status() & VIRTIO_CONFIG_S_DRIVER_OK) !== 0;
+  }
+
+  /** Read gfeatures and both vrings as the host set them; refuse anything outside memory. */
+  configuration(): RpmsgDeviceConfig {
+    const view = this.memory.view;
+    return {
+      features: view.getUint32(this.vdev + VDEV_GFEATURES, true),
+      transmit: this.vring(0),
+      receive: this.vring(1),
+    };
+  }
+
+  private vring(index: number): VringPlacement {
+    const view = this.memory.view;
+    const entry = this.vdev + vdevVringOffset(index);
+    const da = view.getUint32(entry + VRING_RSC_DA, true);
+    const align = view.getUint32(entry + VRING_RSC_ALIGN, true);
+    const num = view.getUint32(entry + VRING_RSC_NUM, true);
+    const notifyId = view.getUint32(entry + VRING_RSC_NOTIFYID, true);
+    if (!isValidVringNum(num) || align === 0 || (align & (align - 1)) !== 0) {
+      throw this.counters.record('vring-malformed', new RpmsgError('EINVAL', `vdev vring ${index}: num ${num} / align ${align} must be powers of two; fix the resource table`));
+    }
+    const layout = vringLayout(num, align);
+    const desc = this.memory.translate(da, layout.size, `vdev vring ${index} (da)`, this.counters);
+    return { num, notifyId, desc, avail: desc + layout.avail, used: desc + layout.used };
+  }
+}
+
+/** Walk the table header to the rpmsg vdev and the trace entry, checking every offset. */
+export function findOwnResources(memory: SharedMemory, table: number, counters: ErrorCounters): OwnResources {
+  const view = memory.view;
+  const refuse = (reason: string, message: string): never => {
+    throw counters.record(reason, new RpmsgError('EINVAL', `own resource table at offset 0x${table.toString(16)}: ${message}`));
+  };
+  if (!memory.contains(table, RSC_TABLE_HEADER_SIZE)) refuse('resource-table-outside', 'header lies outside shared memory; check the linker script');
+  if (view.getUint32(table + RSC_TABLE_VER, true) !== RSC_TABLE_VERSION) refuse('resource-table-version', `version is ${view.getUint32(table + RSC_TABLE_VER, true)}, expected 1`);
+  const count = view.getUint32(table + RSC_TABLE_NUM, true);
+  if (!memory.contains(table, entryOffsetSlot(count))) refuse('resource-table-outside', `${count} entries do not fit in shared memory`);
+  let vdev = -1;
+  let trace: OwnResources['trace'] = null;
+  for (let index = 0; index < count; index++) {
+    const entry = table + view.getUint32(table + entryOffsetSlot(index), true);
+    if (!memory.contains(entry, 8)) refuse('resource-table-outside', `entry ${index} lies outside shared memory`);
+    const type = view.getUint32(entry + RSC_HDR_TYPE, true);
+    if (type === RSC_VDEV && vdev < 0 && view.getUint32(entry + VDEV_ID, true) === VIRTIO_ID_RPMSG) {
+      if (!memory.contains(entry, vdevVringOffset(2))) refuse('resource-table-outside', `vdev entry ${index} lies outside shared memory`);
+      if (view.getUint8(entry + VDEV_NUM_OF_VRINGS) !== 2) refuse('vdev-vrings', `rpmsg vdev entry ${index} has ${view.getUint8(entry + VDEV_NUM_OF_VRINGS)} vrings; rpmsg needs 2`);
+      vdev = entry;
+    } else if (type === RSC_TRACE && trace === null) {
+      if (!memory.contains(entry, TRACE_LEN + 4)) refuse('resource-table-outside', `trace entry ${index} lies outside shared memory`);
+      const length = view.getUint32(entry + TRACE_LEN, true);
+      const offset = memory.translate(view.getUint32(entry + TRACE_DA, true), length, `trace entry ${index} buffer`, counters);
+      trace = { offset, length };
+    }
+  }
+  if (vdev < 0) refuse('no-rpmsg-vdev', 'has no VDEV entry with id 7 (rpmsg); generate it from manifest.json');
+  return { vdev, trace };
+}

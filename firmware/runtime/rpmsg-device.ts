@@ -1,0 +1,340 @@
+/** The remote's rpmsg device: endpoints, name service and messages over the two vrings. */
+import { RpmsgError, type ErrorCounters } from '../../wire/errors.ts';
+import {
+  isNameServiceDestroy,
+  decodeNameServiceMessage,
+  writeNameServiceMessage,
+  RPMSG_NS_CREATE,
+  RPMSG_NS_DESTROY,
+  RPMSG_NS_MSG_SIZE,
+} from '../../wire/name-service.ts';
+import {
+  RPMSG_ADDR_ANY,
+  RPMSG_HDR_SIZE,
+  RPMSG_MTU,
+  RPMSG_NS_ADDR,
+  RPMSG_RESERVED_ADDRESSES,
+  rpmsgHeaderDst,
+  rpmsgHeaderLen,
+  rpmsgHeaderSrc,
+  writeRpmsgHeader,
+} from '../../wire/rpmsg.ts';
+import type { SharedMemory } from '../../wire/shared-memory.ts';
+import { Endpoint, type EndpointHost, type EndpointOptions } from './endpoint.ts';
+import type { Platform } from './platform.ts';
+import { VringDevice, type VringPlacement } from './vring-device.ts';
+
+/** What the virtio transport found once the host set DRIVER_OK. */
+export interface RpmsgDeviceConfig {
+  /** Negotiated feature bits 0..31 (gfeatures). */
+  features: number;
+  /** vring 0: host RX = remote TX. */
+  transmit: VringPlacement;
+  /** vring 1: host TX = remote RX. */
+  receive: VringPlacement;
+}
+
+/** A host name-service announcement, as delivered to RpmsgDevice.onNameService. */
+export type NameServiceListener = (name: string, address: number, destroyed: boolean) => void;
+
+/** Message statistics, for tests and benchmarks. */
+export interface RpmsgStatistics {
+  received: number;
+  sent: number;
+  /** Messages dropped because nobody listens at their dst (Linux: "no recipient"). */
+  unrouted: number;
+}
+
+const VIRTIO_RPMSG_F_NS_MASK = 1;
+
+/**
+ * Joins the vrings and the endpoints (OpenAMP's rpmsg_virtio in spirit). Nothing here
+ * touches hardware; the message path allocates nothing.
+ */
+export class RpmsgDevice implements EndpointHost {
+  readonly statistics: RpmsgStatistics = { received: 0, sent: 0, unrouted: 0 };
+  /** Called for every name-service announcement the host makes (OpenAMP hosts announce). */
+  onNameService: NameServiceListener | null = null;
+  private readonly memory: SharedMemory;
+  private readonly platform: Platform;
+  private readonly counters: ErrorCounters;
+  private readonly endpoints = new Map<number, Endpoint>();
+  private transmitRing: VringDevice | null = null;
+  private receiveRing: VringDevice | null = null;
+  private nameService = false;
+  private nextAddress = RPMSG_RESERVED_ADDRESSES;
+  /** The message being delivered to onReadable. */
+  private deliveringTo: Endpoint | null = null;
+  private deliveringOffset = 0;
+  private deliveringLength = 0;
+  /** Scratch for name-service messages (sent rarely, but still without allocation). */
+  private readonly nameServiceScratch = new Uint8Array(RPMSG_NS_MSG_SIZE);
+  private readonly nameServiceView = new DataView(this.nameServiceScratch.buffer);
+
+  constructor(memory: SharedMemory, platform: Platform, counters: ErrorCounters) {
+    this.memory = memory;
+    this.platform = platform;
+    this.counters = counters;
+  }
+
+  /** True between DRIVER_OK and a host reset. */
+  get attached(): boolean {
+    return this.transmitRing !== null;
+  }
+
+  /** Create an endpoint (see EndpointOptions). */
+  createEndpoint(options: EndpointOptions): Endpoint {
+    return new Endpoint(this, options);
+  }
+
+  /** The host set DRIVER_OK: take over the vrings and announce every named endpoint. */
+  attach(config: RpmsgDeviceConfig): void {
+    const eventIndex = false; // EVENT_IDX is not offered in dfeatures.
+    this.transmitRing = new VringDevice(this.memory, config.transmit, eventIndex, this.counters);
+    this.receiveRing = new VringDevice(this.memory, config.receive, eventIndex, this.counters);
+    this.nameService = (config.features & VIRTIO_RPMSG_F_NS_MASK) !== 0;
+    for (const endpoint of this.endpoints.values()) this.announce(endpoint, RPMSG_NS_CREATE);
+  }
+
+  /** The host reset the device: forget the vrings and the addresses learned from it. */
+  detach(): void {
+    this.transmitRing = null;
+    this.receiveRing = null;
+    for (const endpoint of this.endpoints.values()) {
+      if (endpoint.destinationLearned) endpoint.destination = RPMSG_ADDR_ANY;
+    }
+  }
+
+  /** Service both vrings after a doorbell (kicks merge): deliver messages, wake writers. */
+  service(): void {
+    const receive = this.receiveRing;
+    if (receive === null) return;
+    let handled = 0;
+    for (;;) {
+      let head: number;
+      try {
+        head = receive.peekAvailable();
+      } catch (error) {
+        this.report(error);
+        receive.discard();
+        handled++;
+        continue;
+      }
+      if (head < 0) break;
+      receive.take();
+      this.receiveOne(receive.bufferOffset, receive.bufferLength);
+      receive.pushUsed(head, receive.bufferLength);
+      handled++;
+      if (this.receiveRing !== receive) break; // detached from inside a callback
+    }
+    if (handled > 0 && receive.shouldNotify()) this.platform.notify(receive.notifyId);
+    this.wakeWriters();
+  }
+
+  private receiveOne(offset: number, length: number): void {
+    const view = this.memory.view;
+    if (length < RPMSG_HDR_SIZE) {
+      this.report(this.counters.record('buffer-too-small', new RpmsgError('EINVAL', `host sent a ${length}-byte buffer, smaller than the 16-byte rpmsg header; dropped`)));
+      return;
+    }
+    const source = rpmsgHeaderSrc(view, offset);
+    const destination = rpmsgHeaderDst(view, offset);
+    const payload = rpmsgHeaderLen(view, offset);
+    if (payload > length - RPMSG_HDR_SIZE) {
+      this.report(this.counters.record('header-length-above-buffer', new RpmsgError('EINVAL', `host message claims ${payload} payload bytes in a ${length}-byte buffer; dropped`)));
+      return;
+    }
+    this.statistics.received++;
+    if (destination === RPMSG_NS_ADDR && this.nameService) {
+      this.receiveNameService(offset + RPMSG_HDR_SIZE, payload);
+      return;
+    }
+    const endpoint = this.endpoints.get(destination);
+    if (endpoint === undefined) {
+      this.statistics.unrouted++;
+      this.counters.record('no-recipient', new RpmsgError('ENXIO', `host sent to 0x${destination.toString(16)}, where no endpoint listens; dropped`));
+      return;
+    }
+    if (endpoint.destination === RPMSG_ADDR_ANY) endpoint.destination = source;
+    const callback = endpoint.onReadable;
+    if (callback === undefined) return;
+    this.deliveringTo = endpoint;
+    this.deliveringOffset = offset + RPMSG_HDR_SIZE;
+    this.deliveringLength = payload;
+    try {
+      callback.call(endpoint, payload, source);
+    } catch (error) {
+      this.report(error);
+    } finally {
+      this.deliveringTo = null;
+    }
+  }
+
+  private receiveNameService(offset: number, length: number): void {
+    let address: number;
+    let name: string;
+    let destroyed: boolean;
+    try {
+      const message = decodeNameServiceMessage(this.memory.bytes, offset, length);
+      address = message.addr;
+      name = message.name;
+      destroyed = isNameServiceDestroy(message.flags);
+    } catch (error) {
+      this.report(this.counters.record('name-service-malformed', error as RpmsgError));
+      return;
+    }
+    // Bind a same-named endpoint that does not know its peer yet (OpenAMP hosts announce too).
+    for (const endpoint of this.endpoints.values()) {
+      if (endpoint.name !== name || !endpoint.destinationLearned) continue;
+      if (!destroyed && endpoint.destination === RPMSG_ADDR_ANY) endpoint.destination = address;
+      else if (destroyed && endpoint.destination === address) endpoint.destination = RPMSG_ADDR_ANY;
+    }
+    if (this.onNameService) this.onNameService(name, address, destroyed);
+  }
+
+  private wakeWriters(): void {
+    const transmit = this.transmitRing;
+    if (transmit === null) return;
+    for (const endpoint of this.endpoints.values()) {
+      if (!endpoint.wantsWritable) continue;
+      if (transmit.pending() === 0) return;
+      endpoint.wantsWritable = false;
+      if (endpoint.onWritable) {
+        try {
+          endpoint.onWritable.call(endpoint);
+        } catch (error) {
+          this.report(error);
+        }
+      }
+    }
+  }
+
+  /** EndpointHost: allocate or claim the endpoint's address and announce it. */
+  bind(endpoint: Endpoint): void {
+    if (endpoint.address === RPMSG_ADDR_ANY) {
+      endpoint.address = this.allocateAddress();
+    } else if (this.endpoints.has(endpoint.address)) {
+      throw new RpmsgError('EBUSY', `address 0x${endpoint.address.toString(16)} is taken by endpoint ${this.endpoints.get(endpoint.address)!.describe()}; omit the address to get a free one`);
+    }
+    this.endpoints.set(endpoint.address, endpoint);
+    this.announce(endpoint, RPMSG_NS_CREATE);
+  }
+
+  /** EndpointHost: withdraw the endpoint. */
+  unbind(endpoint: Endpoint): void {
+    if (this.endpoints.get(endpoint.address) !== endpoint) return;
+    this.announce(endpoint, RPMSG_NS_DESTROY);
+    this.endpoints.delete(endpoint.address);
+  }
+
+  private allocateAddress(): number {
+    for (let tries = 0; tries < 0x10000; tries++) {
+      const address = this.nextAddress;
+      this.nextAddress = address >= 0x7fffffff ? RPMSG_RESERVED_ADDRESSES : address + 1;
+      if (!this.endpoints.has(address)) return address;
+    }
+    throw new RpmsgError('ENOSPC', 'no free endpoint address; close endpoints you no longer use');
+  }
+
+  private announce(endpoint: Endpoint, flags: number): void {
+    if (!this.nameService || this.transmitRing === null || endpoint.name === '') return;
+    writeNameServiceMessage(this.nameServiceView, 0, endpoint.name, endpoint.address, flags);
+    try {
+      this.transmit(endpoint.address, RPMSG_NS_ADDR, this.nameServiceScratch, RPMSG_NS_MSG_SIZE, true);
+    } catch (error) {
+      this.report(error);
+    }
+  }
+
+  /** EndpointHost: the message being delivered (view, or copied into `target`). */
+  currentMessage(endpoint: Endpoint, target: Uint8Array | undefined): Uint8Array | number {
+    if (this.deliveringTo !== endpoint) {
+      throw new RpmsgError('EINVAL', `read() on ${endpoint.describe()} outside its onReadable callback; messages can only be read while they are delivered`);
+    }
+    const start = this.deliveringOffset;
+    const length = this.deliveringLength;
+    if (target === undefined) return this.memory.bytes.subarray(start, start + length);
+    if (target.length < length) {
+      throw new RpmsgError('EMSGSIZE', `read() target holds ${target.length} bytes but the message has ${length}; pass a buffer of at least ${RPMSG_MTU}`);
+    }
+    const bytes = this.memory.bytes;
+    for (let i = 0; i < length; i++) target[i] = bytes[start + i];
+    return length;
+  }
+
+  /** EndpointHost: write one message into a TX buffer and kick the host if it wants. */
+  transmit(source: number, destination: number, data: Uint8Array, length: number, wait: boolean): void {
+    if (length > RPMSG_MTU) {
+      throw new RpmsgError('EMSGSIZE', `message of ${length} bytes exceeds the rpmsg MTU of ${RPMSG_MTU}; split it`);
+    }
+    if (length > data.length || length < 0) {
+      throw new RpmsgError('EINVAL', `length ${length} is outside the ${data.length}-byte data`);
+    }
+    if (source === RPMSG_ADDR_ANY || destination === RPMSG_ADDR_ANY) {
+      throw new RpmsgError('EINVAL', destination === RPMSG_ADDR_ANY
+        ? 'no destination address yet: it is learned from the host\'s first message; use sendTo with an address'
+        : 'source address is RPMSG_ADDR_ANY; send from a bound endpoint address');
+    }
+    let transmit = this.transmitRing;
+    if (transmit === null) {
+      throw new RpmsgError('EPIPE', 'the host has not set DRIVER_OK (or reset the device); wait until it is up');
+    }
+    let head = this.takeTransmitBuffer(transmit, length);
+    if (head < 0 && wait) {
+      const deadline = this.platform.now() + this.sendTimeoutFor(source);
+      while (head < 0) {
+        const left = deadline - this.platform.now();
+        if (left <= 0) {
+          throw new RpmsgError('ERESTARTSYS', `no TX buffer came back from the host within ${this.sendTimeoutFor(source)} ms; the host is not consuming messages`);
+        }
+        this.platform.waitForNotify(left);
+        transmit = this.transmitRing;
+        if (transmit === null) throw new RpmsgError('EPIPE', 'the host reset the device while a send waited for a buffer');
+        head = this.takeTransmitBuffer(transmit, length);
+      }
+    }
+    if (head < 0) {
+      const endpoint = this.endpoints.get(source);
+      if (endpoint !== undefined) endpoint.wantsWritable = true;
+      throw new RpmsgError('ENOMEM', 'no free TX buffer: the host has not returned any; retry in onWritable');
+    }
+    const offset = transmit.bufferOffset;
+    const bytes = this.memory.bytes;
+    writeRpmsgHeader(this.memory.view, offset, source, destination, length);
+    const start = offset + RPMSG_HDR_SIZE;
+    if (length === data.length) bytes.set(data, start);
+    else for (let i = 0; i < length; i++) bytes[start + i] = data[i];
+    transmit.pushUsed(head, RPMSG_HDR_SIZE + length);
+    this.statistics.sent++;
+    if (transmit.shouldNotify()) this.platform.notify(transmit.notifyId);
+  }
+
+  private sendTimeoutFor(source: number): number {
+    const endpoint = this.endpoints.get(source);
+    return endpoint === undefined ? 15000 : endpoint.sendTimeout;
+  }
+
+  /** The head of a TX buffer big enough for `length`, or -1; bad host buffers are skipped. */
+  private takeTransmitBuffer(transmit: VringDevice, length: number): number {
+    for (;;) {
+      let head: number;
+      try {
+        head = transmit.peekAvailable();
+      } catch (error) {
+        this.report(error);
+        transmit.discard();
+        continue;
+      }
+      if (head < 0) return -1;
+      transmit.take();
+      if (transmit.bufferLength >= RPMSG_HDR_SIZE + length) return head;
+      this.report(this.counters.record('transmit-buffer-too-small', new RpmsgError('EINVAL', `host posted a ${transmit.bufferLength}-byte TX buffer; rpmsg needs 512-byte buffers`)));
+      transmit.pushUsed(head, 0);
+    }
+  }
+
+  /** Log an error that has no caller to throw to. */
+  private report(error: unknown): void {
+    this.platform.log(`rpmsg: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

@@ -1,0 +1,154 @@
+/** The remote runtime: boots the virtio transport, runs the rpmsg device, and hosts the app. */
+import { ErrorCounters, RpmsgError } from '../../wire/errors.ts';
+import { SharedMemory } from '../../wire/shared-memory.ts';
+import type { Endpoint, EndpointOptions } from './endpoint.ts';
+import type { Platform } from './platform.ts';
+import { RemoteprocTransport } from './remoteproc-transport.ts';
+import { RpmsgDevice, type NameServiceListener, type RpmsgStatistics } from './rpmsg-device.ts';
+import { TraceBuffer } from './trace-buffer.ts';
+
+/** Tuning a target or app may pass to startRuntime. */
+export interface RuntimeOptions {
+  /** Status poll period while waiting for DRIVER_OK, ms (OpenAMP hosts do not kick). */
+  pollWhileWaiting?: number;
+  /** Status poll period once running, to notice a host reset, ms. */
+  pollWhileRunning?: number;
+}
+
+/** What an app sees: endpoints, a console that also feeds the trace buffer, and state. */
+export interface Rpmsg {
+  /** Create an endpoint; a named one is announced to the host. */
+  createEndpoint(options: EndpointOptions): Endpoint;
+  /** Log a line to the console and the trace buffer. */
+  log(text: string): void;
+  /** True while the host has the device running (DRIVER_OK). */
+  readonly hostReady: boolean;
+  /** Called when the host sets DRIVER_OK, and again after each host reset. */
+  onHostReady: (() => void) | null;
+  /** Called when the host resets the device (status back to 0). */
+  onHostReset: (() => void) | null;
+  /** Called for name-service announcements the host makes. */
+  onNameService: NameServiceListener | null;
+  /** Message counts. */
+  readonly statistics: RpmsgStatistics;
+  /** Refused inputs from the host, by reason. */
+  readonly errors: ErrorCounters;
+}
+
+/** An app is a function that receives the runtime once at boot. */
+export type App = (rpmsg: Rpmsg) => void;
+
+/** The running runtime (also the object apps get). */
+export class Runtime implements Rpmsg {
+  readonly errors = new ErrorCounters();
+  readonly memory: SharedMemory;
+  readonly device: RpmsgDevice;
+  onHostReady: (() => void) | null = null;
+  onHostReset: (() => void) | null = null;
+  private readonly platform: Platform;
+  private readonly transport: RemoteprocTransport;
+  private readonly trace: TraceBuffer | null;
+  private readonly options: Required<RuntimeOptions>;
+  private pollTimer: ReturnType<typeof setInterval> | null = null;
+  private pollPeriod = 0;
+  private stopped = false;
+
+  constructor(platform: Platform, options: RuntimeOptions = {}) {
+    this.platform = platform;
+    this.options = { pollWhileWaiting: options.pollWhileWaiting ?? 1, pollWhileRunning: options.pollWhileRunning ?? 20 };
+    this.memory = new SharedMemory(platform.memory, platform.memoryBase);
+    this.transport = new RemoteprocTransport(this.memory, platform.resourceTableOffset, this.errors);
+    const trace = this.transport.trace;
+    this.trace = trace === null ? null : new TraceBuffer(this.memory.bytes, trace.offset, trace.length);
+    this.device = new RpmsgDevice(this.memory, platform, this.errors);
+    platform.onNotify = () => this.service();
+  }
+
+  get hostReady(): boolean {
+    return this.device.attached;
+  }
+
+  get statistics(): RpmsgStatistics {
+    return this.device.statistics;
+  }
+
+  get onNameService(): NameServiceListener | null {
+    return this.device.onNameService;
+  }
+
+  set onNameService(listener: NameServiceListener | null) {
+    this.device.onNameService = listener;
+  }
+
+  createEndpoint(options: EndpointOptions): Endpoint {
+    return this.device.createEndpoint(options);
+  }
+
+  log(text: string): void {
+    this.platform.log(text);
+    if (this.trace !== null) this.trace.writeLine(text);
+  }
+
+  /** Start watching the status byte. */
+  start(): void {
+    this.log('xs-rpmsg: remote up, waiting for the host (DRIVER_OK)');
+    this.service();
+  }
+
+  /** Stop timers (the firmware is going down). */
+  stop(): void {
+    this.stopped = true;
+    if (this.pollTimer !== null) clearInterval(this.pollTimer);
+    this.pollTimer = null;
+  }
+
+  /** One pass of the event loop's work: status, then both vrings. Never re-entered. */
+  service(): void {
+    if (this.stopped) return;
+    try {
+      this.checkStatus();
+      this.device.service();
+    } catch (error) {
+      this.log(`xs-rpmsg: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    this.schedulePoll();
+  }
+
+  private checkStatus(): void {
+    const ready = this.transport.driverReady();
+    if (ready && !this.device.attached) {
+      const config = this.transport.configuration();
+      this.device.attach(config);
+      this.log(`xs-rpmsg: host ready (features 0x${config.features.toString(16)}, vrings ${config.transmit.num}/${config.receive.num})`);
+      if (this.onHostReady) this.onHostReady();
+    } else if (!ready && this.device.attached && this.transport.status() === 0) {
+      this.device.detach();
+      this.log('xs-rpmsg: host reset the device (status 0); waiting for DRIVER_OK again');
+      if (this.onHostReset) this.onHostReset();
+    }
+  }
+
+  /** Keep one interval timer at the period for the current state (no timer work per message). */
+  private schedulePoll(): void {
+    if (this.stopped) return;
+    const period = this.device.attached ? this.options.pollWhileRunning : this.options.pollWhileWaiting;
+    if (this.pollTimer !== null && period === this.pollPeriod) return;
+    if (this.pollTimer !== null) clearInterval(this.pollTimer);
+    this.pollPeriod = period;
+    this.pollTimer = setInterval(this.pollNow, period);
+  }
+
+  private readonly pollNow = (): void => {
+    this.service();
+  };
+}
+
+/** Boot the runtime on `platform` and hand it to `app`. */
+export function startRuntime(platform: Platform, app: App, options?: RuntimeOptions): Runtime {
+  const runtime = new Runtime(platform, options);
+  app(runtime);
+  runtime.start();
+  return runtime;
+}
+
+export { RpmsgError };
