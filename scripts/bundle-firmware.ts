@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Fails the bundle on any Node API: code that runs on XS must not use one. */
-const forbidNodeApis: Plugin = {
+export const forbidNodeApis: Plugin = {
   name: 'forbid-node-apis',
   setup(pluginBuild) {
     pluginBuild.onResolve({ filter: /^node:|^(fs|path|os|net|child_process|worker_threads|buffer|process|url|util|events|stream|crypto|timers)$/ }, (args) => ({

@@ -1,0 +1,41 @@
+// Code that runs on XS must not use Node APIs: checked on the sources and on the real bundle.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { bundleFirmware } from '../../scripts/bundle-firmware.ts';
+import { tmpdir } from 'node:os';
+
+const root = resolve(import.meta.dirname, '../..');
+/** Folders whose TypeScript is bundled into the firmware (and files that are Node-only by design). */
+const xsFolders = ['firmware/runtime', 'firmware/apps', 'wire', 'resource-table'];
+const nodeOnly = new Set(['resource-table/cli.ts']);
+const nodeApi = /from\s+['"](node:|fs|path|os|net|child_process|worker_threads|buffer|url|util|events)['"]|\brequire\(|\bprocess\.|\bBuffer\.|\b__dirname\b|\bsetImmediate\(/;
+
+function typeScriptFiles(folder: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(join(root, folder))) {
+    const path = join(folder, name);
+    if (statSync(join(root, path)).isDirectory()) out.push(...typeScriptFiles(path));
+    else if (name.endsWith('.ts') && !name.endsWith('.test.ts') && !nodeOnly.has(path)) out.push(path);
+  }
+  return out;
+}
+
+describe('firmware code uses no Node API', () => {
+  it('no source file bundled for XS imports or names a Node API', () => {
+    const offenders = xsFolders.flatMap(typeScriptFiles).filter((path) => nodeApi.test(readFileSync(join(root, path), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+
+  it('the firmware bundle builds for a neutral platform and names no Node global', async () => {
+    const text = await bundleFirmware(join(tmpdir(), `xs-rpmsg-bundle-${process.pid}.js`));
+    expect(text).not.toMatch(/\brequire\(|\bprocess\.|\bBuffer\b|node:/);
+  });
+
+  it('the bundler refuses a Node import in firmware code', async () => {
+    const { build } = await import('esbuild');
+    await expect(
+      build({ stdin: { contents: "import { readFileSync } from 'node:fs'; readFileSync('x');", resolveDir: root }, bundle: true, write: false, platform: 'neutral', logLevel: 'silent', plugins: [(await import('../../scripts/bundle-firmware.ts')).forbidNodeApis] }),
+    ).rejects.toThrow(/Node API/);
+  });
+});
