@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Sets up everything the project needs on a fresh machine with Node, npm and root (idempotent).
+# Usage: bash scripts/setup.sh [--for demo|test]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+purpose="${2:-test}"
+[ "${1:-}" = "--for" ] || purpose="test"
+
+step() { printf '\n== setup: %s\n' "$*"; }
+
+# npm dependencies: reinstall only when package-lock.json changed since the last install.
+stamp="node_modules/.xs-rpmsg-lock"
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  step "npm ci"
+  npm ci --no-audit --no-fund
+  cp package-lock.json "$stamp"
+fi
+
+# Cross compiler, newlib-nano, QEMU (Debian) and the pinned XS engine sources (npm pack).
+if [ -f scripts/install-toolchain.sh ]; then
+  step "toolchain (gcc-arm-none-eabi, newlib, qemu-system-arm)"
+  bash scripts/install-toolchain.sh
+fi
+if [ -f scripts/fetch-xs.sh ]; then
+  step "XS engine sources (@agoric/xsnap, pinned)"
+  bash scripts/fetch-xs.sh >/dev/null
+fi
+# The real Linux kernel (UML) is needed by the tests only.
+if [ "$purpose" = "test" ] && [ -f linux/build-kernel.sh ]; then
+  step "User-Mode Linux kernel with rpmsg (cached after the first build)"
+  bash linux/build-kernel.sh
+fi
