@@ -1,0 +1,67 @@
+/** Command line: resource table as C source, as bytes, or decoded for reading. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { RpmsgError } from '../wire/errors.ts';
+import { encodeResourceTable } from './codec.ts';
+import { resourceTableCSource } from './c-source.ts';
+import { formatResourceTable } from './dump.ts';
+import { resourceTableFromManifest } from './manifest.ts';
+import { checkResourceTable } from './validate.ts';
+
+const USAGE = `usage:
+  tsx resource-table/cli.ts c-source <manifest.json> [--target qemu-mps2|posix|...] [--symbol name]   C source on stdout
+  tsx resource-table/cli.ts bytes <manifest.json> [--target T] [--out file]                         binary (stdout or file)
+  tsx resource-table/cli.ts decode <file>                                                          readable dump + Linux's verdict`;
+
+function option(args: string[], name: string): string | null {
+  const i = args.indexOf(name);
+  if (i < 0) return null;
+  const value = args[i + 1];
+  if (value === undefined) throw new RpmsgError('EINVAL', `${name} needs a value`);
+  args.splice(i, 2);
+  return value;
+}
+
+function main(argv: string[]): number {
+  const args = [...argv];
+  const command = args.shift();
+  const target = option(args, '--target');
+  const out = option(args, '--out');
+  const symbol = option(args, '--symbol');
+  const file = args.shift();
+  if (!command || !file || args.length > 0) {
+    process.stderr.write(USAGE + '\n');
+    return 2;
+  }
+  if (command === 'decode') {
+    const result = checkResourceTable(new Uint8Array(readFileSync(file)));
+    process.stdout.write(formatResourceTable(result) + '\n');
+    for (const warning of result.warnings) process.stdout.write(`warning: ${warning}\n`);
+    return 0;
+  }
+  const manifest: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  const generated = resourceTableFromManifest(manifest, target);
+  for (const warning of generated.warnings) process.stderr.write(`warning: ${warning}\n`);
+  if (command === 'c-source') {
+    process.stdout.write(resourceTableCSource(generated, symbol ? { tableSymbol: symbol } : {}));
+    return 0;
+  }
+  if (command === 'bytes') {
+    const bytes = encodeResourceTable(generated.table);
+    if (out) writeFileSync(out, bytes);
+    else process.stdout.write(bytes);
+    return 0;
+  }
+  process.stderr.write(USAGE + '\n');
+  return 2;
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof RpmsgError || error instanceof SyntaxError) {
+    process.stderr.write(`resource-table: ${error.message}\n`);
+    process.exitCode = 1;
+  } else {
+    throw error;
+  }
+}
