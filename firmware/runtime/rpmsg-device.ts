@@ -55,6 +55,8 @@ export class RpmsgDevice implements EndpointHost {
   readonly statistics: RpmsgStatistics = { received: 0, sent: 0, unrouted: 0 };
   /** Called for every name-service announcement the host makes (OpenAMP hosts announce). */
   onNameService: NameServiceListener | null = null;
+  /** While true, messages stay in vring 1 (flow control: the host's sends block once it is full). */
+  receivePaused = false;
   private readonly memory: SharedMemory;
   private readonly platform: Platform;
   private readonly counters: ErrorCounters;
@@ -109,6 +111,10 @@ export class RpmsgDevice implements EndpointHost {
   service(): void {
     const receive = this.receiveRing;
     if (receive === null) return;
+    if (this.receivePaused) {
+      this.wakeWriters();
+      return;
+    }
     let handled = 0;
     for (;;) {
       let head: number;

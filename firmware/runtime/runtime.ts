@@ -29,6 +29,8 @@ export interface Rpmsg {
   onHostReset: (() => void) | null;
   /** Called for name-service announcements the host makes. */
   onNameService: NameServiceListener | null;
+  /** Stop taking messages from the host (they wait in vring 1), or start again. */
+  pauseReceive(paused: boolean): void;
   /** Message counts. */
   readonly statistics: RpmsgStatistics;
   /** Refused inputs from the host, by reason. */
@@ -82,6 +84,11 @@ export class Runtime implements Rpmsg {
 
   createEndpoint(options: EndpointOptions): Endpoint {
     return this.device.createEndpoint(options);
+  }
+
+  pauseReceive(paused: boolean): void {
+    this.device.receivePaused = paused;
+    if (!paused) this.service();
   }
 
   log(text: string): void {

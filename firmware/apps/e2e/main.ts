@@ -1,0 +1,98 @@
+/**
+ * The end-to-end test app: the echo service plus a control service through which the
+ * suite drives the remote (open/close services, pause receiving, send bursts).
+ */
+import type { Endpoint } from '../../runtime/endpoint.ts';
+import type { Rpmsg } from '../../runtime/runtime.ts';
+import { RpmsgError } from '../../../wire/errors.ts';
+import { RPMSG_MTU } from '../../../wire/rpmsg.ts';
+import echoApp from '../echo/main.ts';
+
+/** The control service's name. */
+export const CONTROL_SERVICE = 'xs-rpmsg-test-control';
+
+/** Text of a message, ASCII. */
+function text(bytes: Uint8Array, length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += String.fromCharCode(bytes[i]);
+  return out;
+}
+
+/** ASCII bytes of a reply. */
+function ascii(value: string): Uint8Array {
+  const out = new Uint8Array(value.length);
+  for (let i = 0; i < value.length; i++) out[i] = value.charCodeAt(i) & 0x7f;
+  return out;
+}
+
+/** Commands: "open NAME", "close NAME", "pause MS", "burst COUNT SIZE", "stats". Each is answered "ok ..." or "error ...". */
+export default function e2eApp(rpmsg: Rpmsg): void {
+  echoApp(rpmsg);
+  const opened = new Map<string, Endpoint>();
+  const scratch = new Uint8Array(RPMSG_MTU);
+  const burst = { left: 0, size: 0, sequence: 0, to: 0 };
+
+  const control = rpmsg.createEndpoint({
+    name: CONTROL_SERVICE,
+    onReadable(count, source) {
+      const [command, argument, extra] = text(scratch, this.read(scratch)).split(' ');
+      const reply = (message: string) => this.sendTo(source, ascii(message));
+      try {
+        if (command === 'open') {
+          if (opened.has(argument)) throw new RpmsgError('EEXIST', `service ${argument} is already open`);
+          opened.set(argument, rpmsg.createEndpoint({
+            name: argument,
+            onReadable(length, from) {
+              this.sendTo(from, scratch, this.read(scratch));
+            },
+          }));
+          reply(`ok open ${argument} 0x${opened.get(argument)!.address.toString(16)}`);
+        } else if (command === 'close') {
+          const endpoint = opened.get(argument);
+          if (endpoint === undefined) throw new RpmsgError('ENOENT', `service ${argument} is not open`);
+          opened.delete(argument);
+          endpoint.close();
+          reply(`ok close ${argument}`);
+        } else if (command === 'pause') {
+          reply(`ok pause ${argument}`);
+          rpmsg.pauseReceive(true);
+          setTimeout(() => rpmsg.pauseReceive(false), Number(argument));
+        } else if (command === 'burst') {
+          burst.left = Number(argument);
+          burst.size = Number(extra);
+          burst.sequence = 0;
+          burst.to = source;
+          sendBurst(this);
+        } else if (command === 'stats') {
+          const s = rpmsg.statistics;
+          reply(`ok stats received=${s.received} sent=${s.sent} unrouted=${s.unrouted} refused=${rpmsg.errors.total()}`);
+        } else {
+          throw new RpmsgError('EINVAL', `unknown command "${command}"`);
+        }
+      } catch (error) {
+        reply(`error ${error instanceof Error ? error.message : String(error)}`);
+      }
+    },
+    onWritable() {
+      sendBurst(this);
+    },
+  });
+
+  /** Send the rest of a burst with trySend; on ENOMEM wait for onWritable (no message lost). */
+  function sendBurst(endpoint: Endpoint): void {
+    while (burst.left > 0) {
+      const payload = scratch.subarray(0, burst.size);
+      payload.fill(burst.sequence & 0xff);
+      if (burst.size >= 4) new DataView(payload.buffer, payload.byteOffset, 4).setUint32(0, burst.sequence, true);
+      try {
+        endpoint.trySendTo(burst.to, payload);
+      } catch (error) {
+        if (error instanceof RpmsgError && error.code === 'ENOMEM') return;
+        throw error;
+      }
+      burst.sequence++;
+      burst.left--;
+    }
+  }
+  void control;
+}
