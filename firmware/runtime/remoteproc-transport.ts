@@ -13,18 +13,20 @@ import {
   RSC_VDEV,
   TRACE_DA,
   TRACE_LEN,
-  VDEV_GFEATURES,
   VDEV_ID,
   VDEV_NUM_OF_VRINGS,
-  VDEV_STATUS,
   VIRTIO_CONFIG_S_DRIVER_OK,
-  VRING_RSC_ALIGN,
-  VRING_RSC_DA,
-  VRING_RSC_NOTIFYID,
-  VRING_RSC_NUM,
   entryOffsetSlot,
   vdevVringOffset,
 } from '../../resource-table/layout.ts';
+import {
+  readVdevGfeatures,
+  readVdevStatus,
+  readVringAlign,
+  readVringDa,
+  readVringNotifyid,
+  readVringNum,
+} from '../../resource-table/in-place.ts';
 import type { RpmsgDeviceConfig } from './rpmsg-device.ts';
 import type { VringPlacement } from './vring-device.ts';
 
@@ -57,7 +59,7 @@ export class RemoteprocTransport {
 
   /** The vdev status byte the host last wrote. */
   status(): number {
-    return this.memory.view.getUint8(this.vdev + VDEV_STATUS);
+    return readVdevStatus(this.memory.view, this.vdev);
   }
 
   /** True once the host set DRIVER_OK (OpenAMP hosts write 0x04 alone, Linux 0x07). */
@@ -67,9 +69,8 @@ export class RemoteprocTransport {
 
   /** Read gfeatures and both vrings as the host set them; refuse anything outside memory. */
   configuration(): RpmsgDeviceConfig {
-    const view = this.memory.view;
     return {
-      features: view.getUint32(this.vdev + VDEV_GFEATURES, true),
+      features: readVdevGfeatures(this.memory.view, this.vdev),
       transmit: this.vring(0),
       receive: this.vring(1),
     };
@@ -77,11 +78,10 @@ export class RemoteprocTransport {
 
   private vring(index: number): VringPlacement {
     const view = this.memory.view;
-    const entry = this.vdev + vdevVringOffset(index);
-    const da = view.getUint32(entry + VRING_RSC_DA, true);
-    const align = view.getUint32(entry + VRING_RSC_ALIGN, true);
-    const num = view.getUint32(entry + VRING_RSC_NUM, true);
-    const notifyId = view.getUint32(entry + VRING_RSC_NOTIFYID, true);
+    const da = readVringDa(view, this.vdev, index);
+    const align = readVringAlign(view, this.vdev, index);
+    const num = readVringNum(view, this.vdev, index);
+    const notifyId = readVringNotifyid(view, this.vdev, index);
     if (!isValidVringNum(num) || align === 0 || (align & (align - 1)) !== 0) {
       throw this.counters.record('vring-malformed', new RpmsgError('EINVAL', `vdev vring ${index}: num ${num} / align ${align} must be powers of two; fix the resource table`));
     }
