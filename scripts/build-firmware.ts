@@ -277,6 +277,7 @@ xs_app_script:
 \t.incbin ${JSON.stringify(jsPath)}
 \t.byte 0
 \t.size xs_app_script, . - xs_app_script
+\t.section .note.GNU-stack,"",%progbits
 `;
 }
 

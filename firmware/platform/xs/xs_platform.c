@@ -5,6 +5,7 @@
  * behind xs_board.h.
  */
 #include "xsAll.h"
+#include "xsScript.h"
 #include "xs.h"
 #include "xs_board.h"
 
@@ -159,6 +160,45 @@ void fxAbort(txMachine* the, int status)
 	else
 		snprintf(reason, sizeof(reason), "%s", why);
 	xs_platform_crash(XS_CRASH_EXIT_BASE + status, reason);
+}
+
+/* Parser errors and warnings: "app.js:LINE: error: message" on the console. */
+static void report_parser_message(void* console, txString path, txInteger line, txString format, c_va_list arguments, const char* kind)
+{
+	xs_platform_printf("%s:%d: %s: ", path ? path : "app.js", (int)line, kind);
+	xs_platform_vprintf(format, arguments);
+	xs_platform_printf("\n");
+}
+
+static void report_parser_error(void* console, txString path, txInteger line, txString format, c_va_list arguments)
+{
+	report_parser_message(console, path, line, format, arguments, "error");
+}
+
+static void report_parser_warning(void* console, txString path, txInteger line, txString format, c_va_list arguments)
+{
+	report_parser_message(console, path, line, format, arguments, "warning");
+}
+
+/* The engine's default fxParseScript, with the parser's reports sent to the console. */
+txScript* fxParseScript(txMachine* the, void* stream, txGetter getter, txUnsigned flags)
+{
+	txParser _parser;
+	txParser* parser = &_parser;
+	txParserJump jump;
+	txScript* script = NULL;
+	fxInitializeParser(parser, the, the->parserBufferSize, the->parserTableModulo);
+	parser->reportError = report_parser_error;
+	parser->reportWarning = report_parser_warning;
+	parser->firstJump = &jump;
+	if (c_setjmp(jump.jmp_buf) == 0) {
+		fxParserTree(parser, stream, getter, flags, NULL);
+		fxParserHoist(parser);
+		fxParserBind(parser);
+		script = fxParserCode(parser);
+	}
+	fxTerminateParser(parser);
+	return script;
 }
 
 /* ------------------------------------------------------------------ event loop state */
@@ -359,26 +399,13 @@ static void fx_platform_exit(txMachine* the)
 	xs_board_exit((int)status);
 }
 
+/* platform.heap(): { slots, chunks, allocated } = bytes of XS slots and chunks in use, bytes XS took from malloc (an extra of the XS targets). */
 static void fx_platform_heap(txMachine* the)
 {
-	/* { slots, chunks, allocated }: bytes in use by XS slots and chunks, and bytes XS took from malloc */
-	txSlot* result;
-	mxPush(mxObjectPrototype);
-	result = fxNewObjectInstance(the);
-	mxPushInteger((txInteger)(the->currentHeapCount * sizeof(txSlot)));
-	mxPushSlot(the->stack + 1);
-	mxDefineID(fxID(the, "slots"), XS_NO_FLAG, XS_GET_ONLY);
-	mxPop();
-	mxPushInteger((txInteger)the->currentChunksSize);
-	mxPushSlot(the->stack + 1);
-	mxDefineID(fxID(the, "chunks"), XS_NO_FLAG, XS_GET_ONLY);
-	mxPop();
-	mxPushInteger((txInteger)(chunk_bytes_allocated + slot_bytes_allocated));
-	mxPushSlot(the->stack + 1);
-	mxDefineID(fxID(the, "allocated"), XS_NO_FLAG, XS_GET_ONLY);
-	mxPop();
-	mxPullSlot(mxResult);
-	(void)result;
+	xsResult = xsNewObject();
+	xsSet(xsResult, xsID("slots"), xsInteger((xsIntegerValue)(the->currentHeapCount * sizeof(txSlot))));
+	xsSet(xsResult, xsID("chunks"), xsInteger((xsIntegerValue)the->currentChunksSize));
+	xsSet(xsResult, xsID("allocated"), xsInteger((xsIntegerValue)(chunk_bytes_allocated + slot_bytes_allocated)));
 }
 
 static void define_function(txMachine* the, txSlot* target, const char* name, txCallback callback, txInteger length)

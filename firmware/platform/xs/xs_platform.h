@@ -39,13 +39,17 @@
 #define mxUseDefaultBuildKeys 1
 #define mxUseDefaultFindModule 1
 #define mxUseDefaultLoadModule 1
-#define mxUseDefaultParseScript 1
 #define mxUseDefaultSharedChunks 1
+/* Check the JS stack and the C stack (fxCheckCStack against fxCStackLimit) on every push
+   and call. Without mxDebug the engine turns both checks off: an unbounded recursion would
+   then run over memory instead of ending with "stack overflow". */
+#define mxBoundsCheck 1
 /* The engine's default C-stack limit is NULL on an unknown platform (no check at all). */
 #define mxUseDefaultCStackLimit 0
 /* Supplied by xs_platform.c: fxAbort (reports the reason, then crashes the firmware),
    fxQueuePromiseJobs (the event loop drains them), fxCStackLimit (from the target),
-   fxAllocateChunks/fxAllocateSlots (counted, so the firmware can report its heap). */
+   fxAllocateChunks/fxAllocateSlots (counted, so the firmware can report its heap),
+   fxParseScript (syntax errors printed with their line on the console). */
 
 /* Engine console output (parse errors, "# Chunk allocation failed", ...) goes to the
    target's console instead of stdio. */

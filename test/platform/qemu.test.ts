@@ -1,0 +1,165 @@
+/** The qemu-mps2 firmware (real XS engine, arm-none-eabi-gcc, qemu-system-arm): console, shared memory, doorbell, timers, crash reporting. */
+import { existsSync } from 'node:fs';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchQemu, PSRAM_BASE, PSRAM_SIZE, type QemuInstance } from '../../emulator/qemu/qemu.ts';
+import { buildFixture, Command, COMMAND, DoorbellQueue, median, readBytes, readCrashRecord, writeWords } from './helpers.ts';
+
+const elf: Record<string, string> = {};
+let running: QemuInstance[] = [];
+
+beforeAll(async () => {
+  for (const name of ['hello', 'doorbell', 'throw-at-top', 'syntax-error']) elf[name] = await buildFixture('qemu-mps2', name);
+}, 600_000);
+
+afterEach(async () => {
+  // Always: kill qemu, delete the shm file and the sockets, even when the test failed.
+  for (const instance of running) {
+    const files = [instance.shmPath, instance.doorbellPath, instance.qmpPath];
+    await instance.close();
+    for (const file of files) expect(existsSync(file)).toBe(false);
+  }
+  running = [];
+});
+
+/** Launches a fixture paused, connects the doorbell, then starts the CPU. */
+async function boot(name: string): Promise<{ qemu: QemuInstance; doorbell: DoorbellQueue }> {
+  const qemu = await launchQemu({ elf: elf[name] });
+  running.push(qemu);
+  const doorbell = new DoorbellQueue(await qemu.connectDoorbell());
+  await qemu.cont();
+  return { qemu, doorbell };
+}
+
+describe('qemu-mps2 firmware', () => {
+  it('boots XS, exposes platform.memory over PSRAM, runs promise jobs and timers, and exits with the status the script gives', async () => {
+    const { qemu } = await boot('hello');
+    const exit = await qemu.exited;
+    expect(exit.code, qemu.console).toBe(0);
+    expect(qemu.console).toContain('hello from XS on mps2-an385');
+    expect(qemu.console).toContain(`memoryBase=0x${PSRAM_BASE.toString(16)} byteLength=${PSRAM_SIZE} resourceTableOffset=0`);
+    expect(qemu.console).toMatch(/resource table ver=1 num=\d/);
+    expect(qemu.console).toContain(`memory write readback a5 deadbeef u8len=${PSRAM_SIZE}`);
+    expect(qemu.console).toContain('promise job ran 1');
+    expect(qemu.console).toMatch(/timeout fired after (19|2\d|3\d) ms args x 42/);
+    expect(qemu.console).toContain('interval ran 3 times');
+    expect(qemu.console).toMatch(/xs: heap after boot: \d+ bytes in use/);
+    // the script's writes landed in the /dev/shm file the host maps
+    const bytes = readBytes(qemu.shmPath, 0x10000, 8);
+    expect(bytes[0]).toBe(0xa5);
+    expect(bytes.readUInt32LE(4)).toBe(0xdeadbeef);
+    // the loaded resource table is in the file at offset 0
+    expect(readBytes(qemu.shmPath, 0, 4).readUInt32LE(0)).toBe(1);
+  }, 30_000);
+
+  it('answers doorbell kicks on UART1: one byte out per onNotify, carrying the value the script passes to notify()', async () => {
+    const { qemu, doorbell } = await boot('doorbell');
+    await qemu.waitForConsole('doorbell fixture ready');
+    const times: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      writeWords(qemu.shmPath, COMMAND, [Command.ECHO, (i * 7 + 3) & 0xff]);
+      const start = process.hrtime.bigint();
+      doorbell.kick();
+      expect(await doorbell.next()).toBe((i * 7 + 3) & 0xff);
+      times.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    expect(readBytes(qemu.shmPath, COMMAND + 8, 4).readUInt32LE(0)).toBe(200);
+    console.log(`qemu doorbell round trip: median ${median(times).toFixed(3)} ms over 200 (min ${Math.min(...times).toFixed(3)}, max ${Math.max(...times).toFixed(3)})`);
+  }, 30_000);
+
+  it('merges kicks: several bytes before the script runs give fewer onNotify calls, never more', async () => {
+    const { qemu, doorbell } = await boot('doorbell');
+    await qemu.waitForConsole('doorbell fixture ready');
+    writeWords(qemu.shmPath, COMMAND, [Command.ECHO, 9, 0]);
+    doorbell.socket.write(Buffer.from([1, 1, 1, 1, 1, 1, 1, 1]));
+    expect(await doorbell.next()).toBe(9);
+    await new Promise((r) => setTimeout(r, 200));
+    const calls = readBytes(qemu.shmPath, COMMAND + 8, 4).readUInt32LE(0);
+    expect(calls).toBeGreaterThanOrEqual(1);
+    expect(calls).toBeLessThanOrEqual(8);
+    expect(doorbell.pending).toBe(calls - 1);
+  }, 30_000);
+
+  it('waitForNotify blocks until the deadline without a kick, and returns true as soon as one comes', async () => {
+    const { qemu, doorbell } = await boot('doorbell');
+    await qemu.waitForConsole('doorbell fixture ready');
+    writeWords(qemu.shmPath, COMMAND, [Command.WAIT, 150]);
+    doorbell.kick();
+    expect(await doorbell.next()).toBe(0);
+    expect(qemu.console).toMatch(/waitForNotify\(150\) -> false after 1[5-9]\d ms/);
+    writeWords(qemu.shmPath, COMMAND, [Command.WAIT, 5000]);
+    doorbell.kick();
+    await new Promise((r) => setTimeout(r, 100));
+    writeWords(qemu.shmPath, COMMAND, [Command.ECHO, 0x77]); // what the deferred onNotify will see
+    doorbell.kick();
+    expect(await doorbell.next()).toBe(1);
+    expect(qemu.console).toMatch(/waitForNotify\(5000\) -> true after \d{2,3} ms/);
+    // the kick waitForNotify consumed is still delivered to onNotify by the loop
+    expect(await doorbell.next()).toBe(0x77);
+  }, 30_000);
+
+  it('platform.exit(code) ends QEMU with that semihosting status', async () => {
+    const { qemu, doorbell } = await boot('doorbell');
+    await qemu.waitForConsole('doorbell fixture ready');
+    writeWords(qemu.shmPath, COMMAND, [Command.EXIT, 42]);
+    doorbell.kick();
+    expect((await qemu.exited).code).toBe(42);
+    expect(readCrashRecord(qemu.shmPath)).toBeNull();
+  }, 30_000);
+
+  const crashes = [
+    { command: Command.THROW, status: 75, text: 'unhandled exception: RangeError: thrown from onNotify with 7' },
+    { command: Command.REJECT, status: 78, text: 'unhandled rejection: Error: rejected with 7' },
+    { command: Command.ALLOCATE, status: 71, text: 'memory full' },
+  ];
+  for (const crash of crashes) {
+    it(`reports a crash (${crash.text}) on UART0, in the crash record, and as exit status ${crash.status}`, async () => {
+      const { qemu, doorbell } = await boot('doorbell');
+      await qemu.waitForConsole('doorbell fixture ready');
+      writeWords(qemu.shmPath, COMMAND, [crash.command, 7]);
+      doorbell.kick();
+      const exit = await qemu.exited;
+      expect(exit.code, qemu.console).toBe(crash.status);
+      expect(qemu.console).toContain(`*** xs-rpmsg firmware crashed (exit status ${crash.status}): ${crash.text}`);
+      const record = readCrashRecord(qemu.shmPath);
+      expect(record?.status).toBe(crash.status);
+      expect(record?.reason).toContain(crash.text);
+    }, 60_000);
+  }
+
+  it('survives unbounded JS recursion as a catchable error or a reported stack overflow, never a hang', async () => {
+    const { qemu, doorbell } = await boot('doorbell');
+    await qemu.waitForConsole('doorbell fixture ready');
+    writeWords(qemu.shmPath, COMMAND, [Command.RECURSE, 0]);
+    doorbell.kick();
+    const exit = await qemu.exited;
+    expect(exit.code).not.toBe(0);
+    expect(qemu.console).toMatch(/\*\*\* xs-rpmsg firmware crashed \(exit status 7\d\): .*(stack overflow)/);
+  }, 60_000);
+
+  it('reports an exception thrown by the top-level script, and a script that does not parse, with its line', async () => {
+    let qemu = (await boot('throw-at-top')).qemu;
+    expect((await qemu.exited).code).toBe(75);
+    expect(qemu.console).toContain('about to throw');
+    expect(qemu.console).toContain('unhandled exception: TypeError: top-level failure for the crash test');
+    qemu = (await boot('syntax-error')).qemu;
+    expect((await qemu.exited).code).toBe(75);
+    expect(qemu.console).toContain('app.js:2: error: missing ,');
+    expect(qemu.console).toContain('unhandled exception: SyntaxError');
+  }, 30_000);
+
+  it('is controlled over QMP: stop holds the CPU, cont resumes it, system_reset reboots the firmware', async () => {
+    const { qemu, doorbell } = await boot('doorbell');
+    await qemu.waitForConsole('doorbell fixture ready');
+    await qemu.stop();
+    writeWords(qemu.shmPath, COMMAND, [Command.ECHO, 5]);
+    doorbell.kick();
+    await expect(doorbell.next(300)).rejects.toThrow(/no doorbell byte/);
+    await qemu.cont();
+    expect(await doorbell.next()).toBe(5);
+    await qemu.systemReset();
+    await qemu.waitForConsole(/doorbell fixture ready[\s\S]*doorbell fixture ready/);
+    expect(qemu.console.match(/xs: booting/g)?.length).toBe(2);
+    const exit = await qemu.quit();
+    expect(exit.code).toBe(0);
+  }, 30_000);
+});
