@@ -1,0 +1,38 @@
+/** The simulated Linux host: kernel log, virtio bus, rpmsg bus with virtio_rpmsg_bus and rpmsg_ns, remote processors. */
+import { HostLog, type LogLine } from './log.ts';
+import { Rproc, type RprocOptions } from './remoteproc/remoteproc-core.ts';
+import { RpmsgBus } from './rpmsg/rpmsg-core.ts';
+import { rpmsgNsDriver } from './rpmsg/rpmsg-ns.ts';
+import { DEFAULT_TX_TIMEOUT_MS, virtioRpmsgDriver } from './rpmsg/virtio-rpmsg-bus.ts';
+import { VirtioBus } from './virtio/virtio.ts';
+
+/** Host-wide settings. */
+export interface LinuxHostOptions {
+  /** How long blocking sends wait for a TX buffer before ERESTARTSYS. Default 15000 ms, as Linux. */
+  txTimeoutMs?: number;
+  /** Sees every kernel log line (e.g. print to the console). */
+  logSink?: (line: LogLine) => void;
+}
+
+/** One simulated kernel: create it, register rpmsg drivers on `rpmsg`, add remote processors, boot them. */
+export class LinuxHost {
+  readonly log: HostLog;
+  readonly virtio: VirtioBus;
+  readonly rpmsg: RpmsgBus;
+  readonly rprocs: Rproc[] = [];
+
+  constructor(options: LinuxHostOptions = {}) {
+    this.log = new HostLog(options.logSink ?? null);
+    this.virtio = new VirtioBus(this.log);
+    this.rpmsg = new RpmsgBus(this.log);
+    this.rpmsg.registerRpmsgDriver(rpmsgNsDriver(this.log));
+    this.virtio.registerDriver(virtioRpmsgDriver(this.rpmsg, this.log, { txTimeoutMs: options.txTimeoutMs ?? DEFAULT_TX_TIMEOUT_MS }));
+  }
+
+  /** rproc_alloc + rproc_add: a remote processor driven through `options.ops`. */
+  addRproc(options: RprocOptions): Rproc {
+    const rproc = new Rproc(this.log, this.virtio, options, this.rprocs.length);
+    this.rprocs.push(rproc);
+    return rproc;
+  }
+}

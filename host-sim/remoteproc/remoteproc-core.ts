@@ -1,0 +1,359 @@
+/** The remoteproc core (drivers/remoteproc/remoteproc_core.c): boot, resources, start/stop, crash recovery, trace. */
+import { ErrorCounters, RpmsgError } from '../../wire/errors.ts';
+import type { SharedMemory } from '../../wire/shared-memory.ts';
+import { vringSize } from '../../wire/vring.ts';
+import { checkResourceTable } from '../../resource-table/validate.ts';
+import {
+  CARVEOUT_DA, CARVEOUT_LEN, CARVEOUT_PA, FW_RSC_ADDR_ANY, VRING_RSC_DA, VRING_RSC_NOTIFYID, vdevVringOffset,
+} from '../../resource-table/layout.ts';
+import type { HostLog } from '../log.ts';
+import { VirtioDevice, type VirtioBus } from '../virtio/virtio.ts';
+import { DeviceMemory, pageAlign, type MemoryEntry } from './device-memory.ts';
+import { elfFindResourceTable, elfLoadSegments, elfSanityCheck, type ElfResourceTable, type ElfSegment } from './elf-loader.ts';
+import type { ReservedMemory, RprocFirmware, RprocOps } from './ops.ts';
+import { RprocVdev, type RprocVring, type TablePointer } from './remoteproc-virtio.ts';
+
+/** enum rproc_state, the part we model. */
+export type RprocState = 'offline' | 'running' | 'crashed';
+
+/** How a remote processor is set up. */
+export interface RprocOptions {
+  /** rproc->name, for logs. Default "remoteproc<N>". */
+  name?: string;
+  ops: RprocOps;
+  /** The remote's memory the host shares (base = the remote's address of byte 0). */
+  memory: SharedMemory;
+  /** Regions the platform reserved by name (e.g. "vdev0buffer", "vdev0vring0"). */
+  reservedMemory?: ReservedMemory[];
+  /** Where "ANY" allocations may go. Default: the whole shared memory. */
+  dmaPool?: { da: number; len: number };
+  /** The remote sits behind an IOMMU (DEVMEM entries allowed). Default false. */
+  iommu?: boolean;
+  /** Restart after reportCrash(). Default true (Linux's default). */
+  recovery?: boolean;
+}
+
+/** A trace buffer entry (struct rproc_debug_trace). */
+export interface RprocTrace {
+  /** "trace0", "trace1", ... as debugfs names them. */
+  name: string;
+  da: number;
+  len: number;
+}
+
+interface Carveout {
+  name: string;
+  da: number | null;
+  len: number;
+  /** Offset of the entry body in the table, or null for vrings (not table entries). */
+  rscOffset: number | null;
+  memory: MemoryEntry | null;
+}
+
+/** The parsed firmware, kept for recovery (request_firmware again). */
+interface LoadedFirmware {
+  elf: Uint8Array | null;
+  segments: ElfSegment[];
+  elfTable: ElfResourceTable | null;
+  /** For the in-memory form: where the remote keeps its table. */
+  tableOffset: number | null;
+}
+
+/** A remote processor (struct rproc). */
+export class Rproc {
+  readonly name: string;
+  state: RprocState = 'offline';
+  /** Refusals of bad input from this remote (bad rings, lengths, announcements, tables). */
+  readonly counters = new ErrorCounters();
+  /** Trace buffers of the running firmware. */
+  traces: RprocTrace[] = [];
+  /** vdevs of the running firmware. */
+  vdevs: RprocVdev[] = [];
+  /** Their virtio devices while registered. */
+  virtioDevices: VirtioDevice[] = [];
+  /** How many times recovery restarted the remote. */
+  recoveries = 0;
+  readonly memory: SharedMemory;
+  private readonly ops: RprocOps;
+  private readonly deviceMemory: DeviceMemory;
+  private readonly iommu: boolean;
+  private readonly recovery: boolean;
+  private carveouts: Carveout[] = [];
+  private cachedTable: Uint8Array | null = null;
+  private tablePtr: TablePointer | null = null;
+  /** Local offset of the loaded table in the shared memory, when found. */
+  private loadedTableOffset: number | null = null;
+  private firmware: LoadedFirmware | null = null;
+  private recovering: Promise<void> | null = null;
+
+  constructor(
+    private readonly log: HostLog,
+    private readonly virtioBus: VirtioBus,
+    options: RprocOptions,
+    index = 0,
+  ) {
+    this.name = options.name ?? `remoteproc${index}`;
+    this.ops = options.ops;
+    this.memory = options.memory;
+    this.deviceMemory = new DeviceMemory(options.memory, options.reservedMemory ?? [], options.dmaPool ?? null);
+    this.iommu = options.iommu ?? false;
+    this.recovery = options.recovery ?? true;
+  }
+
+  private get source(): string {
+    return `remoteproc ${this.name}`;
+  }
+
+  /** Allocations in the remote's memory (carveouts, vrings, buffer pool). */
+  allocations(): readonly MemoryEntry[] {
+    return this.deviceMemory.list();
+  }
+
+  /** Where the loaded resource table is (local offset in the shared memory) and its size, once started. */
+  loadedTable(): { offset: number; size: number } | null {
+    return this.loadedTableOffset === null || !this.cachedTable ? null : { offset: this.loadedTableOffset, size: this.cachedTable.length };
+  }
+
+  /** rproc_boot: parse the firmware, handle its resources, load it, start it, register its vdevs. */
+  async boot(firmware: RprocFirmware): Promise<void> {
+    if (this.state !== 'offline') throw new RpmsgError('EBUSY', `${this.name} is ${this.state}; shut it down first`);
+    try {
+      this.firmware = this.parseFirmware(firmware);
+      this.handleResources();
+      this.allocateCarveouts();
+      await this.start();
+    } catch (error) {
+      this.resourceCleanup();
+      if (error instanceof RpmsgError) {
+        this.counters.record('boot-failed', error);
+        this.log.write('err', this.source, `Failed to boot: ${error.message}`);
+      }
+      throw error;
+    }
+  }
+
+  private parseFirmware(firmware: RprocFirmware): LoadedFirmware {
+    if (firmware instanceof Uint8Array) {
+      elfSanityCheck(firmware);
+      const segments = elfLoadSegments(firmware);
+      const elfTable = elfFindResourceTable(firmware);
+      this.log.write('info', this.source, `Booting fw image, size ${firmware.length}`);
+      if (elfTable) this.cachedTable = firmware.slice(elfTable.fileOffset, elfTable.fileOffset + elfTable.size);
+      else this.log.write('info', this.source, 'No resource table in elf');
+      return { elf: firmware, segments, elfTable, tableOffset: null };
+    }
+    if (!this.memory.contains(firmware.offset, firmware.resourceTable.length)) {
+      throw new RpmsgError('EINVAL', `the resource table (${firmware.resourceTable.length} bytes at offset 0x${firmware.offset.toString(16)}) does not fit the shared memory`);
+    }
+    this.cachedTable = firmware.resourceTable.slice();
+    return { elf: null, segments: [], elfTable: null, tableOffset: firmware.offset };
+  }
+
+  /** rproc_handle_resources with the loading handlers, then vring allocation and notifyids. */
+  private handleResources(): void {
+    this.traces = [];
+    this.vdevs = [];
+    this.carveouts = [];
+    const cached = this.cachedTable;
+    if (!cached) return;
+    this.tablePtr = { view: new DataView(cached.buffer, cached.byteOffset, cached.byteLength), offset: 0 };
+    const checked = checkResourceTable(cached, { iommu: this.iommu, rpmsg: false });
+    for (const warning of checked.warnings) this.log.write('warn', this.source, warning);
+    const view = this.tablePtr.view;
+    const usedNotifyids = new Set<number>();
+    checked.table.entries.forEach((entry, index) => {
+      const entryOffset = checked.offsets[index];
+      switch (entry.kind) {
+        case 'carveout':
+          this.carveouts.push({ name: entry.name, da: entry.da === FW_RSC_ADDR_ANY ? null : entry.da, len: entry.len, rscOffset: entryOffset, memory: null });
+          break;
+        case 'devmem':
+          break; // iommu mapping only: nothing to do without one (validation refused it)
+        case 'trace':
+          this.traces.push({ name: `trace${this.traces.length}`, da: entry.da, len: entry.len });
+          break;
+        case 'vdev': {
+          const vdevIndex = this.vdevs.length;
+          const vrings: RprocVring[] = entry.vrings.map((vring, i) => {
+            const carveout: Carveout = {
+              name: `vdev${vdevIndex}vring${i}`,
+              da: vring.da === FW_RSC_ADDR_ANY ? null : vring.da,
+              len: pageAlign(vringSize(vring.num, vring.align)),
+              rscOffset: null,
+              memory: null,
+            };
+            this.carveouts.push(carveout);
+            // idr_alloc from 0: the lowest free notifyid; Linux ignores a notifyid the firmware wrote.
+            let notifyid = 0;
+            while (usedNotifyids.has(notifyid)) notifyid++;
+            usedNotifyids.add(notifyid);
+            view.setUint32(entryOffset + vdevVringOffset(i) + VRING_RSC_NOTIFYID, notifyid, true);
+            return { num: vring.num, align: vring.align, notifyid, memory: null, vq: null };
+          });
+          const rvdev = new RprocVdev({
+            tablePointer: () => this.tablePtr!,
+            memory: this.memory,
+            deviceMemory: this.deviceMemory,
+            kick: (notifyid) => this.ops.kick(notifyid),
+            counters: this.counters,
+            log: this.log,
+          }, vdevIndex, entryOffset + 4, entry.id, vrings);
+          this.vdevs.push(rvdev);
+          break;
+        }
+        case 'opaque':
+          break;
+      }
+    });
+  }
+
+  /** rproc_alloc_registered_carveouts: fixed addresses first, then ANY; carveout entries get da/pa/len. */
+  private allocateCarveouts(): void {
+    const firmware = this.firmware!;
+    for (const segment of firmware.segments) this.deviceMemory.reserve('firmware segment', segment.da, segment.memsz);
+    if (firmware.elfTable) this.deviceMemory.reserve('resource table', firmware.elfTable.address, firmware.elfTable.size);
+    if (firmware.tableOffset !== null && this.cachedTable) this.deviceMemory.reserve('resource table', this.memory.address(firmware.tableOffset), this.cachedTable.length);
+    const ordered = [...this.carveouts.filter((c) => c.da !== null), ...this.carveouts.filter((c) => c.da === null)];
+    for (const carveout of ordered) {
+      carveout.memory = this.deviceMemory.allocate(carveout.name, carveout.len, carveout.da);
+      if (carveout.rscOffset !== null && this.tablePtr) {
+        const view = this.tablePtr.view;
+        view.setUint32(carveout.rscOffset + CARVEOUT_PA, carveout.memory.da, true);
+        view.setUint32(carveout.rscOffset + CARVEOUT_DA, carveout.memory.da, true);
+        view.setUint32(carveout.rscOffset + CARVEOUT_LEN, carveout.memory.len, true);
+      }
+    }
+    for (const rvdev of this.vdevs) {
+      rvdev.vrings.forEach((vring, i) => { vring.memory = this.deviceMemory.find(`vdev${rvdev.index}vring${i}`) ?? null; });
+    }
+  }
+
+  /** rproc_start: load segments, copy the processed table over the loaded one, ops.start(), register vdevs. */
+  private async start(): Promise<void> {
+    const firmware = this.firmware!;
+    if (firmware.elf) this.loadSegments(firmware.elf, firmware.segments);
+    this.loadedTableOffset = this.findLoadedTable(firmware);
+    if (this.loadedTableOffset !== null && this.cachedTable) {
+      this.memory.bytes.set(this.cachedTable, this.loadedTableOffset);
+      this.tablePtr = { view: this.memory.view, offset: this.loadedTableOffset };
+    } else if (this.cachedTable) {
+      this.counters.record('loaded-table-not-found', new RpmsgError('EINVAL', 'the loaded resource table is not in the shared memory: the remote will never see status, features or vring addresses'));
+      this.log.write('warn', this.source, 'loaded resource table not found in device memory');
+    }
+    await this.ops.start();
+    this.state = 'running';
+    for (const rvdev of this.vdevs) {
+      const vdev = new VirtioDevice(rvdev.id, rvdev, this.name);
+      this.virtioDevices.push(vdev);
+      this.virtioBus.registerDevice(vdev);
+    }
+    this.log.write('info', this.source, `remote processor ${this.name} is now up`);
+  }
+
+  private loadSegments(elf: Uint8Array, segments: ElfSegment[]): void {
+    for (const segment of segments) {
+      const data = elf.subarray(segment.offset, segment.offset + segment.filesz);
+      const offset = segment.da - this.memory.base;
+      if (this.memory.contains(offset, segment.memsz)) {
+        this.memory.bytes.set(data, offset);
+        this.memory.bytes.fill(0, offset + segment.filesz, offset + segment.memsz);
+      } else if (!this.ops.loadSegment?.(segment.da, data, segment.memsz)) {
+        throw new RpmsgError('EINVAL', `bad phdr da 0x${segment.da.toString(16)} mem 0x${segment.memsz.toString(16)}: not the remote's memory`);
+      }
+    }
+  }
+
+  /** rproc_find_loaded_rsc_table: sh_addr (ELF) or the given offset, if inside the shared memory. */
+  private findLoadedTable(firmware: LoadedFirmware): number | null {
+    if (!this.cachedTable) return null;
+    if (firmware.tableOffset !== null) return firmware.tableOffset;
+    if (!firmware.elfTable) return null;
+    const offset = firmware.elfTable.address - this.memory.base;
+    return this.memory.contains(offset, firmware.elfTable.size) ? offset : null;
+  }
+
+  /** rproc_stop: remove the vdevs (channels go, buffers freed), back to the cached table, ops.stop(). */
+  private async stop(crashed: boolean): Promise<void> {
+    for (const vdev of this.virtioDevices.splice(0)) this.virtioBus.unregisterDevice(vdev);
+    if (this.cachedTable) this.tablePtr = { view: new DataView(this.cachedTable.buffer, this.cachedTable.byteOffset, this.cachedTable.byteLength), offset: 0 };
+    await this.ops.stop();
+    this.state = 'offline';
+    this.log.write('info', this.source, `stopped remote processor ${this.name}${crashed ? ' (crashed)' : ''}`);
+  }
+
+  /** rproc_resource_cleanup: free carveouts, traces, vdevs. */
+  private resourceCleanup(): void {
+    this.deviceMemory.clear();
+    this.carveouts = [];
+    this.traces = [];
+    this.vdevs = [];
+    this.cachedTable = null;
+    this.tablePtr = null;
+    this.loadedTableOffset = null;
+  }
+
+  /** rproc_shutdown. */
+  async shutdown(): Promise<void> {
+    if (this.recovering) await this.recovering.catch(() => undefined);
+    if (this.state === 'offline') return;
+    await this.stop(false);
+    this.resourceCleanup();
+    this.firmware = null;
+  }
+
+  /**
+   * rproc_report_crash: the platform saw the remote die. With recovery on (the default): every
+   * channel removed, buffers freed, the firmware reloaded and restarted, vrings re-posted.
+   * Resolves when recovery is done.
+   */
+  reportCrash(reason = 'fatal error'): Promise<void> {
+    if (this.recovering) return this.recovering;
+    if (this.state !== 'running') return Promise.resolve();
+    this.state = 'crashed';
+    this.log.write('err', this.source, `crash detected in ${this.name}: type ${reason}`);
+    if (!this.recovery) return Promise.resolve();
+    this.recovering = (async () => {
+      this.log.write('info', this.source, `recovering ${this.name}`);
+      await this.stop(true);
+      this.state = 'offline';
+      await this.start();
+      this.recoveries++;
+    })().finally(() => { this.recovering = null; });
+    return this.recovering;
+  }
+
+  /**
+   * rproc_vq_interrupt: the remote rang for vring `notifyid`; null = the transport cannot tell
+   * which (kicks merge), so every vring is serviced. True if any had work.
+   */
+  vqInterrupt(notifyid: number | null): boolean {
+    let handled = false;
+    for (const rvdev of this.vdevs) {
+      for (const vring of rvdev.vrings) {
+        if (notifyid !== null && vring.notifyid !== notifyid) continue;
+        if (vring.vq && vring.vq.interrupt()) handled = true;
+        if (notifyid !== null) return handled;
+      }
+    }
+    if (notifyid !== null) {
+      this.counters.record('interrupt-unknown-notifyid', new RpmsgError('EINVAL', `the remote signalled notifyid ${notifyid}, which no vring has`));
+    }
+    return handled;
+  }
+
+  /** rproc_trace_read: strnlen(buffer, len) bytes of trace buffer `index`, as text. */
+  readTrace(index = 0): string {
+    const trace = this.traces[index];
+    if (!trace) throw new RpmsgError('ENOENT', `${this.name} has no trace${index}`);
+    const offset = trace.da - this.memory.base;
+    let bytes: Uint8Array | null = null;
+    if (this.memory.contains(offset, trace.len)) bytes = this.memory.bytes.subarray(offset, offset + trace.len);
+    else bytes = this.ops.readMemory?.(trace.da, trace.len) ?? null;
+    if (!bytes) return `Trace ${trace.name} not available\n`;
+    let length = 0;
+    while (length < bytes.length && bytes[length] !== 0) length++;
+    let text = '';
+    for (let i = 0; i < length; i++) text += String.fromCharCode(bytes[i]);
+    return text;
+  }
+}
