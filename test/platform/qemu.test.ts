@@ -9,6 +9,7 @@ let running: QemuInstance[] = [];
 
 beforeAll(async () => {
   for (const name of ['hello', 'doorbell', 'throw-at-top', 'syntax-error']) elf[name] = await buildFixture('qemu-mps2', name);
+  elf['doorbell-big-stack'] = await buildFixture('qemu-mps2', 'doorbell', { manifest: 'big-js-stack.manifest.json', out: 'doorbell-big-stack' });
 }, 600_000);
 
 afterEach(async () => {
@@ -126,15 +127,34 @@ describe('qemu-mps2 firmware', () => {
     }, 60_000);
   }
 
-  it('survives unbounded JS recursion as a catchable error or a reported stack overflow, never a hang', async () => {
+  it('ends unbounded JS recursion with a reported JS stack overflow (bounds checks on), never a hang or memory corruption', async () => {
     const { qemu, doorbell } = await boot('doorbell');
     await qemu.waitForConsole('doorbell fixture ready');
     writeWords(qemu.shmPath, COMMAND, [Command.RECURSE, 0]);
     doorbell.kick();
-    const exit = await qemu.exited;
-    expect(exit.code).not.toBe(0);
-    expect(qemu.console).toMatch(/\*\*\* xs-rpmsg firmware crashed \(exit status 7\d\): .*(stack overflow)/);
+    expect((await qemu.exited).code).toBe(72);
+    expect(qemu.console).toMatch(/\*\*\* xs-rpmsg firmware crashed \(exit status 72\): stack overflow \(JS stack of \d+ slots/);
   }, 60_000);
+
+  for (const [command, arg] of [[Command.NEST, 100_000], [Command.MAP_RECURSE, 0]]) {
+    it(`stops C recursion at the C-stack limit (${command === Command.NEST ? 'JSON.parse of 100000 nested arrays' : 'recursion through Array.prototype.map'})`, async () => {
+      const { qemu, doorbell } = await boot('doorbell-big-stack');
+      await qemu.waitForConsole('doorbell fixture ready');
+      writeWords(qemu.shmPath, COMMAND, [command, arg]);
+      doorbell.kick();
+      expect((await qemu.exited).code).toBe(72);
+      expect(qemu.console).toContain('*** xs-rpmsg firmware crashed (exit status 72): stack overflow (C stack reached its limit)');
+    }, 60_000);
+  }
+
+  it('parses moderately nested JSON within the C stack', async () => {
+    const { qemu, doorbell } = await boot('doorbell');
+    await qemu.waitForConsole('doorbell fixture ready');
+    writeWords(qemu.shmPath, COMMAND, [Command.NEST, 200]);
+    doorbell.kick();
+    expect(await doorbell.next()).toBe(8);
+    expect(qemu.console).toContain('parsed 200 nested arrays');
+  }, 30_000);
 
   it('reports an exception thrown by the top-level script, and a script that does not parse, with its line', async () => {
     let qemu = (await boot('throw-at-top')).qemu;

@@ -157,6 +157,14 @@ void fxAbort(txMachine* the, int status)
 		describe_exception(the, exception, sizeof(exception));
 		snprintf(reason, sizeof(reason), "%s: %s", why, exception);
 	}
+	else if (status == XS_STACK_OVERFLOW_EXIT) {
+		/* fxCheckCStack aborts right at the C-stack limit; anything else is the JS stack */
+		char here;
+		if (the->stackLimit && (&here < the->stackLimit + 4096))
+			snprintf(reason, sizeof(reason), "stack overflow (C stack reached its limit)");
+		else
+			snprintf(reason, sizeof(reason), "stack overflow (JS stack of %ld slots: raise creation.stack in manifest.json)", (long)(the->stackTop - the->stackBottom));
+	}
 	else
 		snprintf(reason, sizeof(reason), "%s", why);
 	xs_platform_crash(XS_CRASH_EXIT_BASE + status, reason);
@@ -207,7 +215,6 @@ static txMachine* machine = C_NULL;
 static txSlot platform_object; /* remembered: the `platform` global (for onNotify) */
 static txSlot timer_table;     /* remembered: id -> [callback, ...arguments] */
 static int notify_deferred = 0; /* waitForNotify consumed a kick: deliver onNotify from the loop too */
-static int in_on_notify = 0;
 
 typedef struct xs_timer {
 	struct xs_timer* next;
@@ -477,9 +484,7 @@ static void deliver_notify(txMachine* the_machine)
 		xsVars(1);
 		xsVar(0) = xsGet(platform_object, xsID("onNotify"));
 		if (xsIsInstanceOf(xsVar(0), xsFunctionPrototype)) {
-			in_on_notify = 1;
-			(void)xsCallFunction0(xsVar(0), platform_object);
-			in_on_notify = 0;
+			(void)xsCallFunction0(xsVar(0), platform_object); /* only ever from the loop: never re-entered */
 		}
 	}
 	xsEndHost(the_machine);

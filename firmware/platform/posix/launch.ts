@@ -1,0 +1,159 @@
+/**
+ * Launch definition of the posix remote (Node side): starts the native XS firmware built by
+ * `scripts/build-firmware.ts --target posix` on its own shm file and doorbell socket, and
+ * always cleans up (process, shm file, socket) — also at process exit if the caller forgot.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, unlinkSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** OpenAMP's Linux port default window size. */
+export const POSIX_SHM_SIZE = 0x80000;
+
+export interface PosixRemoteOptions {
+  /** The executable (build/posix/xs-rpmsg-posix). */
+  executable: string;
+  /** /dev/shm name or absolute path; default a unique /dev/shm/xs-rpmsg-posix-<pid>-<n>. */
+  shm?: string;
+  /** Window size; default 0x80000. */
+  shmSize?: number;
+  /** Doorbell socket the remote serves; default a unique path in the temp folder. */
+  socketPath?: string;
+  /** Delete the shm file when done (default true for launched remotes; the remote itself never deletes unless told). */
+  deleteShm?: boolean;
+  /** Called with every chunk the remote prints. */
+  onConsole?: (text: string) => void;
+}
+
+export interface PosixExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+let counter = 0;
+const live = new Set<PosixRemote>();
+process.once('exit', () => {
+  for (const remote of live) remote.killNow();
+});
+
+/** A running posix remote. */
+export class PosixRemote {
+  console = '';
+  stderr = '';
+  exitStatus: PosixExit | null = null;
+  readonly exited: Promise<PosixExit>;
+  private waiters = new Set<() => void>();
+  private sockets = new Set<Socket>();
+  private closing: Promise<void> | null = null;
+
+  constructor(readonly child: ChildProcess, readonly shmPath: string, readonly socketPath: string, private readonly deleteShm: boolean, onConsole?: (text: string) => void) {
+    live.add(this);
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      this.console += chunk;
+      onConsole?.(chunk);
+      for (const wake of this.waiters) wake();
+    });
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      this.stderr += chunk;
+      for (const wake of this.waiters) wake();
+    });
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exitStatus = { code, signal };
+        for (const wake of this.waiters) wake();
+        resolve(this.exitStatus);
+      });
+    });
+  }
+
+  /** Waits until the remote's output matches `pattern`. */
+  async waitForConsole(pattern: RegExp | string, timeoutMs = 10_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = typeof pattern === 'string' ? (this.console.includes(pattern) ? pattern : null) : (this.console.match(pattern)?.[0] ?? null);
+      if (found !== null) return found;
+      if (this.exitStatus) throw new Error(`posix remote exited (${JSON.stringify(this.exitStatus)}) before printing ${pattern}; output:\n${this.console}\n${this.stderr}`);
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}; output:\n${this.console}\n${this.stderr}`);
+      let wake: () => void = () => {};
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => wake(), remaining);
+        wake = () => { clearTimeout(timer); resolve(); };
+        this.waiters.add(wake);
+      });
+      this.waiters.delete(wake);
+    }
+  }
+
+  /** Connects to the doorbell (retrying while the remote is not listening yet); the remote boots XS once connected. */
+  async connectDoorbell(timeoutMs = 10_000): Promise<Socket> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const socket = await new Promise<Socket>((resolve, reject) => {
+          const s = connect(this.socketPath);
+          s.once('connect', () => resolve(s));
+          s.once('error', reject);
+        });
+        this.sockets.add(socket);
+        socket.once('close', () => this.sockets.delete(socket));
+        return socket;
+      } catch (error) {
+        if (this.exitStatus) throw new Error(`posix remote exited (${JSON.stringify(this.exitStatus)}):\n${this.stderr}`);
+        if (Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+
+  /** Kills the remote if running and removes the socket (and the shm file if deleteShm). Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const socket of this.sockets) socket.destroy();
+      if (!this.exitStatus) {
+        this.child.kill('SIGTERM');
+        const timer = setTimeout(() => this.child.kill('SIGKILL'), 1000);
+        await this.exited;
+        clearTimeout(timer);
+      }
+      this.removeFiles();
+      live.delete(this);
+    })();
+    return this.closing;
+  }
+
+  killNow(): void {
+    if (!this.exitStatus) {
+      try { this.child.kill('SIGKILL'); } catch { /* gone */ }
+    }
+    this.removeFiles();
+    live.delete(this);
+  }
+
+  private removeFiles(): void {
+    const files = this.deleteShm ? [this.socketPath, this.shmPath] : [this.socketPath];
+    for (const file of files) {
+      try {
+        if (existsSync(file)) unlinkSync(file);
+      } catch { /* already gone */ }
+    }
+  }
+}
+
+/** Starts the posix remote; it writes its resource table into the shm file, then waits for connectDoorbell(). */
+export function launchPosixRemote(options: PosixRemoteOptions): PosixRemote {
+  const tag = `xs-rpmsg-posix-${process.pid}-${counter++}`;
+  const shm = options.shm ?? tag;
+  const shmPath = shm.startsWith('/') ? shm : `/dev/shm/${shm}`;
+  const socketPath = options.socketPath ?? join(tmpdir(), `${tag}.event`);
+  const deleteShm = options.deleteShm ?? true;
+  if (!existsSync(options.executable)) throw new Error(`ENOENT: ${options.executable} does not exist; build it with npx tsx scripts/build-firmware.ts --target posix`);
+  const args = ['--shm', shm, '--shm-size', String(options.shmSize ?? POSIX_SHM_SIZE), '--socket', socketPath];
+  if (deleteShm) args.push('--delete-shm');
+  const child = spawn(options.executable, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new PosixRemote(child, shmPath, socketPath, deleteShm, options.onConsole);
+}

@@ -1,0 +1,135 @@
+/** The posix remote (the same XS platform layer built natively): /dev/shm window, UNIX-socket doorbell, OpenAMP conventions, crash reporting. */
+import { existsSync } from 'node:fs';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchPosixRemote, POSIX_SHM_SIZE, type PosixRemote } from '../../firmware/platform/posix/launch.ts';
+import { buildFixture, Command, COMMAND, DoorbellQueue, median, readBytes, readCrashRecord, writeWords } from './helpers.ts';
+
+const executable: Record<string, string> = {};
+let running: PosixRemote[] = [];
+
+beforeAll(async () => {
+  for (const name of ['hello', 'doorbell', 'throw-at-top']) executable[name] = await buildFixture('posix', name);
+}, 600_000);
+
+afterEach(async () => {
+  for (const remote of running) {
+    await remote.close();
+    expect(existsSync(remote.socketPath)).toBe(false);
+    expect(existsSync(remote.shmPath)).toBe(false);
+  }
+  running = [];
+});
+
+async function boot(name: string): Promise<{ remote: PosixRemote; doorbell: DoorbellQueue }> {
+  const remote = launchPosixRemote({ executable: executable[name] });
+  running.push(remote);
+  await remote.waitForConsole('waiting for the host');
+  const doorbell = new DoorbellQueue(await remote.connectDoorbell());
+  return { remote, doorbell };
+}
+
+describe('posix remote', () => {
+  it('writes its resource table at offset 0 of the shm file before listening (OpenAMP layout: vrings at 0x4000 and 0x8000, notifyids 1 and 2)', async () => {
+    const remote = launchPosixRemote({ executable: executable.doorbell });
+    running.push(remote);
+    await remote.waitForConsole('waiting for the host');
+    const header = readBytes(remote.shmPath, 0, 16);
+    expect(header.readUInt32LE(0)).toBe(1); // ver
+    const num = header.readUInt32LE(4);
+    const offsets = readBytes(remote.shmPath, 16, 4 * num);
+    const vdevs = [];
+    for (let i = 0; i < num; i++) {
+      const at = offsets.readUInt32LE(4 * i);
+      const entry = readBytes(remote.shmPath, at, 64);
+      if (entry.readUInt32LE(0) === 3) vdevs.push(entry);
+    }
+    expect(vdevs).toHaveLength(1);
+    const vdev = vdevs[0];
+    expect(vdev.readUInt32LE(4)).toBe(7); // VIRTIO_ID_RPMSG
+    expect(vdev.readUInt8(25)).toBe(2); // num_of_vrings
+    expect([vdev.readUInt32LE(28), vdev.readUInt32LE(28 + 20)]).toEqual([0x4000, 0x8000]); // vring da
+    expect([vdev.readUInt32LE(40), vdev.readUInt32LE(40 + 20)]).toEqual([1, 2]); // vring notifyid
+    expect(remote.console).not.toContain('xs: booting'); // XS starts only once the host is there
+  }, 30_000);
+
+  it('boots XS over the shm window (memoryBase 0) and runs promise jobs and timers', async () => {
+    const { remote } = await boot('hello');
+    expect((await remote.exited).code, remote.console + remote.stderr).toBe(0);
+    expect(remote.console).toContain('hello from XS on posix');
+    expect(remote.console).toContain(`memoryBase=0x0 byteLength=${POSIX_SHM_SIZE} resourceTableOffset=0`);
+    expect(remote.console).toContain(`memory write readback a5 deadbeef u8len=${POSIX_SHM_SIZE}`);
+    expect(remote.console).toContain('promise job ran 1');
+    expect(remote.console).toMatch(/timeout fired after (2\d|3\d) ms args x 42/);
+    expect(remote.console).toContain('interval ran 3 times');
+  }, 30_000);
+
+  it('echoes doorbell kicks, one byte per onNotify, and waitForNotify sees kicks', async () => {
+    const { remote, doorbell } = await boot('doorbell');
+    await remote.waitForConsole('doorbell fixture ready');
+    const times: number[] = [];
+    for (let i = 0; i < 500; i++) {
+      writeWords(remote.shmPath, COMMAND, [Command.ECHO, i & 0xff]);
+      const start = process.hrtime.bigint();
+      doorbell.kick();
+      expect(await doorbell.next()).toBe(i & 0xff);
+      times.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    console.log(`posix doorbell round trip: median ${median(times).toFixed(3)} ms over 500`);
+    writeWords(remote.shmPath, COMMAND, [Command.WAIT, 100]);
+    doorbell.kick();
+    expect(await doorbell.next()).toBe(0);
+    expect(remote.console).toMatch(/waitForNotify\(100\) -> false after (99|1\d\d) ms/);
+  }, 30_000);
+
+  it('exits with a clear message when the host closes the doorbell socket (EOF)', async () => {
+    const { remote, doorbell } = await boot('doorbell');
+    await remote.waitForConsole('doorbell fixture ready');
+    doorbell.socket.end();
+    expect((await remote.exited).code).toBe(0);
+    expect(remote.console).toContain('the host closed the doorbell socket (EOF): peer gone');
+  }, 30_000);
+
+  it('reports an uncaught exception on stdout, in the crash record of the shm file, and as exit status 75', async () => {
+    const remote = launchPosixRemote({ executable: executable.doorbell, deleteShm: true });
+    running.push(remote);
+    await remote.waitForConsole('waiting for the host');
+    const doorbell = new DoorbellQueue(await remote.connectDoorbell());
+    await remote.waitForConsole('doorbell fixture ready');
+    writeWords(remote.shmPath, COMMAND, [Command.THROW, 3]);
+    doorbell.kick();
+    expect((await remote.exited).code).toBe(75);
+    expect(remote.console).toContain('*** xs-rpmsg firmware crashed (exit status 75): unhandled exception: RangeError: thrown from onNotify with 3');
+    // the remote removed its socket (and, with --delete-shm, the file) on the way out
+    expect(existsSync(remote.socketPath)).toBe(false);
+  }, 30_000);
+
+  it('keeps the crash record readable when the shm file is kept (the OpenAMP default: nobody deletes it)', async () => {
+    const remote = launchPosixRemote({ executable: executable['throw-at-top'], deleteShm: false });
+    running.push(remote);
+    try {
+      await remote.waitForConsole('waiting for the host');
+      await remote.connectDoorbell();
+      expect((await remote.exited).code).toBe(75);
+      const record = readCrashRecord(remote.shmPath);
+      expect(record?.status).toBe(75);
+      expect(record?.reason).toBe('unhandled exception: TypeError: top-level failure for the crash test');
+    } finally {
+      await remote.close();
+      // this test asked to keep the file; remove it here
+      const { unlinkSync } = await import('node:fs');
+      if (existsSync(remote.shmPath)) unlinkSync(remote.shmPath);
+    }
+  }, 30_000);
+
+  it('runs several instances side by side on their own shm files and sockets', async () => {
+    const [a, b] = await Promise.all([boot('doorbell'), boot('doorbell')]);
+    expect(a.remote.shmPath).not.toBe(b.remote.shmPath);
+    await Promise.all([a.remote.waitForConsole('doorbell fixture ready'), b.remote.waitForConsole('doorbell fixture ready')]);
+    writeWords(a.remote.shmPath, COMMAND, [Command.ECHO, 0xaa]);
+    writeWords(b.remote.shmPath, COMMAND, [Command.ECHO, 0xbb]);
+    a.doorbell.kick();
+    b.doorbell.kick();
+    expect(await a.doorbell.next()).toBe(0xaa);
+    expect(await b.doorbell.next()).toBe(0xbb);
+  }, 30_000);
+});
