@@ -165,7 +165,7 @@ function toolchain(target: FirmwareTarget): Toolchain {
       cc: 'arm-none-eabi-gcc',
       size: 'arm-none-eabi-size',
       cflags: ['-mcpu=cortex-m3', '-mthumb', '-Os', '-g', '-ffunction-sections', '-fdata-sections', '-fno-common'],
-      ldflags: ['-mcpu=cortex-m3', '-mthumb', '-nostartfiles', '--specs=nano.specs', '--specs=nosys.specs', '-Wl,--gc-sections',
+      ldflags: ['-mcpu=cortex-m3', '-mthumb', '-nostartfiles', '--specs=nano.specs', '--specs=nosys.specs', '-Wl,--gc-sections', '-Wl,--no-warn-execstack',
         `-T${join(root, 'firmware/platform/qemu-mps2/mps2-an385.ld')}`],
     };
   }
