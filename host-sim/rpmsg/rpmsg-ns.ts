@@ -13,7 +13,8 @@ export function rpmsgNsDriver(log: HostLog): RpmsgDriver {
     idTable: ['rpmsg_ns'],
     probe(device: RpmsgDevice): void {
       const transport = device.transport as VirtprocInfo;
-      const source = `rpmsg_ns ${device.deviceName}`;
+      // rpmsg_ns_cb logs against the parent virtio device.
+      const source = `virtio_rpmsg_bus ${transport.parentName}`;
       const endpoint = transport.createEndpoint(device, (_device, data, _src) => {
         let message;
         try {
@@ -32,12 +33,8 @@ export function rpmsgNsDriver(log: HostLog): RpmsgDriver {
           log.write('err', source, 'rpmsg_create_channel failed');
         }
       }, RPMSG_NS_ADDR);
-      device.priv = endpoint;
-    },
-    remove(device: RpmsgDevice): void {
-      const endpoint = device.priv as ReturnType<VirtprocInfo['createEndpoint']> | null;
-      if (endpoint) (device.transport as VirtprocInfo).destroyEndpoint(endpoint);
-      device.priv = null;
+      // rpdev->ept: destroyed by the bus when the device goes away.
+      device.ept = endpoint;
     },
   };
 }
