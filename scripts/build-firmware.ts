@@ -36,8 +36,6 @@ export interface BuildResult {
   output: string;
   /** text/data/bss in bytes, as `size` reports them. */
   size: { text: number; data: number; bss: number };
-  /** Where the resource table came from. */
-  resourceTableSource: 'generator' | 'temporary';
   seconds: number;
 }
 
@@ -281,47 +279,12 @@ xs_app_script:
 `;
 }
 
-/**
- * TEMPORARY resource table, used only while `resource-table/cli.ts c-source` does not exist:
- * one rpmsg vdev (features: NS) with two vrings of 256. qemu: the host allocates (da ANY,
- * notifyid ANY); posix: OpenAMP's fixed layout (0x4000/0x8000, notifyids 1 and 2).
- */
-function temporaryResourceTable(target: FirmwareTarget): string {
-  const posix = target === 'posix';
-  const da = posix ? ['0x4000', '0x8000'] : ['0xFFFFFFFF', '0xFFFFFFFF'];
-  const notify = posix ? ['1', '2'] : ['0xFFFFFFFF', '0xFFFFFFFF'];
-  return `/* TEMPORARY hand-written resource table (scripts/build-firmware.ts), used until
-   resource-table/cli.ts c-source exists. Layout: struct resource_table, one fw_rsc_vdev. */
-#include <stddef.h>
-#include <stdint.h>
-
-struct temporary_vring { uint32_t da, align, num, notifyid, pa; };
-struct temporary_resource_table {
-\tuint32_t ver, num, reserved[2];
-\tuint32_t offset[1];
-\tuint32_t type; /* RSC_VDEV */
-\tuint32_t id, notifyid, dfeatures, gfeatures, config_len;
-\tuint8_t status, num_of_vrings, reserved_vdev[2];
-\tstruct temporary_vring vring[2];
-} __attribute__((packed));
-
-__attribute__((section(".resource_table"), used, aligned(8)))
-struct temporary_resource_table resource_table = {
-\t1, 1, { 0, 0 }, { offsetof(struct temporary_resource_table, type) },
-\t3, 7, 0, 1, 0, 0, 0, 2, { 0, 0 },
-\t{ { ${da[0]}, 0x1000, 256, ${notify[0]}, 0 }, { ${da[1]}, 0x1000, 256, ${notify[1]}, 0 } },
-};
-`;
-}
-
-function resourceTableSource(target: FirmwareTarget, manifestPath: string): { text: string; source: 'generator' | 'temporary' } {
+/** The resource table C source from resource-table/cli.ts for this target (manifest "resourceTable", "targets" overrides). */
+function resourceTableSource(target: FirmwareTarget, manifestPath: string): string {
   const cli = join(root, 'resource-table/cli.ts');
-  if (existsSync(cli) && existsSync(manifestPath)) {
-    const text = run('npx', ['tsx', cli, 'c-source', manifestPath, '--target', target], { capture: true });
-    return { text, source: 'generator' };
-  }
-  progress(`TEMPORARY resource table (resource-table/cli.ts ${existsSync(cli) ? 'found but no manifest.json' : 'not there yet'})`);
-  return { text: temporaryResourceTable(target), source: 'temporary' };
+  if (!existsSync(cli)) fail('resource-table/cli.ts is missing: it generates the firmware\'s resource table');
+  if (!existsSync(manifestPath)) fail(`${manifestPath} does not exist: its "resourceTable" section describes the firmware's resource table`);
+  return run('npx', ['tsx', cli, 'c-source', manifestPath, '--target', target], { capture: true });
 }
 
 function writeIfChanged(path: string, text: string): void {
@@ -402,8 +365,7 @@ export async function buildFirmware(options: BuildOptions): Promise<BuildResult>
   const genDir = join(out, 'gen');
   writeIfChanged(join(genDir, 'xs_build_config.c'), configSource(creation, board));
   writeIfChanged(join(genDir, 'xs_app_script.S'), scriptAssembly(js));
-  const table = resourceTableSource(target, manifestPath);
-  writeIfChanged(join(genDir, 'resource_table.c'), table.text);
+  writeIfChanged(join(genDir, 'resource_table.c'), resourceTableSource(target, manifestPath));
 
   // 3. Platform layer + generated sources (small: always checked, rebuilt when changed).
   const ourFlags = [...tc.cflags, ...defines, '-Wall', '-Wno-unused-parameter', `-I${join(root, 'firmware/platform', target)}`];
@@ -442,7 +404,7 @@ export async function buildFirmware(options: BuildOptions): Promise<BuildResult>
   renameSync(`${output}.tmp`, output);
 
   const size = sizeReport(tc.size, output);
-  const result: BuildResult = { output, size, resourceTableSource: table.source, seconds: (Date.now() - started) / 1000 };
+  const result: BuildResult = { output, size, seconds: (Date.now() - started) / 1000 };
   progress(`size: text ${size.text} data ${size.data} bss ${size.bss} (bytes; ${basename(output)}, JS ${jsText.length} bytes, board ${board})`);
   progress(`done in ${result.seconds.toFixed(1)} s`);
   return result;
