@@ -10,6 +10,8 @@ import { VirtioBus } from './virtio/virtio.ts';
 export interface LinuxHostOptions {
   /** How long blocking sends wait for a TX buffer before ERESTARTSYS. Default 15000 ms, as Linux. */
   txTimeoutMs?: number;
+  /** Register a "virtio<N>.rpmsg_ctrl.0.0" device per rpmsg bus (CONFIG_RPMSG_CTRL). Default true. */
+  rpmsgCtrl?: boolean;
   /** Sees every kernel log line (e.g. print to the console). */
   logSink?: (line: LogLine) => void;
 }
@@ -26,7 +28,7 @@ export class LinuxHost {
     this.virtio = new VirtioBus(this.log);
     this.rpmsg = new RpmsgBus(this.log);
     this.rpmsg.registerRpmsgDriver(rpmsgNsDriver(this.log));
-    this.virtio.registerDriver(virtioRpmsgDriver(this.rpmsg, this.log, { txTimeoutMs: options.txTimeoutMs ?? DEFAULT_TX_TIMEOUT_MS }));
+    this.virtio.registerDriver(virtioRpmsgDriver(this.rpmsg, this.log, { txTimeoutMs: options.txTimeoutMs ?? DEFAULT_TX_TIMEOUT_MS, rpmsgCtrl: options.rpmsgCtrl ?? true }));
   }
 
   /** rproc_alloc + rproc_add: a remote processor driven through `options.ops`. */

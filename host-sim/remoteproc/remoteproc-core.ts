@@ -73,6 +73,8 @@ export class Rproc {
   virtioDevices: VirtioDevice[] = [];
   /** How many times recovery restarted the remote. */
   recoveries = 0;
+  /** rproc->crash_cnt. */
+  crashCount = 0;
   readonly memory: SharedMemory;
   private readonly ops: RprocOps;
   private readonly deviceMemory: DeviceMemory;
@@ -117,6 +119,7 @@ export class Rproc {
   /** rproc_boot: parse the firmware, handle its resources, load it, start it, register its vdevs. */
   async boot(firmware: RprocFirmware): Promise<void> {
     if (this.state !== 'offline') throw new RpmsgError('EBUSY', `${this.name} is ${this.state}; shut it down first`);
+    this.log.write('info', this.source, `powering up ${this.name}`);
     try {
       this.firmware = this.parseFirmware(firmware);
       this.handleResources();
@@ -278,7 +281,7 @@ export class Rproc {
     if (this.cachedTable) this.tablePtr = { view: new DataView(this.cachedTable.buffer, this.cachedTable.byteOffset, this.cachedTable.byteLength), offset: 0 };
     await this.ops.stop();
     this.state = 'offline';
-    this.log.write('info', this.source, `stopped remote processor ${this.name}${crashed ? ' (crashed)' : ''}`);
+    this.log.write('info', this.source, `stopped remote processor ${this.name}${crashed ? ' after a crash' : ''}`);
   }
 
   /** rproc_resource_cleanup: free carveouts, traces, vdevs. */
@@ -310,10 +313,11 @@ export class Rproc {
     if (this.recovering) return this.recovering;
     if (this.state !== 'running') return Promise.resolve();
     this.state = 'crashed';
-    this.log.write('err', this.source, `crash detected in ${this.name}: type ${reason}`);
+    this.crashCount++;
+    this.log.write('err', this.source, `handling crash #${this.crashCount} in ${this.name} (${reason})`);
     if (!this.recovery) return Promise.resolve();
     this.recovering = (async () => {
-      this.log.write('info', this.source, `recovering ${this.name}`);
+      this.log.write('err', this.source, `recovering ${this.name}`);
       await this.stop(true);
       this.state = 'offline';
       await this.start();

@@ -64,6 +64,8 @@ export class VirtprocInfo implements RpmsgTransport {
     private readonly bus: RpmsgBus,
     private readonly log: HostLog,
     private readonly txTimeoutMs: number,
+    /** Register the rpmsg_ctrl device too, as a kernel with CONFIG_RPMSG_CTRL does. */
+    private readonly withCtrl = true,
   ) {
     this.parentName = vdev.name;
     this.memory = vdev.config.sharedMemory();
@@ -93,6 +95,12 @@ export class VirtprocInfo implements RpmsgTransport {
     }
     this.svq.disableCb();
     vdev.priv = this;
+    if (this.withCtrl) {
+      // CONFIG_RPMSG_CTRL: the /dev/rpmsg_ctrlN device, no endpoint of its own.
+      const ctrl = new RpmsgDevice(this, 'rpmsg_ctrl', 0, 0, false);
+      ctrl.driverOverride = 'rpmsg_ctrl';
+      this.bus.registerDevice(ctrl);
+    }
     if (vdev.hasFeature(VIRTIO_RPMSG_F_NS)) {
       const ns = new RpmsgDevice(this, 'rpmsg_ns', RPMSG_NS_ADDR, RPMSG_NS_ADDR, false);
       ns.driverOverride = 'rpmsg_ns';
@@ -344,13 +352,13 @@ export class VirtprocInfo implements RpmsgTransport {
 }
 
 /** The virtio driver half: binds VirtprocInfo to rpmsg virtio devices (id 7, feature NS). */
-export function virtioRpmsgDriver(bus: RpmsgBus, log: HostLog, options: { txTimeoutMs?: number } = {}): VirtioDriver {
+export function virtioRpmsgDriver(bus: RpmsgBus, log: HostLog, options: { txTimeoutMs?: number; rpmsgCtrl?: boolean } = {}): VirtioDriver {
   return {
     name: 'virtio_rpmsg_bus',
     deviceId: VIRTIO_ID_RPMSG,
     featureTable: [VIRTIO_RPMSG_F_NS],
     probe(vdev: VirtioDevice): void {
-      new VirtprocInfo(vdev, bus, log, options.txTimeoutMs ?? DEFAULT_TX_TIMEOUT_MS).probe();
+      new VirtprocInfo(vdev, bus, log, options.txTimeoutMs ?? DEFAULT_TX_TIMEOUT_MS, options.rpmsgCtrl ?? true).probe();
     },
     remove(vdev: VirtioDevice): void {
       (vdev.priv as VirtprocInfo | null)?.remove();

@@ -189,7 +189,8 @@ export class Virtqueue<Token> {
     this.freeHead = id;
     this.numFree++;
     this.lastUsedIdx = (this.lastUsedIdx + 1) & 0xffff;
-    if ((this.availFlagsShadow & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
+    // Ask for an interrupt at the next entry, unless callbacks are off or one is already due.
+    if ((this.availFlagsShadow & VRING_AVAIL_F_NO_INTERRUPT) === 0 && !this.eventTriggered) {
       this.view.setUint16(this.avail + availUsedEventOffset(this.num), this.lastUsedIdx, true);
     }
     return { token, len };
@@ -205,7 +206,9 @@ export class Virtqueue<Token> {
     if ((this.availFlagsShadow & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
       this.availFlagsShadow |= VRING_AVAIL_F_NO_INTERRUPT;
       if (this.eventTriggered) return;
-      if (!this.eventIdx) this.view.setUint16(this.avail + VRING_FLAGS, this.availFlagsShadow, true);
+      // With EVENT_IDX Linux parks used_event at 0 ("a hack" in virtio_ring.c) instead of setting the flag.
+      if (this.eventIdx) this.view.setUint16(this.avail + availUsedEventOffset(this.num), 0, true);
+      else this.view.setUint16(this.avail + VRING_FLAGS, this.availFlagsShadow, true);
     }
   }
 

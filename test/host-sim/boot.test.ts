@@ -24,7 +24,7 @@ describe('boot: status handshake and feature negotiation as Linux does them', ()
   it('does not negotiate NS when the firmware does not offer it (no name service device)', async () => {
     const { host, remote } = await bootScripted({ table: rpmsgTable({ dfeatures: 0 }) });
     expect(readVdevGfeatures(remote.view, remote.vdev())).toBe(0);
-    expect(host.rpmsg.devices()).toEqual([]);
+    expect(host.rpmsg.devices().map((d) => d.deviceName)).toEqual(['virtio0.rpmsg_ctrl.0.0']);
   });
 
   it('assigns notifyids from 0, writes vring da, posts every RX buffer before DRIVER_OK, then kicks vring 0 once', async () => {

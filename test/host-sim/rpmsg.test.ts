@@ -45,7 +45,7 @@ describe('name service', () => {
     expect(device.deviceName).toBe('virtio0.demo.-1.1024');
     expect(device.src).toBe(1024);
     expect(device.dst).toBe(0x400);
-    expect(host.rpmsg.devices().map((d) => d.deviceName)).toEqual(['virtio0.rpmsg_ns.53.53', 'virtio0.demo.-1.1024']);
+    expect(host.rpmsg.devices().map((d) => d.deviceName)).toEqual(['virtio0.rpmsg_ctrl.0.0', 'virtio0.rpmsg_ns.53.53', 'virtio0.demo.-1.1024']);
     expect(host.log.find('creating channel demo addr 0x400')).toHaveLength(1);
     // the buffer went back to the remote and the host kicked vring 0
     expect(remote.availIdx(0)).toBe(257);
@@ -71,7 +71,7 @@ describe('name service', () => {
     remote.announce('demo', 0x400, 1);
     rproc.vqInterrupt(0);
     expect(driver.removed).toHaveLength(1);
-    expect(host.rpmsg.devices().map((d) => d.deviceName)).toEqual(['virtio0.rpmsg_ns.53.53']);
+    expect(host.rpmsg.devices().map((d) => d.deviceName)).toEqual(['virtio0.rpmsg_ctrl.0.0', 'virtio0.rpmsg_ns.53.53']);
     remote.announce('demo', 0x400, 1);
     rproc.vqInterrupt(0);
     expect(host.log.find('rpmsg_destroy_channel failed: -22')).toHaveLength(1);
@@ -84,7 +84,7 @@ describe('name service', () => {
     rproc.vqInterrupt(0);
     expect(host.log.find('channel twice:ffffffff:400 already exist')).toHaveLength(1);
     expect(rproc.counters.count('ns-duplicate-channel')).toBe(1);
-    expect(host.rpmsg.devices()).toHaveLength(2);
+    expect(host.rpmsg.devices()).toHaveLength(3);
   });
 
   it('a 39-byte announcement is refused and counted; its buffer is re-posted', async () => {
@@ -93,7 +93,7 @@ describe('name service', () => {
     rproc.vqInterrupt(0);
     expect(host.log.find('malformed ns msg (39)')).toHaveLength(1);
     expect(rproc.counters.count('ns-malformed')).toBe(1);
-    expect(host.rpmsg.devices()).toHaveLength(1);
+    expect(host.rpmsg.devices()).toHaveLength(2);
     expect(remote.availIdx(0)).toBe(257);
   });
 
@@ -101,7 +101,7 @@ describe('name service', () => {
     const { host, rproc, remote } = await bootScripted();
     remote.announce('x'.repeat(32), 0x400);
     rproc.vqInterrupt(0);
-    expect(host.rpmsg.devices()[1].name).toBe('x'.repeat(31));
+    expect(host.rpmsg.devices()[2].name).toBe('x'.repeat(31));
   });
 });
 
@@ -333,7 +333,7 @@ describe('crash recovery', () => {
     expect(remote.status()).toBe(7);
     expect(remote.availIdx(0)).toBe(256);
     expect(remote.usedIdx(0)).toBe(0);
-    expect(host.rpmsg.devices().map((d) => d.deviceName)).toEqual(['virtio0.rpmsg_ns.53.53']);
+    expect(host.rpmsg.devices().map((d) => d.deviceName)).toEqual(['virtio0.rpmsg_ctrl.0.0', 'virtio0.rpmsg_ns.53.53']);
     remote.announce('demo', 0x400);
     rproc.vqInterrupt(0);
     expect(driver.probed).toHaveLength(2);
