@@ -58,6 +58,7 @@ describe('posix remote', () => {
     expect(remote.console).toContain('hello from XS on posix');
     expect(remote.console).toContain(`memoryBase=0x0 byteLength=${POSIX_SHM_SIZE} resourceTableOffset=0`);
     expect(remote.console).toContain(`memory write readback a5 deadbeef u8len=${POSIX_SHM_SIZE}`);
+    expect(remote.console).toContain('views with offsets a5 65536 16 deadbeef false');
     expect(remote.console).toContain('promise job ran 1');
     expect(remote.console).toMatch(/timeout fired after (2\d|3\d) ms args x 42/);
     expect(remote.console).toContain('interval ran 3 times');

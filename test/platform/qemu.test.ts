@@ -40,6 +40,7 @@ describe('qemu-mps2 firmware', () => {
     expect(qemu.console).toContain(`memoryBase=0x${PSRAM_BASE.toString(16)} byteLength=${PSRAM_SIZE} resourceTableOffset=0`);
     expect(qemu.console).toMatch(/resource table ver=1 num=\d/);
     expect(qemu.console).toContain(`memory write readback a5 deadbeef u8len=${PSRAM_SIZE}`);
+    expect(qemu.console).toContain('views with offsets a5 65536 16 deadbeef false');
     expect(qemu.console).toContain('promise job ran 1');
     expect(qemu.console).toMatch(/timeout fired after (19|2\d|3\d) ms args x 42/);
     expect(qemu.console).toContain('interval ran 3 times');

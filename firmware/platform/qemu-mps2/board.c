@@ -118,11 +118,18 @@ double xs_board_now(void)
 
 void xs_board_wait(double deadline)
 {
-	/* cpsid; test; wfi; cpsie: an interrupt between the test and wfi still wakes wfi */
-	__asm volatile("cpsid i" ::: "memory");
-	if (!kick_pending && (xs_board_now() < deadline))
+	/* Sleep through the 1 ms ticks here, not in the XS loop: wake the loop only for a kick
+	   or the deadline. cpsid; test; wfi; cpsie: an interrupt that arrives between the test
+	   and wfi still ends wfi, so no kick is missed. */
+	for (;;) {
+		__asm volatile("cpsid i" ::: "memory");
+		if (kick_pending || (xs_board_now() >= deadline)) {
+			__asm volatile("cpsie i" ::: "memory");
+			return;
+		}
 		__asm volatile("wfi" ::: "memory");
-	__asm volatile("cpsie i" ::: "memory");
+		__asm volatile("cpsie i" ::: "memory"); /* the pending interrupt runs here */
+	}
 }
 
 /* ------------------------------------------------------------------ stop */
