@@ -492,8 +492,8 @@ static void deliver_notify(txMachine* the_machine)
 
 static void report_heap(txMachine* the, const char* when)
 {
-	xs_platform_printf("xs: heap %s: %ld bytes in use (slots %ld, chunks %ld), %ld bytes taken from malloc\n",
-		when,
+	xs_platform_printf("xs: heap %s (%ld ms): %ld bytes in use (slots %ld, chunks %ld), %ld bytes taken from malloc\n",
+		when, (long)xs_board_now(),
 		(long)(the->currentHeapCount * sizeof(txSlot) + the->currentChunksSize),
 		(long)(the->currentHeapCount * sizeof(txSlot)),
 		(long)the->currentChunksSize,
