@@ -3,7 +3,7 @@ import { HostLog, type LogLine } from './log.ts';
 import { Rproc, type RprocOptions } from './remoteproc/remoteproc-core.ts';
 import { RpmsgBus } from './rpmsg/rpmsg-core.ts';
 import { rpmsgNsDriver } from './rpmsg/rpmsg-ns.ts';
-import { DEFAULT_TX_TIMEOUT_MS, virtioRpmsgDriver } from './rpmsg/virtio-rpmsg-bus.ts';
+import { DEFAULT_TX_TIMEOUT_MS, VirtprocInfo, virtioRpmsgDriver } from './rpmsg/virtio-rpmsg-bus.ts';
 import { VirtioBus } from './virtio/virtio.ts';
 
 /** Host-wide settings. */
@@ -29,6 +29,11 @@ export class LinuxHost {
     this.rpmsg = new RpmsgBus(this.log);
     this.rpmsg.registerRpmsgDriver(rpmsgNsDriver(this.log));
     this.virtio.registerDriver(virtioRpmsgDriver(this.rpmsg, this.log, { txTimeoutMs: options.txTimeoutMs ?? DEFAULT_TX_TIMEOUT_MS, rpmsgCtrl: options.rpmsgCtrl ?? true }));
+  }
+
+  /** The rpmsg buses (with their statistics and endpoints) of `rproc`'s registered virtio devices. */
+  rpmsgTransports(rproc: Rproc): VirtprocInfo[] {
+    return rproc.virtioDevices.map((vdev) => vdev.priv).filter((priv): priv is VirtprocInfo => priv instanceof VirtprocInfo);
   }
 
   /** rproc_alloc + rproc_add: a remote processor driven through `options.ops`. */

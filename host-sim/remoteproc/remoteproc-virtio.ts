@@ -120,6 +120,10 @@ export class RprocVdev implements VirtioConfigOps {
     if (offset + length > configLen) throw new RpmsgError('EINVAL', `vdev${this.index}: config access ${offset}+${length} beyond config_len ${configLen}`);
     const { at: numAt } = this.field(VDEV_NUM_OF_VRINGS);
     const start = this.field(vdevConfigOffset(view.getUint8(numAt))).at + offset;
+    // The remote can rewrite config_len and num_of_vrings in the loaded table: stay inside the view.
+    if (offset < 0 || length < 0 || start + length > view.byteLength) {
+      throw new RpmsgError('EFAULT', `vdev${this.index}: config access ${offset}+${length} falls outside the table's memory; the remote rewrote its vdev entry`);
+    }
     return new Uint8Array(view.buffer, view.byteOffset + start, length).slice();
   }
 
