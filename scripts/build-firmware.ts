@@ -299,13 +299,17 @@ function sizeReport(tool: string, file: string): { text: number; data: number; b
   return { text, data, bss };
 }
 
-/** Compiles what changed and links; see the file comment. */
+/** Compiles what changed and links; see the file comment. Builds of one output folder are serialized. */
 export async function buildFirmware(options: BuildOptions): Promise<BuildResult> {
+  const out = resolve(options.out ?? join(root, 'build', options.target));
+  return withLock(out, () => buildLocked(options, out));
+}
+
+async function buildLocked(options: BuildOptions, out: string): Promise<BuildResult> {
   const started = Date.now();
   verbose = options.verbose ?? true;
   const target = options.target;
   const jobs = options.jobs ?? availableParallelism();
-  const out = resolve(options.out ?? join(root, 'build', target));
   const manifestPath = resolve(options.manifest ?? join(root, 'manifest.json'));
 
   run('bash', [join(root, 'scripts/install-toolchain.sh')]);
