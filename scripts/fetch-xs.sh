@@ -24,7 +24,8 @@ if [ ! -f "$tarball" ]; then
   (cd "$cache" && npm pack "@agoric/xsnap@$version" --ignore-scripts --silent >/dev/null)
 fi
 
-actual="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
+# node is always there (openssl may not be on a minimal image)
+actual="$(node -e 'const c=require("crypto"),f=require("fs");process.stdout.write("sha512-"+c.createHash("sha512").update(f.readFileSync(process.argv[1])).digest("base64"))' "$tarball")"
 if [ "$actual" != "$integrity" ]; then
   echo "fetch-xs: EINTEGRITY: $tarball has $actual, expected $integrity; delete it and retry" >&2
   rm -f "$tarball"
