@@ -1,0 +1,55 @@
+/** Command line of the host simulator: `demo` runs rpmsg-client-sample against a booted remote. */
+import { formatLogLine } from './log.ts';
+import { rpmsgClientSample } from './samples/rpmsg-client-sample.ts';
+import { openSession, type TargetName } from './session.ts';
+
+const usage = `usage: npx tsx host-sim/cli.ts demo [--target in-process|qemu|posix] [--count N] [--quiet]
+  demo   boot the example firmware on a target and run Linux's rpmsg-client-sample against it`;
+
+function option(args: string[], name: string, fallback: string): string {
+  const at = args.indexOf(name);
+  return at >= 0 && at + 1 < args.length ? args[at + 1] : fallback;
+}
+
+async function demo(args: string[]): Promise<number> {
+  const target = option(args, '--target', 'qemu') as TargetName;
+  const count = Number(option(args, '--count', '100'));
+  const quiet = args.includes('--quiet');
+  const print = (line: string) => {
+    if (!quiet) console.log(line);
+  };
+  let sample: ReturnType<typeof rpmsgClientSample> | null = null;
+  const session = await openSession({
+    target,
+    app: 'echo',
+    logSink: (line) => print(`[host] ${formatLogLine(line)}`),
+    console: (line) => print(`[remote] ${line}`),
+    beforeBoot(host) {
+      sample = rpmsgClientSample(host.log, count);
+      host.rpmsg.registerRpmsgDriver(sample.driver);
+    },
+  });
+  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 60000).unref());
+  const outcome = await Promise.race([sample!.finished.then(() => 'done' as const), timeout]);
+  const trace = session.rproc.traces?.length ? session.rproc.readTrace(0) : '';
+  if (trace) print(`[host] remoteproc0 trace0:\n${trace.replace(/^/gm, '  | ')}`);
+  await session.close();
+  console.log(sample!.summary().replace(/\/\d+ echoed/, `/${count} echoed`));
+  if (outcome === 'timeout') console.error('demo: timed out after 60 s waiting for the remote');
+  return sample!.rxCount() === count ? 0 : 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (command === 'demo') return demo(args);
+  console.error(usage);
+  return command === undefined || command === '--help' ? 0 : 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    console.error(`host-sim: ${error.message}`);
+    process.exit(1);
+  },
+);
