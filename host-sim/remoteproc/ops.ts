@@ -21,6 +21,13 @@ export interface RprocOps {
   loadSegment?(da: number, data: Uint8Array, memsz: number): boolean;
   /** Read `length` bytes of device memory outside the shared memory (trace buffers), or null. Optional. */
   readMemory?(da: number, length: number): Uint8Array | null;
+  /**
+   * Only for transports whose SharedMemory is a copy of the real window (no mmap): "pull"
+   * refreshes the copy from the remote's memory, "push" writes the host's side back. Called
+   * around every host operation that touches the window (outermost only), and "push" again
+   * right before each kick, so the remote never sees a doorbell before the data. Optional.
+   */
+  syncMemory?(direction: 'pull' | 'push'): void;
 }
 
 /**

@@ -87,6 +87,7 @@ export class Rproc {
   private loadedTableOffset: number | null = null;
   private firmware: LoadedFirmware | null = null;
   private recovering: Promise<void> | null = null;
+  private accessDepth = 0;
 
   constructor(
     private readonly log: HostLog,
@@ -104,6 +105,27 @@ export class Rproc {
 
   private get source(): string {
     return `remoteproc ${this.name}`;
+  }
+
+  /**
+   * Run `fn` with the shared memory current: ops.syncMemory("pull") before and ("push") after,
+   * outermost call only. A no-op wrapper when the transport shares the memory itself.
+   */
+  withMemory<T>(fn: () => T): T {
+    const sync = this.ops.syncMemory;
+    if (!sync) return fn();
+    if (this.accessDepth++ === 0) sync.call(this.ops, 'pull');
+    try {
+      return fn();
+    } finally {
+      if (--this.accessDepth === 0) sync.call(this.ops, 'push');
+    }
+  }
+
+  /** ops.kick, after pushing the host's writes for transports that copy the memory. */
+  private kick(notifyid: number): void {
+    if (this.accessDepth > 0) this.ops.syncMemory?.('push');
+    this.ops.kick(notifyid);
   }
 
   /** Allocations in the remote's memory (carveouts, vrings, buffer pool). */
@@ -197,7 +219,8 @@ export class Rproc {
             tablePointer: () => this.tablePtr!,
             memory: this.memory,
             deviceMemory: this.deviceMemory,
-            kick: (notifyid) => this.ops.kick(notifyid),
+            kick: (notifyid) => this.kick(notifyid),
+            access: (fn) => this.withMemory(fn),
             counters: this.counters,
             log: this.log,
           }, vdevIndex, entryOffset + 4, entry.id, vrings);
@@ -234,22 +257,26 @@ export class Rproc {
   /** rproc_start: load segments, copy the processed table over the loaded one, ops.start(), register vdevs. */
   private async start(): Promise<void> {
     const firmware = this.firmware!;
-    if (firmware.elf) this.loadSegments(firmware.elf, firmware.segments);
-    this.loadedTableOffset = this.findLoadedTable(firmware);
-    if (this.loadedTableOffset !== null && this.cachedTable) {
-      this.memory.bytes.set(this.cachedTable, this.loadedTableOffset);
-      this.tablePtr = { view: this.memory.view, offset: this.loadedTableOffset };
-    } else if (this.cachedTable) {
-      this.counters.record('loaded-table-not-found', new RpmsgError('EINVAL', 'the loaded resource table is not in the shared memory: the remote will never see status, features or vring addresses'));
-      this.log.write('warn', this.source, 'loaded resource table not found in device memory');
-    }
+    this.withMemory(() => {
+      if (firmware.elf) this.loadSegments(firmware.elf, firmware.segments);
+      this.loadedTableOffset = this.findLoadedTable(firmware);
+      if (this.loadedTableOffset !== null && this.cachedTable) {
+        this.memory.bytes.set(this.cachedTable, this.loadedTableOffset);
+        this.tablePtr = { view: this.memory.view, offset: this.loadedTableOffset };
+      } else if (this.cachedTable) {
+        this.counters.record('loaded-table-not-found', new RpmsgError('EINVAL', 'the loaded resource table is not in the shared memory: the remote will never see status, features or vring addresses'));
+        this.log.write('warn', this.source, 'loaded resource table not found in device memory');
+      }
+    });
     await this.ops.start();
     this.state = 'running';
-    for (const rvdev of this.vdevs) {
-      const vdev = new VirtioDevice(rvdev.id, rvdev, this.name);
-      this.virtioDevices.push(vdev);
-      this.virtioBus.registerDevice(vdev);
-    }
+    this.withMemory(() => {
+      for (const rvdev of this.vdevs) {
+        const vdev = new VirtioDevice(rvdev.id, rvdev, this.name);
+        this.virtioDevices.push(vdev);
+        this.virtioBus.registerDevice(vdev);
+      }
+    });
     this.log.write('info', this.source, `remote processor ${this.name} is now up`);
   }
 
@@ -277,7 +304,9 @@ export class Rproc {
 
   /** rproc_stop: remove the vdevs (channels go, buffers freed), back to the cached table, ops.stop(). */
   private async stop(crashed: boolean): Promise<void> {
-    for (const vdev of this.virtioDevices.splice(0)) this.virtioBus.unregisterDevice(vdev);
+    this.withMemory(() => {
+      for (const vdev of this.virtioDevices.splice(0)) this.virtioBus.unregisterDevice(vdev);
+    });
     if (this.cachedTable) this.tablePtr = { view: new DataView(this.cachedTable.buffer, this.cachedTable.byteOffset, this.cachedTable.byteLength), offset: 0 };
     await this.ops.stop();
     this.state = 'offline';
@@ -331,6 +360,10 @@ export class Rproc {
    * which (kicks merge), so every vring is serviced. True if any had work.
    */
   vqInterrupt(notifyid: number | null): boolean {
+    return this.withMemory(() => this.serviceVrings(notifyid));
+  }
+
+  private serviceVrings(notifyid: number | null): boolean {
     let handled = false;
     for (const rvdev of this.vdevs) {
       for (const vring of rvdev.vrings) {
@@ -350,6 +383,7 @@ export class Rproc {
     const trace = this.traces[index];
     if (!trace) throw new RpmsgError('ENOENT', `${this.name} has no trace${index}`);
     const offset = trace.da - this.memory.base;
+    this.ops.syncMemory?.('pull');
     let bytes: Uint8Array | null = null;
     if (this.memory.contains(offset, trace.len)) bytes = this.memory.bytes.subarray(offset, offset + trace.len);
     else bytes = this.ops.readMemory?.(trace.da, trace.len) ?? null;

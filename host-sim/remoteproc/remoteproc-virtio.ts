@@ -34,6 +34,8 @@ export interface RprocVdevContext {
   memory: SharedMemory;
   deviceMemory: DeviceMemory;
   kick(notifyid: number): void;
+  /** Bracket memory access (see RprocOps.syncMemory). */
+  access<T>(fn: () => T): T;
   counters: ErrorCounters;
   log: HostLog;
 }
@@ -131,6 +133,10 @@ export class RprocVdev implements VirtioConfigOps {
   allocBuffers(length: number): MemoryEntry {
     this.buffers = this.context.deviceMemory.allocate(`vdev${this.index}buffer`, length, null);
     return this.buffers;
+  }
+
+  access<T>(fn: () => T): T {
+    return this.context.access(fn);
   }
 
   errorCounters(): ErrorCounters {

@@ -201,18 +201,18 @@ export class VirtprocInfo implements RpmsgTransport {
   /** get_a_tx_buf: the next never-used TX buffer, else one the remote returned on vring 1. */
   private getTxBuf(): number | null {
     if (this.lastSbuf < this.numBufs / 2) return this.numBufs / 2 + this.lastSbuf++;
-    const used = this.svq.getBuf();
+    const used = this.vdev.config.access(() => this.svq.getBuf());
     return used ? used.token : null;
   }
 
   /** rpmsg_upref_sleepers: the first waiter turns TX-complete interrupts on. */
   private uprefSleepers(): void {
-    if (++this.sleepers === 1) this.svq.enableCb();
+    if (++this.sleepers === 1) this.vdev.config.access(() => this.svq.enableCb());
   }
 
   /** rpmsg_downref_sleepers: the last waiter turns them off again. */
   private downrefSleepers(): void {
-    if (--this.sleepers === 0) this.svq.disableCb();
+    if (--this.sleepers === 0 && !this.removed) this.vdev.config.access(() => this.svq.disableCb());
   }
 
   private waitForTxBuf(): Promise<number | null> {
@@ -266,15 +266,18 @@ export class VirtprocInfo implements RpmsgTransport {
         throw new RpmsgError('ERESTARTSYS', `no TX buffer came back within ${this.txTimeoutMs} ms: the remote is not consuming vring 1 (or never notifies)`);
       }
     }
-    const offset = this.bufferOffset(token);
-    writeRpmsgHeader(this.memory.view, offset, src, dst, data.length);
-    this.memory.bytes.set(data, offset + RPMSG_HDR_SIZE);
-    this.svq.addOutbuf(this.bufferAddress(token), RPMSG_HDR_SIZE + data.length, token);
-    this.statistics.txMessages++;
-    if (this.svq.kickPrepare()) {
-      this.statistics.txKicks++;
-      this.svq.notify();
-    }
+    const buffer = token;
+    this.vdev.config.access(() => {
+      const offset = this.bufferOffset(buffer);
+      writeRpmsgHeader(this.memory.view, offset, src, dst, data.length);
+      this.memory.bytes.set(data, offset + RPMSG_HDR_SIZE);
+      this.svq.addOutbuf(this.bufferAddress(buffer), RPMSG_HDR_SIZE + data.length, buffer);
+      this.statistics.txMessages++;
+      if (this.svq.kickPrepare()) {
+        this.statistics.txKicks++;
+        this.svq.notify();
+      }
+    });
   }
 
   // ---- receive

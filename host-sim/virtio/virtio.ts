@@ -41,6 +41,8 @@ export interface VirtioConfigOps {
   sharedMemory(): SharedMemory;
   /** Where refusals of the device's input are counted (one set per remote processor). */
   errorCounters(): ErrorCounters;
+  /** Run `fn` with the shared memory current (transports that copy it sync around this). */
+  access<T>(fn: () => T): T;
 }
 
 /** A virtio driver (struct virtio_driver). */
