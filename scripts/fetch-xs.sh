@@ -19,6 +19,13 @@ if [ -f "$xs/.extracted" ]; then
 fi
 
 mkdir -p "$cache"
+# Parallel callers: one fetches, the others wait and then find it extracted.
+exec 9>"$cache/.lock"
+flock 9
+if [ -f "$xs/.extracted" ]; then
+  echo "$xs"
+  exit 0
+fi
 if [ ! -f "$tarball" ]; then
   echo "fetch-xs: npm pack @agoric/xsnap@$version" >&2
   (cd "$cache" && npm pack "@agoric/xsnap@$version" --ignore-scripts --silent >/dev/null)
