@@ -30,7 +30,7 @@ export default function e2eApp(rpmsg: Rpmsg): void {
   echoApp(rpmsg);
   const opened = new Map<string, Endpoint>();
   const scratch = new Uint8Array(RPMSG_MTU);
-  const burst = { left: 0, size: 0, sequence: 0, to: 0 };
+  const burst = { left: 0, sequence: 0, to: 0, payload: new Uint8Array(0) };
 
   const control = rpmsg.createEndpoint({
     name: CONTROL_SERVICE,
@@ -59,7 +59,7 @@ export default function e2eApp(rpmsg: Rpmsg): void {
           setTimeout(() => rpmsg.pauseReceive(false), Number(argument));
         } else if (command === 'burst') {
           burst.left = Number(argument);
-          burst.size = Number(extra);
+          burst.payload = new Uint8Array(Number(extra)); // allocated per command, not per message
           burst.sequence = 0;
           burst.to = source;
           sendBurst(this);
@@ -81,9 +81,14 @@ export default function e2eApp(rpmsg: Rpmsg): void {
   /** Send the rest of a burst with trySend; on ENOMEM wait for onWritable (no message lost). */
   function sendBurst(endpoint: Endpoint): void {
     while (burst.left > 0) {
-      const payload = scratch.subarray(0, burst.size);
+      const payload = burst.payload;
       payload.fill(burst.sequence & 0xff);
-      if (burst.size >= 4) new DataView(payload.buffer, payload.byteOffset, 4).setUint32(0, burst.sequence, true);
+      if (payload.length >= 4) {
+        payload[0] = burst.sequence & 0xff;
+        payload[1] = (burst.sequence >> 8) & 0xff;
+        payload[2] = (burst.sequence >> 16) & 0xff;
+        payload[3] = (burst.sequence >>> 24) & 0xff;
+      }
       try {
         endpoint.trySendTo(burst.to, payload);
       } catch (error) {
