@@ -140,13 +140,16 @@ export function encodeResourceTable(table: ResourceTable): Uint8Array {
   return bytes;
 }
 
-/**
- * Decode a table as Linux walks it (find_table + rproc_handle_resources), checking only what
- * reading needs: header and offset[] inside the table, each entry's fixed and variable parts
- * inside the table. Field values (ver, reserved, num, align) are validateResourceTable's job.
- * Throws RpmsgError('EINVAL') naming the entry index, type and field; never anything else.
- */
-export function decodeResourceTable(input: Uint8Array): DecodedResourceTable {
+/** The header fields and offset[] of a table, checked only for size (what reading needs). */
+export interface ResourceTableHeader {
+  ver: number;
+  num: number;
+  reserved: [number, number];
+  offsets: number[];
+}
+
+/** Read the header and offset[]: EINVAL when the table is shorter than its header or offset[]. */
+export function decodeResourceTableHeader(input: Uint8Array): ResourceTableHeader {
   const size = input.length;
   const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
   if (size < RSC_TABLE_HEADER_SIZE) {
@@ -160,75 +163,94 @@ export function decodeResourceTable(input: Uint8Array): DecodedResourceTable {
   }
   const offsets: number[] = [];
   for (let i = 0; i < num; i++) offsets.push(view.getUint32(entryOffsetSlot(i), true));
-  // An opaque entry runs to the next entry start (or the table end).
-  const starts = [...offsets].sort((a, b) => a - b);
-  const entries: ResourceEntry[] = [];
-  for (let index = 0; index < num; index++) {
-    const at = offsets[index];
-    if (at > size - RSC_HDR_SIZE) {
-      throw new RpmsgError('EINVAL', `resource entry ${index}: offset[${index}] = ${at} leaves no room for its type word in the ${size}-byte table ("rsc table is truncated" in Linux)`);
-    }
-    const type = view.getUint32(at + RSC_HDR_TYPE, true);
-    const avail = size - at - RSC_HDR_SIZE;
-    const where = `resource entry ${index} (${resourceTypeName(type)} at offset ${at})`;
-    const need = (bodySize: number, field: string): void => {
-      if (bodySize > avail) {
-        throw new RpmsgError('EINVAL', `${where}: ${field} needs ${bodySize} bytes after the type word but only ${avail} remain in the table (Linux: "rsc is truncated")`);
-      }
-    };
-    if (type === RSC_CARVEOUT || type === RSC_DEVMEM) {
-      need(CARVEOUT_BODY_SIZE, type === RSC_CARVEOUT ? 'struct fw_rsc_carveout' : 'struct fw_rsc_devmem');
-      entries.push({
-        kind: type === RSC_CARVEOUT ? 'carveout' : 'devmem',
-        da: view.getUint32(at + CARVEOUT_DA, true),
-        pa: view.getUint32(at + CARVEOUT_PA, true),
-        len: view.getUint32(at + CARVEOUT_LEN, true),
-        flags: view.getUint32(at + CARVEOUT_FLAGS, true),
-        reserved: view.getUint32(at + CARVEOUT_RESERVED, true),
-        name: readName(input, at + CARVEOUT_NAME),
-      });
-    } else if (type === RSC_TRACE) {
-      need(TRACE_BODY_SIZE, 'struct fw_rsc_trace');
-      entries.push({
-        kind: 'trace',
-        da: view.getUint32(at + TRACE_DA, true),
-        len: view.getUint32(at + TRACE_LEN, true),
-        reserved: view.getUint32(at + TRACE_RESERVED, true),
-        name: readName(input, at + TRACE_NAME),
-      });
-    } else if (type === RSC_VDEV) {
-      need(VDEV_BODY_SIZE, 'struct fw_rsc_vdev');
-      const numOfVrings = view.getUint8(at + VDEV_NUM_OF_VRINGS);
-      const configLen = view.getUint32(at + VDEV_CONFIG_LEN, true);
-      need(VDEV_BODY_SIZE + VRING_RSC_SIZE * numOfVrings + configLen, `num_of_vrings = ${numOfVrings} and config_len = ${configLen}`);
-      const vrings: VdevVring[] = [];
-      for (let i = 0; i < numOfVrings; i++) {
-        const v = at + vdevVringOffset(i);
-        vrings.push({
-          da: view.getUint32(v + VRING_RSC_DA, true),
-          align: view.getUint32(v + VRING_RSC_ALIGN, true),
-          num: view.getUint32(v + VRING_RSC_NUM, true),
-          notifyid: view.getUint32(v + VRING_RSC_NOTIFYID, true),
-          pa: view.getUint32(v + VRING_RSC_PA, true),
-        });
-      }
-      const configStart = at + vdevConfigOffset(numOfVrings);
-      entries.push({
-        kind: 'vdev',
-        id: view.getUint32(at + VDEV_ID, true),
-        notifyid: view.getUint32(at + VDEV_NOTIFYID, true),
-        dfeatures: view.getUint32(at + VDEV_DFEATURES, true),
-        gfeatures: view.getUint32(at + VDEV_GFEATURES, true),
-        status: view.getUint8(at + VDEV_STATUS),
-        reserved: [view.getUint8(at + VDEV_RESERVED), view.getUint8(at + VDEV_RESERVED + 1)],
-        vrings,
-        config: input.slice(configStart, configStart + configLen),
-      });
-    } else {
-      let end = size;
-      for (const start of starts) if (start > at) { end = start; break; }
-      entries.push({ kind: 'opaque', type, body: input.slice(at + RSC_HDR_SIZE, end) });
-    }
+  return { ver, num, reserved, offsets };
+}
+
+/**
+ * Decode entry `index` at `offsets[index]`, checking that its fixed and variable parts lie
+ * inside the table (rproc_handle_resources' `avail` checks). An opaque entry runs to the next
+ * entry start or the table end. Throws RpmsgError('EINVAL') naming the index, type and field.
+ */
+export function decodeResourceEntry(input: Uint8Array, offsets: readonly number[], index: number): ResourceEntry {
+  const size = input.length;
+  const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  const at = offsets[index];
+  if (at > size - RSC_HDR_SIZE) {
+    throw new RpmsgError('EINVAL', `resource entry ${index}: offset[${index}] = ${at} leaves no room for its type word in the ${size}-byte table ("rsc table is truncated" in Linux)`);
   }
-  return { table: { ver, reserved, entries }, offsets, size };
+  const type = view.getUint32(at + RSC_HDR_TYPE, true);
+  const avail = size - at - RSC_HDR_SIZE;
+  const where = `resource entry ${index} (${resourceTypeName(type)} at offset ${at})`;
+  const need = (bodySize: number, field: string): void => {
+    if (bodySize > avail) {
+      throw new RpmsgError('EINVAL', `${where}: ${field} needs ${bodySize} bytes after the type word but only ${avail} remain in the table (Linux: "rsc is truncated")`);
+    }
+  };
+  if (type === RSC_CARVEOUT || type === RSC_DEVMEM) {
+    need(CARVEOUT_BODY_SIZE, type === RSC_CARVEOUT ? 'struct fw_rsc_carveout' : 'struct fw_rsc_devmem');
+    return {
+      kind: type === RSC_CARVEOUT ? 'carveout' : 'devmem',
+      da: view.getUint32(at + CARVEOUT_DA, true),
+      pa: view.getUint32(at + CARVEOUT_PA, true),
+      len: view.getUint32(at + CARVEOUT_LEN, true),
+      flags: view.getUint32(at + CARVEOUT_FLAGS, true),
+      reserved: view.getUint32(at + CARVEOUT_RESERVED, true),
+      name: readName(input, at + CARVEOUT_NAME),
+    };
+  }
+  if (type === RSC_TRACE) {
+    need(TRACE_BODY_SIZE, 'struct fw_rsc_trace');
+    return {
+      kind: 'trace',
+      da: view.getUint32(at + TRACE_DA, true),
+      len: view.getUint32(at + TRACE_LEN, true),
+      reserved: view.getUint32(at + TRACE_RESERVED, true),
+      name: readName(input, at + TRACE_NAME),
+    };
+  }
+  if (type === RSC_VDEV) {
+    need(VDEV_BODY_SIZE, 'struct fw_rsc_vdev');
+    const numOfVrings = view.getUint8(at + VDEV_NUM_OF_VRINGS);
+    const configLen = view.getUint32(at + VDEV_CONFIG_LEN, true);
+    need(VDEV_BODY_SIZE + VRING_RSC_SIZE * numOfVrings + configLen, `num_of_vrings = ${numOfVrings} and config_len = ${configLen}`);
+    const vrings: VdevVring[] = [];
+    for (let i = 0; i < numOfVrings; i++) {
+      const v = at + vdevVringOffset(i);
+      vrings.push({
+        da: view.getUint32(v + VRING_RSC_DA, true),
+        align: view.getUint32(v + VRING_RSC_ALIGN, true),
+        num: view.getUint32(v + VRING_RSC_NUM, true),
+        notifyid: view.getUint32(v + VRING_RSC_NOTIFYID, true),
+        pa: view.getUint32(v + VRING_RSC_PA, true),
+      });
+    }
+    const configStart = at + vdevConfigOffset(numOfVrings);
+    return {
+      kind: 'vdev',
+      id: view.getUint32(at + VDEV_ID, true),
+      notifyid: view.getUint32(at + VDEV_NOTIFYID, true),
+      dfeatures: view.getUint32(at + VDEV_DFEATURES, true),
+      gfeatures: view.getUint32(at + VDEV_GFEATURES, true),
+      status: view.getUint8(at + VDEV_STATUS),
+      reserved: [view.getUint8(at + VDEV_RESERVED), view.getUint8(at + VDEV_RESERVED + 1)],
+      vrings,
+      config: input.slice(configStart, configStart + configLen),
+    };
+  }
+  let end = size;
+  for (const start of offsets) if (start > at && start < end) end = start;
+  return { kind: 'opaque', type, body: input.slice(at + RSC_HDR_SIZE, end) };
+}
+
+/**
+ * Decode a whole table, checking only what reading needs: header and offset[] inside the
+ * table, each entry's fixed and variable parts inside the table. Field values (ver, reserved,
+ * num, align) are validateResourceTable's job; checkResourceTable does both in Linux's order.
+ * Throws RpmsgError('EINVAL') naming the entry index, type and field; never anything else.
+ */
+export function decodeResourceTable(input: Uint8Array): DecodedResourceTable {
+  const header = decodeResourceTableHeader(input);
+  const entries: ResourceEntry[] = [];
+  for (let index = 0; index < header.num; index++) entries.push(decodeResourceEntry(input, header.offsets, index));
+  return { table: { ver: header.ver, reserved: header.reserved, entries }, offsets: header.offsets, size: input.length };
 }

@@ -113,6 +113,14 @@ describe("tables Linux rejects are rejected with the reason", () => {
     expectEinval(() => checkResourceTable(devmem), 'resource entry 0 (DEVMEM)', 'IOMMU');
     expect(checkResourceTable(devmem, { iommu: true }).warnings).toEqual([]);
   });
+  it("reports the first violation in Linux's order: header before offset[], entry 0 before entry 1", () => {
+    const both = patched(patched(TRACE_AND_RPMSG_VDEV, 0, 2), 4, 1000);
+    expectEinval(() => checkResourceTable(both), 'ver is 2');
+    // entry 0 has a bad reserved field, entry 1 is cut short: Linux stops at entry 0
+    const cut = patched(TRACE_AND_RPMSG_VDEV, 36, 5).slice(0, 130);
+    expectEinval(() => checkResourceTable(cut), 'resource entry 0 (TRACE)', 'reserved');
+    expectEinval(() => decodeResourceTable(cut), 'resource entry 1 (VDEV');
+  });
   it('unknown types below 128 are skipped with a warning, as rproc_handle_resources does', () => {
     const result = checkResourceTable(patched(ONE_CARVEOUT, 20, 5));
     expect(result.warnings[0]).toContain('unknown resource type');
