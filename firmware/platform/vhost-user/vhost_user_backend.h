@@ -63,7 +63,9 @@ typedef struct {
 	 */
 	void (*on_ready)(void *context, const vhost_user_device *device);
 	/* The device went away (vrings disabled/stopped, memory table replaced, frontend gone).
-	   Stop touching the memory from on_ready: it is unmapped right after this returns. */
+	   Stop using the memory from on_ready: right after this returns it is replaced by
+	   anonymous zero pages (a late access reads zeros, it does not fault), and those are
+	   unmapped some resets later. */
 	void (*on_reset)(void *context, const char *reason);
 	/* The frontend kicked this vring (kicks merge: service both vrings). Only while live. */
 	void (*on_kick)(void *context, unsigned vring_index);

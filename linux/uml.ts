@@ -1,0 +1,323 @@
+/**
+ * Harness for the real Linux kernel as the rpmsg host: builds (or finds) the User-Mode Linux
+ * kernel, starts a vhost-user remote on a fresh socket, boots UML against it with linux/init.sh
+ * as PID 1, collects the kernel log, enforces a timeout, and always kills both processes and
+ * removes the temporary folder (socket, uml_dir, TMPDIR).
+ *
+ * CLI: npx tsx linux/uml.ts [--steps online,sample,char] [--timeout ms] [--no-device]
+ *                           [-- REMOTE_COMMAND ARGS...]   (the literal {socket} is replaced)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+
+/** VIRTIO_ID_RPMSG: the device type UML asks the vhost-user socket to be. */
+export const VIRTIO_ID_RPMSG = 7;
+
+/** Output of linux/build-kernel.sh. */
+export interface KernelBuild {
+  /** The cache folder holding everything below. */
+  dir: string;
+  /** The UML kernel executable. */
+  linux: string;
+  /** samples/rpmsg/rpmsg_client_sample.ko. */
+  sampleModule: string;
+  /** The static rpmsg_char exercise run inside the guest. */
+  exercise: string;
+  /** linux/init.sh (PID 1 in the guest). */
+  init: string;
+}
+
+function kernelBuildAt(dir: string): KernelBuild {
+  return {
+    dir,
+    linux: join(dir, 'linux'),
+    sampleModule: join(dir, 'rpmsg_client_sample.ko'),
+    exercise: join(dir, 'rpmsg-char-exercise'),
+    init: join(here, 'init.sh'),
+  };
+}
+
+/**
+ * Runs linux/build-kernel.sh (instant when the cache matches) and returns its output.
+ * Progress lines go to `progress` (default: stderr).
+ */
+export function buildKernel(progress: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<KernelBuild> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('bash', [join(here, 'build-kernel.sh')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let pending = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) progress(line);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (pending) progress(pending);
+      const dir = stdout.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !dir || !existsSync(join(dir, '.complete'))) {
+        reject(new Error(`EIO: linux/build-kernel.sh failed (exit ${code}); see its output above`));
+        return;
+      }
+      resolvePromise(kernelBuildAt(dir));
+    });
+  });
+}
+
+/** How to start the remote: `args` may contain the literal "{socket}", replaced by the socket path. */
+export interface RemoteCommand {
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  /** How long to wait for the remote to create its listening socket (ms, default 10000). */
+  listenTimeoutMs?: number;
+}
+
+export interface BootOptions {
+  kernel: KernelBuild;
+  /** linux/init.sh steps, in order: online, sample, char, nsdestroy, list, rmmod, sleep. */
+  steps?: string[];
+  /** The vhost-user remote to start; omitted = boot with no device at all. */
+  remote?: RemoteCommand;
+  /** Boot with a virtio_uml device on this socket even without `remote` (e.g. nobody listening). */
+  socketPath?: string;
+  /** Extra init parameters (xsr_char, xsr_control, xsr_wait), passed on the kernel command line. */
+  initParameters?: Record<string, string>;
+  /** UML memory (mem=), default 128M. */
+  memory?: string;
+  /** Whole-boot limit in ms (default 60000): both processes are killed when it passes. */
+  timeoutMs?: number;
+  /** Called with every console/kernel line as it arrives. */
+  onLine?: (line: string) => void;
+}
+
+export interface BootResult {
+  /** Everything UML wrote (console, kernel log, init output), in arrival order. */
+  log: string;
+  /** The same, split into lines. */
+  lines: string[];
+  /** What the remote printed (stdout and stderr). */
+  remoteLog: string;
+  /** The UML kernel command line used. */
+  commandLine: string[];
+  /** UML's exit code (0 after the sysrq power-off), null when it was killed. */
+  exitCode: number | null;
+  /** The remote's exit code, or null when it was still running and had to be killed. */
+  remoteExitCode: number | null;
+  timedOut: boolean;
+  /** True when init printed its last line and the kernel said "reboot: Power down". */
+  poweredOff: boolean;
+  /** Host ms from starting UML until the kernel ran init. */
+  bootToInitMs: number | null;
+  /** Host ms from starting UML until it exited (or was killed). */
+  totalMs: number;
+}
+
+/** Kernel log lines that mean the kernel is not well (a clean boot has none). */
+export const KERNEL_PROBLEM = /\bBUG\b|scheduling while atomic|sleeping function called from invalid context|WARNING:|Oops|Kernel panic|Call Trace|general protection|segfault|Modules linked in/;
+
+/** The lines of `log` matching KERNEL_PROBLEM. */
+export function kernelProblems(log: string): string[] {
+  return log.split('\n').filter((line) => KERNEL_PROBLEM.test(line));
+}
+
+function killGroup(child: ChildProcess | null, signal: NodeJS.Signals): void {
+  if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal); // the whole process group: UML forks helpers and guest processes
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolvePromise) => child.once('close', () => resolvePromise()));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
+}
+
+/** Boot UML once (see BootOptions); never leaves a process, socket or temp file behind. */
+export async function bootUml(options: BootOptions): Promise<BootResult> {
+  const temporary = mkdtempSync(join(tmpdir(), 'xsr-uml-'));
+  const umlDir = join(temporary, 'uml');
+  const umlTmp = join(temporary, 'tmp');
+  mkdirSync(umlDir);
+  mkdirSync(umlTmp);
+  const socketPath = options.socketPath ?? (options.remote ? join(temporary, 'vhost-user.sock') : undefined);
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  let remote: ChildProcess | null = null;
+  let uml: ChildProcess | null = null;
+  let remoteLog = '';
+  let remoteExitCode: number | null = null;
+  let log = '';
+  let timedOut = false;
+  let bootToInitMs: number | null = null;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+
+  try {
+    if (options.remote) {
+      const { command, args, env } = options.remote;
+      remote = spawn(command, args.map((a) => a.replaceAll('{socket}', socketPath!)), {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...env },
+      });
+      remote.stdout!.on('data', (chunk: Buffer) => (remoteLog += chunk.toString()));
+      remote.stderr!.on('data', (chunk: Buffer) => (remoteLog += chunk.toString()));
+      remote.on('close', (code) => (remoteExitCode = code));
+      remote.on('error', (error) => (remoteLog += `spawn failed: ${error.message}\n`));
+      const listenDeadline = Date.now() + (options.remote.listenTimeoutMs ?? 10_000);
+      while (!existsSync(socketPath!)) {
+        if (remote.exitCode !== null || remote.signalCode !== null || remoteLog.includes('spawn failed')) {
+          throw new Error(`ECHILD: the remote exited before listening on ${socketPath}:\n${remoteLog}`);
+        }
+        if (Date.now() > listenDeadline) throw new Error(`ETIMEDOUT: the remote did not listen on ${socketPath} in time:\n${remoteLog}`);
+        await sleep(10);
+      }
+    }
+
+    const parameters: Record<string, string> = {
+      xsr_dir: options.kernel.dir,
+      xsr_steps: (options.steps ?? []).join(','),
+      ...options.initParameters,
+    };
+    for (const [name, value] of Object.entries(parameters)) {
+      if (/[\s"]/.test(value)) throw new Error(`EINVAL: init parameter ${name}="${value}" must not contain blanks or quotes`);
+    }
+    const commandLine = [
+      `mem=${options.memory ?? '128M'}`,
+      'root=/dev/root',
+      'rootfstype=hostfs',
+      'rootflags=/',
+      'ro',
+      `uml_dir=${umlDir}`,
+      `init=${options.kernel.init}`,
+      'con=null',
+      'con0=fd:0,fd:1',
+      'ssl=null',
+      ...(socketPath ? [`virtio_uml.device=${socketPath}:${VIRTIO_ID_RPMSG}`] : []),
+      ...Object.entries(parameters).map(([name, value]) => `${name}=${value}`),
+    ];
+
+    const umlStarted = Date.now();
+    uml = spawn(options.kernel.linux, commandLine, {
+      detached: true,
+      cwd: temporary,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, TMPDIR: umlTmp },
+    });
+    let pending = '';
+    const take = (chunk: Buffer) => {
+      const text = chunk.toString();
+      log += text;
+      pending += text;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (bootToInitMs === null && / as init process/.test(line)) bootToInitMs = Date.now() - umlStarted;
+        options.onLine?.(line);
+      }
+    };
+    uml.stdout!.on('data', take);
+    uml.stderr!.on('data', take);
+    const umlExited = exited(uml);
+    const timer = new Promise<'timeout'>((resolvePromise) => setTimeout(() => resolvePromise('timeout'), Math.max(0, deadline - Date.now())));
+    const outcome = await Promise.race([umlExited.then(() => 'exited' as const), timer]);
+    if (outcome === 'timeout') timedOut = true;
+    if (pending) options.onLine?.(pending);
+
+    const lines = log.split('\n');
+    return {
+      log,
+      lines,
+      remoteLog,
+      commandLine,
+      exitCode: timedOut ? null : uml.exitCode,
+      remoteExitCode,
+      timedOut,
+      poweredOff: log.includes('xsr-init: done') && log.includes('reboot: Power down'),
+      bootToInitMs,
+      totalMs: Date.now() - umlStarted,
+    };
+  } finally {
+    killGroup(uml, 'SIGKILL');
+    killGroup(remote, 'SIGTERM');
+    if (remote) {
+      const gone = await Promise.race([exited(remote).then(() => true), sleep(2000).then(() => false)]);
+      if (!gone) killGroup(remote, 'SIGKILL');
+      await exited(remote);
+    }
+    if (uml) await Promise.race([exited(uml), sleep(2000)]);
+    rmSync(temporary, { recursive: true, force: true });
+  }
+}
+
+/** Lines printed by linux/init.sh and the exercise (what the guest's userspace saw). */
+export function guestLines(result: BootResult): string[] {
+  return result.lines.filter((line) => line.startsWith('xsr-init:') || line.startsWith('rpmsg-char:'));
+}
+
+/** The kernel's printk lines ("[    0.040000] ..."), timestamps kept. */
+export function kernelLines(result: BootResult): string[] {
+  return result.lines.filter((line) => /^\[\s*\d+\.\d+\]/.test(line));
+}
+
+/** Finds the kernel build in the cache without building (null when there is none). */
+export function cachedKernel(): KernelBuild | null {
+  const current = join(root, '.cache/uml/current');
+  if (!existsSync(join(current, '.complete'))) return null;
+  return kernelBuildAt(current);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let steps = ['online', 'list'];
+  let timeoutMs = 60_000;
+  let device = true;
+  const split = argv.indexOf('--');
+  const own = split < 0 ? argv : argv.slice(0, split);
+  const remoteArgs = split < 0 ? [] : argv.slice(split + 1);
+  for (let i = 0; i < own.length; i++) {
+    if (own[i] === '--steps') steps = own[++i].split(',').filter(Boolean);
+    else if (own[i] === '--timeout') timeoutMs = Number(own[++i]);
+    else if (own[i] === '--no-device') device = false;
+    else throw new Error(`EINVAL: unknown argument ${own[i]}`);
+  }
+  const kernel = await buildKernel();
+  const result = await bootUml({
+    kernel,
+    steps,
+    timeoutMs,
+    remote: remoteArgs.length ? { command: remoteArgs[0], args: remoteArgs.slice(1) } : undefined,
+    socketPath: device && !remoteArgs.length ? join(tmpdir(), 'xsr-uml-nobody-listens.sock') : undefined,
+    onLine: (line) => process.stdout.write(`${line}\n`),
+  });
+  if (result.remoteLog) process.stdout.write(`--- remote ---\n${result.remoteLog}`);
+  process.stdout.write(`--- boot to init ${result.bootToInitMs} ms, total ${result.totalMs} ms, exit ${result.exitCode}, ` +
+    `${result.timedOut ? 'TIMED OUT' : result.poweredOff ? 'powered off' : 'did not power off'}, ` +
+    `${kernelProblems(result.log).length} problem lines\n`);
+  process.exitCode = result.poweredOff && kernelProblems(result.log).length === 0 ? 0 : 1;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
+
