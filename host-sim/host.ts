@@ -2,6 +2,7 @@
 import { HostLog, type LogLine } from './log.ts';
 import { Rproc, type RprocOptions } from './remoteproc/remoteproc-core.ts';
 import { RpmsgBus } from './rpmsg/rpmsg-core.ts';
+import { RpmsgChar } from './rpmsg/rpmsg-char.ts';
 import { rpmsgNsDriver } from './rpmsg/rpmsg-ns.ts';
 import { DEFAULT_TX_TIMEOUT_MS, VirtprocInfo, virtioRpmsgDriver } from './rpmsg/virtio-rpmsg-bus.ts';
 import { VirtioBus } from './virtio/virtio.ts';
@@ -12,6 +13,8 @@ export interface LinuxHostOptions {
   txTimeoutMs?: number;
   /** Register a "virtio<N>.rpmsg_ctrl.0.0" device per rpmsg bus (CONFIG_RPMSG_CTRL). Default true. */
   rpmsgCtrl?: boolean;
+  /** Load rpmsg_char and rpmsg_ctrl (/dev/rpmsg_ctrlN, /dev/rpmsgN, "rpmsg-raw" channels). Default true. */
+  rpmsgChar?: boolean;
   /** Sees every kernel log line (e.g. print to the console). */
   logSink?: (line: LogLine) => void;
 }
@@ -22,12 +25,16 @@ export class LinuxHost {
   readonly virtio: VirtioBus;
   readonly rpmsg: RpmsgBus;
   readonly rprocs: Rproc[] = [];
+  /** /dev/rpmsg_ctrlN and /dev/rpmsgN. */
+  readonly rpmsgChar: RpmsgChar;
 
   constructor(options: LinuxHostOptions = {}) {
     this.log = new HostLog(options.logSink ?? null);
     this.virtio = new VirtioBus(this.log);
     this.rpmsg = new RpmsgBus(this.log);
     this.rpmsg.registerRpmsgDriver(rpmsgNsDriver(this.log));
+    this.rpmsgChar = new RpmsgChar(this.log);
+    if (options.rpmsgChar ?? true) this.rpmsgChar.register(this.rpmsg);
     this.virtio.registerDriver(virtioRpmsgDriver(this.rpmsg, this.log, { txTimeoutMs: options.txTimeoutMs ?? DEFAULT_TX_TIMEOUT_MS, rpmsgCtrl: options.rpmsgCtrl ?? true }));
   }
 

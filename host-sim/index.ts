@@ -14,4 +14,5 @@ export {
 } from './rpmsg/rpmsg-core.ts';
 export { VirtprocInfo, DEFAULT_TX_TIMEOUT_MS, MAX_RPMSG_NUM_BUFS, type VirtioRpmsgStatistics } from './rpmsg/virtio-rpmsg-bus.ts';
 export { rpmsgNsDriver } from './rpmsg/rpmsg-ns.ts';
+export { RpmsgChar, RpmsgControlDevice, RpmsgEndpointDevice, type FileOptions } from './rpmsg/rpmsg-char.ts';
 export { rpmsgClientSample, SAMPLE_CHANNEL, SAMPLE_MESSAGE, type RpmsgClientSample } from './samples/rpmsg-client-sample.ts';

@@ -6,7 +6,12 @@ import type { App } from '../firmware/runtime/runtime.ts';
 import { LinuxHost } from './host.ts';
 import type { LogLine } from './log.ts';
 import type { Rproc } from './remoteproc/remoteproc-core.ts';
+import type { SharedMemory } from '../wire/shared-memory.ts';
+import type { ReservedMemory, RprocFirmware, RprocOps } from './remoteproc/ops.ts';
+import { firmwareImage } from './transports/firmware-image.ts';
 import { InProcessRemote } from './transports/in-process.ts';
+import { PosixRemote } from './transports/posix.ts';
+import { QemuRemote } from './transports/qemu.ts';
 
 /** Where a remote runs. */
 export type TargetName = 'in-process' | 'qemu' | 'posix';
@@ -61,26 +66,68 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     options.console?.(line);
   };
   options.beforeBoot?.(host);
-  switch (options.target) {
+  const remote = await launchRemote(options.target, appName, manifest, onConsole, () => {
+    // The firmware ended on its own: a crash, as a watchdog or fault interrupt would report it.
+    void rproc.reportCrash('the firmware exited').catch(() => {});
+  });
+  const rproc = host.addRproc({ name: 'remoteproc0', ops: remote.ops, memory: remote.ops.memory, dmaPool: remote.ops.dmaPool, reservedMemory: remote.ops.reservedMemory });
+  remote.ops.attach(rproc);
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    try {
+      await rproc.shutdown();
+    } finally {
+      await remote.close();
+    }
+  };
+  try {
+    await rproc.boot(remote.firmware);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { target: options.target, host, rproc, console: consoleLines, close };
+}
+
+/** What every target's transport provides to remoteproc. */
+interface LaunchedRemote {
+  ops: RprocOps & { memory: SharedMemory; dmaPool: { da: number; len: number }; reservedMemory?: ReservedMemory[]; attach(rproc: Rproc): void };
+  firmware: RprocFirmware;
+  close(): Promise<void>;
+}
+
+/** Start the remote of `target` (building its firmware first for native targets). */
+async function launchRemote(target: TargetName, appName: string, manifest: unknown, onConsole: (line: string) => void, onFirmwareExit: () => void): Promise<LaunchedRemote> {
+  const consoleText = lineSplitter(onConsole);
+  switch (target) {
     case 'in-process': {
       const remote = new InProcessRemote({ manifest, app: await loadApp(appName), console: onConsole });
-      const rproc = host.addRproc({ name: 'remoteproc0', ops: remote, memory: remote.memory, dmaPool: remote.dmaPool });
-      remote.attach(rproc);
-      await rproc.boot(remote.firmware);
-      let closed = false;
-      return {
-        target: 'in-process',
-        host,
-        rproc,
-        console: consoleLines,
-        async close() {
-          if (closed) return;
-          closed = true;
-          await rproc.shutdown();
-        },
-      };
+      return { ops: remote, firmware: remote.firmware, close: async () => remote.stop() };
+    }
+    case 'qemu': {
+      const elf = await firmwareImage('qemu-mps2', appName);
+      const remote = await QemuRemote.launch({ elf, console: consoleText, onFirmwareExit });
+      return { ops: remote, firmware: remote.firmware, close: () => remote.close() };
+    }
+    case 'posix': {
+      const executable = await firmwareImage('posix', appName);
+      const remote = await PosixRemote.launch({ executable, console: consoleText, onFirmwareExit });
+      return { ops: remote, firmware: remote.firmware, close: () => remote.close() };
     }
     default:
-      throw new Error(`target ${options.target} is not available yet`);
+      throw new Error(`EINVAL: unknown target "${target}"; use in-process, qemu or posix`);
   }
+}
+
+/** Turns console chunks into lines. */
+function lineSplitter(onLine: (line: string) => void): (chunk: string) => void {
+  let pending = '';
+  return (chunk) => {
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) onLine(line.replace(/\r$/, ''));
+  };
 }
