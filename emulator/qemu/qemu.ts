@@ -173,6 +173,7 @@ export class QemuInstance {
   private consoleWaiters = new Set<() => void>();
   private closing: Promise<void> | null = null;
   private doorbellSockets = new Set<Socket>();
+  private keepShm = false;
 
   constructor(
     readonly child: ChildProcess,
@@ -263,6 +264,12 @@ export class QemuInstance {
     return this.exitStatus!;
   }
 
+  /** Stops QEMU if running and deletes the sockets but keeps the shm file (a new QEMU will reuse it). */
+  closeKeepingFile(): Promise<void> {
+    this.keepShm = true;
+    return this.close();
+  }
+
   /** Stops QEMU if running and deletes the shm file and sockets. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -288,7 +295,8 @@ export class QemuInstance {
   }
 
   private removeFiles(): void {
-    for (const path of [this.shmPath, this.doorbellPath, this.qmpPath]) {
+    const files = this.keepShm ? [this.doorbellPath, this.qmpPath] : [this.shmPath, this.doorbellPath, this.qmpPath];
+    for (const path of files) {
       try {
         if (existsSync(path)) unlinkSync(path);
       } catch { /* already removed */ }
