@@ -84,6 +84,19 @@ describe('ELF firmware', () => {
     expect(rproc.readTrace(0)).toHaveLength(256);
   });
 
+  it('reads a trace buffer outside the shared memory through ops.readMemory, else says it is not available', async () => {
+    const outside = 0x20000000;
+    const bytesAt = new Uint8Array(64);
+    bytesAt.set([0x6f, 0x6b, 0x0a]);
+    const { rproc } = setup({ readMemory: (da, length) => (da === outside ? bytesAt.subarray(0, length) : null) });
+    const table = encodeResourceTable(rpmsgTable({ trace: { da: outside, len: 64 } }));
+    await rproc.boot(elf32(table));
+    expect(rproc.readTrace(0)).toBe('ok\n');
+    const plain = setup();
+    await plain.rproc.boot(elf32(table));
+    expect(plain.rproc.readTrace(0)).toBe('Trace trace0 not available\n');
+  });
+
   it('hands segments outside the shared memory to ops.loadSegment, and refuses them without it', async () => {
     const loaded: number[] = [];
     const { rproc, table } = setup({ loadSegment: (da) => { loaded.push(da); return true; } });

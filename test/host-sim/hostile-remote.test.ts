@@ -59,3 +59,39 @@ describe('EVENT_IDX, when the firmware offers it', () => {
     expect(remote.availFlags(1)).toBe(0);
   });
 });
+
+describe('a hostile remote on vring 1 (TX buffers coming back)', () => {
+  it('a bad id when recycling breaks the ring: counted, try-sends then fail with ENOMEM, blocking sends time out', async () => {
+    const { host, rproc, remote } = await bootScripted({ table: rpmsgTable({ num: 4 }), txTimeoutMs: 30 });
+    let device: RpmsgDevice | null = null;
+    host.rpmsg.registerRpmsgDriver({ name: 'd', idTable: ['d'], probe(d) { device = d; }, callback() {} });
+    remote.announce('d', 0x400);
+    rproc.vqInterrupt(0);
+    const ept = device!.ept!;
+    const { trySend } = await import('../../host-sim/index.ts');
+    for (let i = 0; i < 4; i++) await trySend(ept, 'x');
+    remote.receive(true);
+    remote.pushUsed(1, 9, 16); // id out of range
+    rproc.vqInterrupt(1);
+    const error = await trySend(ept, 'y').then(() => null, (e: Error & { code?: string }) => e);
+    expect(error?.code).toBe('ENOMEM');
+    expect(rproc.counters.count('used-id-out-of-range')).toBe(1);
+    const late = await send(ept, 'z').then(() => null, (e: Error & { code?: string }) => e);
+    expect(late?.code).toBe('ERESTARTSYS');
+  });
+});
+
+describe('several vdevs', () => {
+  it('get virtio0 and virtio1, notifyids 0..3 in table order, their own buffer pools and rpmsg buses', async () => {
+    const table = rpmsgTable({ num: 16 });
+    table.entries.push({ ...(table.entries[0] as object), vrings: [{ da: 0xffffffff, align: 4096, num: 16, notifyid: 0xffffffff, pa: 0 }, { da: 0xffffffff, align: 4096, num: 16, notifyid: 0xffffffff, pa: 0 }] } as never);
+    const { host, rproc } = await bootScripted({ table });
+    expect(rproc.virtioDevices.map((v) => v.name)).toEqual(['virtio0', 'virtio1']);
+    expect(rproc.vdevs.map((v) => v.vrings.map((r) => r.notifyid))).toEqual([[0, 1], [2, 3]]);
+    expect(rproc.allocations().map((a) => a.name).filter((n) => n.includes('buffer')).sort()).toEqual(['vdev0buffer', 'vdev1buffer']);
+    expect(host.rpmsgTransports(rproc)).toHaveLength(2);
+    expect(host.rpmsg.devices().map((d) => d.deviceName)).toEqual([
+      'virtio0.rpmsg_ctrl.0.0', 'virtio0.rpmsg_ns.53.53', 'virtio1.rpmsg_ctrl.0.0', 'virtio1.rpmsg_ns.53.53',
+    ]);
+  });
+});
