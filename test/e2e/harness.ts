@@ -4,7 +4,7 @@ import type { LinuxHost } from '../../host-sim/host.ts';
 import { send, type RpmsgDevice, type RpmsgDriver } from '../../host-sim/rpmsg/rpmsg-core.ts';
 
 /** Every target the suite knows; CI runs all that are built on this machine. */
-export const TARGETS: TargetName[] = ['in-process'];
+export const TARGETS: TargetName[] = ['in-process', 'posix', 'qemu'];
 
 /** Text of bytes (Latin-1). */
 export const text = (bytes: Uint8Array) => String.fromCharCode(...bytes);

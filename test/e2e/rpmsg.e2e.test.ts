@@ -136,6 +136,21 @@ describe.each(TARGETS)('end to end on %s', (target) => {
     await until(() => probed.length === 2, 'probe after recovery', 30000);
     expect(removed).toEqual([probed[0]]);
   });
+
+  // In one Node process an uncaught exception would take the host down too: native targets only.
+  it.skipIf(target === 'in-process')('a JS crash in the firmware is seen by the host as a crash: channels removed, firmware restarted, services announced again', async () => {
+    const probed: string[] = [];
+    const removed: string[] = [];
+    const driver: RpmsgDriver = { name: 'watch', idTable: ['rpmsg-client-sample'], probe: (device) => { probed.push(device.deviceName); }, remove: (device) => removed.push(device.deviceName), callback() {} };
+    let control;
+    ({ session, control } = await openTestSession(target, { beforeBoot: (host) => host.rpmsg.registerRpmsgDriver(driver) }));
+    await until(() => probed.length === 1, 'first probe');
+    expect(await control.command('crash')).toBe('ok crash');
+    await until(() => probed.length === 2, 'probe after the firmware restarted', 30000);
+    expect(removed).toHaveLength(1);
+    expect(session.console.join('\n')).toMatch(/crash requested by the test/);
+    expect(await control.command('stats')).toMatch(/^ok stats received=\d+/);
+  });
 });
 
 describe('the host refuses firmware Linux would refuse', () => {

@@ -25,7 +25,7 @@ function ascii(value: string): Uint8Array {
   return out;
 }
 
-/** Commands: "open NAME", "close NAME", "pause MS", "burst COUNT SIZE", "stats". Each is answered "ok ..." or "error ...". */
+/** Commands: "open NAME", "close NAME", "pause MS", "burst COUNT SIZE", "crash", "stats". Each is answered "ok ..." or "error ...". */
 export default function e2eApp(rpmsg: Rpmsg): void {
   echoApp(rpmsg);
   const opened = new Map<string, Endpoint>();
@@ -63,6 +63,12 @@ export default function e2eApp(rpmsg: Rpmsg): void {
           burst.sequence = 0;
           burst.to = source;
           sendBurst(this);
+        } else if (command === 'crash') {
+          reply('ok crash');
+          // An uncaught exception from the event loop: the platform reports it and the firmware stops.
+          setTimeout(() => {
+            throw new Error('crash requested by the test');
+          }, 10);
         } else if (command === 'stats') {
           const s = rpmsg.statistics;
           reply(`ok stats received=${s.received} sent=${s.sent} unrouted=${s.unrouted} refused=${rpmsg.errors.total()}`);
