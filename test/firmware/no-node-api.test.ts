@@ -1,5 +1,5 @@
 // Code that runs on XS must not use Node APIs: checked on the sources and on the real bundle.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bundleFirmware } from '../../scripts/bundle-firmware.ts';
@@ -28,8 +28,13 @@ describe('firmware code uses no Node API', () => {
   });
 
   it('the firmware bundle builds for a neutral platform and names no Node global', async () => {
-    const text = await bundleFirmware(join(tmpdir(), `xs-rpmsg-bundle-${process.pid}.js`));
-    expect(text).not.toMatch(/\brequire\(|\bprocess\.|\bBuffer\b|node:/);
+    const out = join(tmpdir(), `xs-rpmsg-bundle-${process.pid}.js`);
+    try {
+      const text = await bundleFirmware(out);
+      expect(text).not.toMatch(/\brequire\(|\bprocess\.|\bBuffer\b|node:/);
+    } finally {
+      rmSync(out, { force: true });
+    }
   });
 
   it('the bundler refuses a Node import in firmware code', async () => {
