@@ -22,6 +22,11 @@ export interface ValidationOptions {
    * Default true.
    */
   rpmsg?: boolean;
+  /**
+   * Leave the vring num/align checks to the vdev's own probe: since Linux 6.1 they run in the
+   * rproc-virtio platform driver, whose failure drops that vdev but not the boot. Default false.
+   */
+  vringsAtProbe?: boolean;
 }
 
 /** Things Linux accepts with a dev_warn. */
@@ -69,7 +74,7 @@ export function validateResourceEntry(entry: ResourceEntry, index: number, optio
       if (entry.vrings.length > VDEV_MAX_VRINGS) {
         throw new RpmsgError('EINVAL', `${at}: num_of_vrings is ${entry.vrings.length}, Linux supports at most ${VDEV_MAX_VRINGS} per vdev ("too many vrings")`);
       }
-      entry.vrings.forEach((vring, i) => {
+      if (!options.vringsAtProbe) entry.vrings.forEach((vring, i) => {
         if (vring.num === 0) throw new RpmsgError('EINVAL', `${at}: vring ${i} num is 0, must be non-zero ("invalid qsz")`);
         if (vring.align === 0) throw new RpmsgError('EINVAL', `${at}: vring ${i} align is 0, must be non-zero ("invalid alignment")`);
         if ((vring.align & (vring.align - 1)) !== 0) {

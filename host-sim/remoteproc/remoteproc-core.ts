@@ -182,10 +182,11 @@ export class Rproc {
     const cached = this.cachedTable;
     if (!cached) return;
     this.tablePtr = { view: new DataView(cached.buffer, cached.byteOffset, cached.byteLength), offset: 0 };
-    const checked = checkResourceTable(cached, { iommu: this.iommu, rpmsg: false });
+    const checked = checkResourceTable(cached, { iommu: this.iommu, rpmsg: false, vringsAtProbe: true });
     for (const warning of checked.warnings) this.log.write('warn', this.source, warning);
     const view = this.tablePtr.view;
     const usedNotifyids = new Set<number>();
+    let vdevCount = 0;
     checked.table.entries.forEach((entry, index) => {
       const entryOffset = checked.offsets[index];
       switch (entry.kind) {
@@ -198,7 +199,17 @@ export class Rproc {
           this.traces.push({ name: `trace${this.traces.length}`, da: entry.da, len: entry.len });
           break;
         case 'vdev': {
-          const vdevIndex = this.vdevs.length;
+          const vdevIndex = vdevCount++;
+          // rproc_virtio_probe (Linux >= 6.1): a bad vring fails this vdev's probe, not the boot.
+          const bad = entry.vrings.findIndex((vring) => vring.num === 0 || vring.align === 0);
+          if (bad >= 0) {
+            const vring = entry.vrings[bad];
+            const device = `rproc-virtio rproc-virtio.${vdevIndex}.auto`;
+            this.log.write('err', device, `invalid qsz (${vring.num}) or alignment (${vring.align})`);
+            this.log.write('warn', device, 'probe failed with error -22');
+            this.counters.record('vdev-probe-failed', new RpmsgError('EINVAL', `resource entry ${index} (VDEV): vring ${bad} has num ${vring.num} and align ${vring.align}; Linux drops this vdev (no virtio device) but boots the remote`));
+            break;
+          }
           const vrings: RprocVring[] = entry.vrings.map((vring, i) => {
             const carveout: Carveout = {
               name: `vdev${vdevIndex}vring${i}`,

@@ -96,7 +96,15 @@ describe('resource tables Linux rejects', () => {
 
   it('ver 2', () => expectBootRefused((t) => { t[0] = 2; }, 'ver is 2'));
   it('vdev with non-zero reserved bytes', () => expectBootRefused((t) => { t[20 + 26] = 1; }, 'reserved[]'));
-  it('vring align 0', () => expectBootRefused((t) => new DataView(t.buffer).setUint32(20 + 28 + 4, 0, true), 'align is 0'));
+  it('vring align 0 fails only the vdev (rproc-virtio probe, Linux >= 6.1): the remote boots without rpmsg', async () => {
+    const table = rpmsgTable();
+    (table.entries[0] as { vrings: { align: number }[] }).vrings[1].align = 0;
+    const { host, rproc } = await bootScripted({ table });
+    expect(rproc.state).toBe('running');
+    expect(rproc.virtioDevices).toEqual([]);
+    expect(rproc.counters.count('vdev-probe-failed')).toBe(1);
+    expect(host.log.find('invalid qsz (256) or alignment (0)')).toHaveLength(1);
+  });
   it('an offset past the end', () => expectBootRefused((t) => new DataView(t.buffer).setUint32(16, 1000, true), 'offset[0] = 1000'));
 
   it('a vring size that is not a power of two passes boot but fails the rpmsg probe (status FAILED), as in Linux', async () => {
