@@ -6,11 +6,12 @@ import { resourceTableCSource } from './c-source.ts';
 import { formatResourceTable } from './dump.ts';
 import { resourceTableFromManifest } from './manifest.ts';
 import { checkResourceTable } from './validate.ts';
+import { elfFindResourceTable } from '../host-sim/remoteproc/elf-loader.ts';
 
 const USAGE = `usage:
   tsx resource-table/cli.ts c-source <manifest.json> [--target qemu-mps2|posix|...] [--symbol name]   C source on stdout
   tsx resource-table/cli.ts bytes <manifest.json> [--target T] [--out file]                         binary (stdout or file)
-  tsx resource-table/cli.ts decode <file>                                                          readable dump + Linux's verdict`;
+  tsx resource-table/cli.ts decode <file | firmware.elf>                                           readable dump + Linux's verdict`;
 
 function option(args: string[], name: string): string | null {
   const i = args.indexOf(name);
@@ -33,9 +34,18 @@ function main(argv: string[]): number {
     return 2;
   }
   if (command === 'decode') {
-    const result = checkResourceTable(new Uint8Array(readFileSync(file)));
+    let bytes = new Uint8Array(readFileSync(file));
+    if (bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46) {
+      // A firmware ELF: the table is the `.resource_table` section, found as remoteproc finds it.
+      const section = elfFindResourceTable(bytes);
+      if (!section) throw new RpmsgError('EINVAL', `${file} has no .resource_table section`);
+      process.stdout.write(`.resource_table: file offset 0x${section.fileOffset.toString(16)}, sh_addr 0x${section.address.toString(16)}, ${section.size} bytes\n`);
+      bytes = bytes.slice(section.fileOffset, section.fileOffset + section.size);
+    }
+    const result = checkResourceTable(bytes);
     process.stdout.write(formatResourceTable(result) + '\n');
     for (const warning of result.warnings) process.stdout.write(`warning: ${warning}\n`);
+    process.stdout.write('Linux accepts this table.\n');
     return 0;
   }
   const manifest: unknown = JSON.parse(readFileSync(file, 'utf8'));
