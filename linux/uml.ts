@@ -81,13 +81,72 @@ export interface RemoteCommand {
   listenTimeoutMs?: number;
 }
 
+/** A remote started by startRemote(): stop() always kills it (group) and waits for it. */
+export interface RunningRemote {
+  socketPath: string;
+  /** Everything it printed so far (stdout and stderr). */
+  readonly log: string;
+  /** Exit code once it exited by itself, else null. */
+  readonly exitCode: number | null;
+  stop(): Promise<void>;
+}
+
+/** Starts `remote` listening on `socketPath` and waits until the socket file exists. */
+export async function startRemote(remote: RemoteCommand, socketPath: string): Promise<RunningRemote> {
+  let log = '';
+  let exitCode: number | null = null;
+  let spawnError = false;
+  const child = spawn(remote.command, remote.args.map((a) => a.replaceAll('{socket}', socketPath)), {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...remote.env },
+  });
+  child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  child.on('close', (code) => (exitCode = code));
+  child.on('error', (error) => {
+    spawnError = true;
+    log += `spawn failed: ${error.message}\n`;
+  });
+  const handle: RunningRemote = {
+    socketPath,
+    get log() {
+      return log;
+    },
+    get exitCode() {
+      return exitCode;
+    },
+    async stop() {
+      killGroup(child, 'SIGTERM');
+      const gone = await Promise.race([exited(child).then(() => true), sleep(2000).then(() => false)]);
+      if (!gone) {
+        killGroup(child, 'SIGKILL');
+        await exited(child);
+      }
+    },
+  };
+  const listenDeadline = Date.now() + (remote.listenTimeoutMs ?? 10_000);
+  while (!existsSync(socketPath)) {
+    if (child.exitCode !== null || child.signalCode !== null || spawnError) {
+      await handle.stop();
+      throw new Error(`ECHILD: the remote exited before listening on ${socketPath}:\n${log}`);
+    }
+    if (Date.now() > listenDeadline) {
+      await handle.stop();
+      throw new Error(`ETIMEDOUT: the remote did not listen on ${socketPath} within ${remote.listenTimeoutMs ?? 10_000} ms:\n${log}`);
+    }
+    await sleep(10);
+  }
+  return handle;
+}
+
 export interface BootOptions {
   kernel: KernelBuild;
   /** linux/init.sh steps, in order: online, sample, char, nsdestroy, list, rmmod, sleep. */
   steps?: string[];
   /** The vhost-user remote to start; omitted = boot with no device at all. */
   remote?: RemoteCommand;
-  /** Boot with a virtio_uml device on this socket even without `remote` (e.g. nobody listening). */
+  /** Boot with a virtio_uml device on this socket without starting a remote (one already listens, or nobody). */
   socketPath?: string;
   /** Extra init parameters (xsr_char, xsr_control, xsr_wait), passed on the kernel command line. */
   initParameters?: Record<string, string>;
@@ -119,6 +178,8 @@ export interface BootResult {
   bootToInitMs: number | null;
   /** Host ms from starting UML until it exited (or was killed). */
   totalMs: number;
+  /** The temporary folder this boot used (socket, uml_dir, TMPDIR); removed before bootUml returns. */
+  temporaryDir: string;
 }
 
 /** Kernel log lines that mean the kernel is not well (a clean boot has none). */
@@ -160,10 +221,8 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
   mkdirSync(umlTmp);
   const socketPath = options.socketPath ?? (options.remote ? join(temporary, 'vhost-user.sock') : undefined);
   const timeoutMs = options.timeoutMs ?? 60_000;
-  let remote: ChildProcess | null = null;
+  let remote: RunningRemote | null = null;
   let uml: ChildProcess | null = null;
-  let remoteLog = '';
-  let remoteExitCode: number | null = null;
   let log = '';
   let timedOut = false;
   let bootToInitMs: number | null = null;
@@ -171,26 +230,7 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
   const deadline = started + timeoutMs;
 
   try {
-    if (options.remote) {
-      const { command, args, env } = options.remote;
-      remote = spawn(command, args.map((a) => a.replaceAll('{socket}', socketPath!)), {
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, ...env },
-      });
-      remote.stdout!.on('data', (chunk: Buffer) => (remoteLog += chunk.toString()));
-      remote.stderr!.on('data', (chunk: Buffer) => (remoteLog += chunk.toString()));
-      remote.on('close', (code) => (remoteExitCode = code));
-      remote.on('error', (error) => (remoteLog += `spawn failed: ${error.message}\n`));
-      const listenDeadline = Date.now() + (options.remote.listenTimeoutMs ?? 10_000);
-      while (!existsSync(socketPath!)) {
-        if (remote.exitCode !== null || remote.signalCode !== null || remoteLog.includes('spawn failed')) {
-          throw new Error(`ECHILD: the remote exited before listening on ${socketPath}:\n${remoteLog}`);
-        }
-        if (Date.now() > listenDeadline) throw new Error(`ETIMEDOUT: the remote did not listen on ${socketPath} in time:\n${remoteLog}`);
-        await sleep(10);
-      }
-    }
+    if (options.remote) remote = await startRemote(options.remote, socketPath!);
 
     const parameters: Record<string, string> = {
       xsr_dir: options.kernel.dir,
@@ -224,7 +264,7 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
     });
     let pending = '';
     const take = (chunk: Buffer) => {
-      const text = chunk.toString();
+      const text = chunk.toString().replaceAll('\r', ''); // the console is a tty: CRLF line ends
       log += text;
       pending += text;
       const lines = pending.split('\n');
@@ -243,10 +283,12 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
     if (pending) options.onLine?.(pending);
 
     const lines = log.split('\n');
+    const remoteExitCode = remote ? remote.exitCode : null;
+    if (remote) await remote.stop();
     return {
       log,
       lines,
-      remoteLog,
+      remoteLog: remote ? remote.log : '',
       commandLine,
       exitCode: timedOut ? null : uml.exitCode,
       remoteExitCode,
@@ -254,15 +296,11 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
       poweredOff: log.includes('xsr-init: done') && log.includes('reboot: Power down'),
       bootToInitMs,
       totalMs: Date.now() - umlStarted,
+      temporaryDir: temporary,
     };
   } finally {
     killGroup(uml, 'SIGKILL');
-    killGroup(remote, 'SIGTERM');
-    if (remote) {
-      const gone = await Promise.race([exited(remote).then(() => true), sleep(2000).then(() => false)]);
-      if (!gone) killGroup(remote, 'SIGKILL');
-      await exited(remote);
-    }
+    if (remote) await remote.stop();
     if (uml) await Promise.race([exited(uml), sleep(2000)]);
     rmSync(temporary, { recursive: true, force: true });
   }

@@ -1,0 +1,132 @@
+/*
+ * The vhost-user mode of a native XS remote (see vhost_user_board.h): keeps one backend, turns
+ * its callbacks into a kick flag and a small queue of device events for the event loop.
+ */
+#include "vhost_user_board.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define EVENT_QUEUE 8
+
+static vhost_user_backend *backend;
+static bool kicked;
+static vhost_user_board_event events[EVENT_QUEUE];
+static unsigned event_head, event_count;
+
+static void push_event(const vhost_user_board_event *event)
+{
+	if (event_count == EVENT_QUEUE) {
+		/* JS is far behind: the oldest events are history, the newest state is what counts. */
+		event_head = (event_head + 1) % EVENT_QUEUE;
+		event_count--;
+	}
+	events[(event_head + event_count) % EVENT_QUEUE] = *event;
+	event_count++;
+}
+
+static void on_ready(void *context, const vhost_user_device *device)
+{
+	vhost_user_board_event event;
+
+	(void)context;
+	memset(&event, 0, sizeof(event));
+	event.kind = VHOST_USER_BOARD_READY;
+	event.device = *device;
+	push_event(&event);
+}
+
+static void on_reset(void *context, const char *reason)
+{
+	vhost_user_board_event event;
+
+	(void)context;
+	memset(&event, 0, sizeof(event));
+	event.kind = VHOST_USER_BOARD_RESET;
+	snprintf(event.reason, sizeof(event.reason), "%s", reason);
+	push_event(&event);
+	kicked = false; /* kicks of the old device mean nothing to the next one */
+}
+
+static void on_kick(void *context, unsigned vring_index)
+{
+	(void)context;
+	(void)vring_index;
+	kicked = true;
+}
+
+static void on_log(void *context, const char *line)
+{
+	(void)context;
+	printf("vhost-user: %s\n", line);
+	fflush(stdout);
+}
+
+int vhost_user_board_start(const char *socket_path, char *error, size_t error_size)
+{
+	static const vhost_user_callbacks callbacks = { on_ready, on_reset, on_kick, on_log, NULL };
+
+	backend = vhost_user_backend_create(socket_path, &callbacks, error, error_size);
+	if (!backend)
+		return -1;
+	printf("vhost-user: listening on %s for a vhost-user frontend (e.g. UML virtio_uml.device=%s:7)\n",
+	       socket_path, socket_path);
+	fflush(stdout);
+	return 0;
+}
+
+bool vhost_user_board_active(void)
+{
+	return backend != NULL;
+}
+
+void vhost_user_board_notify(uint32_t vring_index)
+{
+	if (backend)
+		vhost_user_backend_notify(backend, vring_index);
+}
+
+bool vhost_user_board_take_kick(void)
+{
+	bool was = kicked;
+
+	/* Serve whatever is already readable without blocking: a kick may be sitting in an eventfd. */
+	if (backend && !was && !event_count)
+		vhost_user_backend_wait(backend, 0);
+	was = kicked;
+	kicked = false;
+	return was;
+}
+
+void vhost_user_board_wait(double deadline_ms, double now_ms)
+{
+	int timeout = -1;
+
+	if (!backend || kicked || event_count)
+		return;
+	if (!isinf(deadline_ms)) {
+		double remaining = deadline_ms - now_ms;
+
+		if (remaining <= 0)
+			return;
+		timeout = (int)ceil(remaining);
+	}
+	vhost_user_backend_wait(backend, timeout);
+}
+
+bool vhost_user_board_take_event(vhost_user_board_event *event)
+{
+	if (!event_count)
+		return false;
+	*event = events[event_head];
+	event_head = (event_head + 1) % EVENT_QUEUE;
+	event_count--;
+	return true;
+}
+
+void vhost_user_board_stop(void)
+{
+	vhost_user_backend_destroy(backend);
+	backend = NULL;
+}

@@ -1,0 +1,83 @@
+/*
+ * The JS side of the vhost-user mode (docs/LINUX.md "Seam"): marks the `platform` global as a
+ * vhost-user transport and turns device events of vhost_user_board.c into calls of
+ * platform.onDeviceReady(info) / platform.onDeviceReset(reason). Compiled with the XS
+ * platform layer's flags (xs_platform.c calls these two functions).
+ */
+#include "xsAll.h"
+#include "xs.h"
+#include "vhost_user_board.h"
+
+/* platform.transport = "vhost-user"; the two callbacks start out undefined (the runtime sets them). */
+void xs_vhost_user_install(txMachine* the, txSlot* platform)
+{
+	xsDefine(*platform, xsID("transport"), xsString("vhost-user"), xsDontSet | xsDontDelete);
+	xsDefine(*platform, xsID("onDeviceReady"), xsUndefined, xsDefault);
+	xsDefine(*platform, xsID("onDeviceReset"), xsUndefined, xsDefault);
+}
+
+/* { features, memory, memoryBase, vrings: [{ index, notifyId, num, desc, avail, used }] } */
+static void build_ready_info(txMachine* the, const vhost_user_device* device)
+{
+	unsigned index;
+
+	xsVar(1) = xsNewHostObject(C_NULL);
+	xsSetHostBuffer(xsVar(1), device->memory, (xsIntegerValue)device->memory_size);
+	xsDefine(xsVar(1), xsID("byteLength"), xsInteger((xsIntegerValue)device->memory_size), xsDontSet | xsDontDelete);
+	xsVar(0) = xsNewObject();
+	xsSet(xsVar(0), xsID("features"), xsNumber((double)device->features));
+	xsSet(xsVar(0), xsID("memory"), xsVar(1));
+	xsSet(xsVar(0), xsID("memoryBase"), xsNumber((double)device->memory_base));
+	xsVar(1) = xsNewArray(0);
+	for (index = 0; index < device->vring_count; index++) {
+		const vhost_user_vring* vring = &device->vrings[index];
+
+		xsVar(2) = xsNewObject();
+		xsSet(xsVar(2), xsID("index"), xsInteger((xsIntegerValue)vring->index));
+		xsSet(xsVar(2), xsID("notifyId"), xsInteger((xsIntegerValue)vring->index));
+		xsSet(xsVar(2), xsID("num"), xsInteger((xsIntegerValue)vring->num));
+		xsSet(xsVar(2), xsID("desc"), xsNumber((double)vring->desc));
+		xsSet(xsVar(2), xsID("avail"), xsNumber((double)vring->avail));
+		xsSet(xsVar(2), xsID("used"), xsNumber((double)vring->used));
+		xsSetAt(xsVar(1), xsInteger((xsIntegerValue)index), xsVar(2));
+	}
+	xsSet(xsVar(0), xsID("vrings"), xsVar(1));
+}
+
+/*
+ * Delivers the oldest pending device event to JS, from the event loop only (never re-entered).
+ * Returns 1 if one was delivered. Call it before delivering kicks: the first kick of a device
+ * comes right behind its ready event.
+ */
+int xs_vhost_user_deliver(txMachine* the_machine, txSlot* platform)
+{
+	vhost_user_board_event event;
+
+	if (!vhost_user_board_take_event(&event))
+		return 0;
+	xsBeginHost(the_machine);
+	{
+		xsVars(4);
+		if (event.kind == VHOST_USER_BOARD_READY) {
+			if (event.device.memory_size > 0x7fffffffu) {
+				xs_platform_printf("vhost-user: the shared region is 0x%llx bytes, more than an XS host buffer holds (2 GB): boot UML with a smaller mem=\n",
+					(unsigned long long)event.device.memory_size);
+			}
+			else {
+				build_ready_info(the, &event.device);
+				xsVar(3) = xsGet(*platform, xsID("onDeviceReady"));
+				if (xsIsInstanceOf(xsVar(3), xsFunctionPrototype))
+					(void)xsCallFunction1(xsVar(3), *platform, xsVar(0));
+				else
+					xs_platform_printf("vhost-user: device ready but platform.onDeviceReady is not set: the runtime does not speak vhost-user\n");
+			}
+		}
+		else {
+			xsVar(3) = xsGet(*platform, xsID("onDeviceReset"));
+			if (xsIsInstanceOf(xsVar(3), xsFunctionPrototype))
+				(void)xsCallFunction1(xsVar(3), *platform, xsString(event.reason));
+		}
+	}
+	xsEndHost(the_machine);
+	return 1;
+}
