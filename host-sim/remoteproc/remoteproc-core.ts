@@ -205,7 +205,8 @@ export class Rproc {
           if (bad >= 0) {
             const vring = entry.vrings[bad];
             const device = `rproc-virtio rproc-virtio.${vdevIndex}.auto`;
-            this.log.write('err', device, `invalid qsz (${vring.num}) or alignment (${vring.align})`);
+            // Linux's text, then the field names so a reader knows which entry to fix.
+            this.log.write('err', device, `invalid qsz (${vring.num}) or alignment (${vring.align}) (resource entry ${index}, vring ${bad}: num ${vring.num}, align ${vring.align})`);
             this.log.write('warn', device, 'probe failed with error -22');
             this.counters.record('vdev-probe-failed', new RpmsgError('EINVAL', `resource entry ${index} (VDEV): vring ${bad} has num ${vring.num} and align ${vring.align}; Linux drops this vdev (no virtio device) but boots the remote`));
             break;
