@@ -4,7 +4,7 @@ import type { SharedMemory } from '../../wire/shared-memory.ts';
 import { vringSize } from '../../wire/vring.ts';
 import { checkResourceTable } from '../../resource-table/validate.ts';
 import {
-  CARVEOUT_DA, CARVEOUT_LEN, CARVEOUT_PA, FW_RSC_ADDR_ANY, VRING_RSC_DA, VRING_RSC_NOTIFYID, vdevVringOffset,
+  CARVEOUT_DA, CARVEOUT_LEN, CARVEOUT_PA, FW_RSC_ADDR_ANY, VRING_RSC_NOTIFYID, vdevVringOffset,
 } from '../../resource-table/layout.ts';
 import type { HostLog } from '../log.ts';
 import { VirtioDevice, type VirtioBus } from '../virtio/virtio.ts';
