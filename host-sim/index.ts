@@ -4,7 +4,7 @@ export { HostLog, formatLogLine, type LogLine, type LogLevel } from './log.ts';
 export type { RprocOps, RprocFirmware, ReservedMemory } from './remoteproc/ops.ts';
 export { Rproc, type RprocOptions, type RprocState, type RprocTrace } from './remoteproc/remoteproc-core.ts';
 export { RprocVdev } from './remoteproc/remoteproc-virtio.ts';
-export { DeviceMemory, PAGE_SIZE, pageAlign, type MemoryEntry } from './remoteproc/device-memory.ts';
+export { DeviceMemory, PAGE_SIZE, pageAlign, type DeviceMemoryEntry } from './remoteproc/device-memory.ts';
 export { elfSanityCheck, elfLoadSegments, elfFindResourceTable, type ElfSegment, type ElfResourceTable } from './remoteproc/elf-loader.ts';
 export { Virtqueue, type UsedBuffer, type VirtqueueOptions } from './virtio/virtqueue.ts';
 export { VirtioBus, VirtioDevice, type VirtioDriver, type VirtioConfigOps } from './virtio/virtio.ts';

@@ -7,7 +7,7 @@ import type { ReservedMemory } from './ops.ts';
 export const PAGE_SIZE = 4096;
 
 /** An allocated range (struct rproc_mem_entry). */
-export interface MemoryEntry {
+export interface DeviceMemoryEntry {
   name: string;
   /** Device address (== pa here). */
   da: number;
@@ -27,7 +27,7 @@ export function pageAlign(length: number): number {
  * would); "ANY" requests take the lowest free page-aligned range of the pool.
  */
 export class DeviceMemory {
-  private readonly entries: MemoryEntry[] = [];
+  private readonly entries: DeviceMemoryEntry[] = [];
   private readonly poolStart: number;
   private readonly poolEnd: number;
 
@@ -42,20 +42,20 @@ export class DeviceMemory {
   }
 
   /** Every live allocation, lowest address first. */
-  list(): readonly MemoryEntry[] {
+  list(): readonly DeviceMemoryEntry[] {
     return this.entries;
   }
 
   /** The live allocation named `name`. */
-  find(name: string): MemoryEntry | undefined {
+  find(name: string): DeviceMemoryEntry | undefined {
     return this.entries.find((entry) => entry.name === name);
   }
 
-  private overlaps(da: number, len: number): MemoryEntry | undefined {
+  private overlaps(da: number, len: number): DeviceMemoryEntry | undefined {
     return this.entries.find((entry) => da < entry.da + entry.len && entry.da < da + len);
   }
 
-  private insert(entry: MemoryEntry): MemoryEntry {
+  private insert(entry: DeviceMemoryEntry): DeviceMemoryEntry {
     this.entries.push(entry);
     this.entries.sort((a, b) => a.da - b.da);
     return entry;
@@ -69,7 +69,7 @@ export class DeviceMemory {
   }
 
   /** Allocate `len` bytes named `name` at `da` (fixed) or anywhere (da === null). Throws ENOMEM. */
-  allocate(name: string, len: number, da: number | null): MemoryEntry {
+  allocate(name: string, len: number, da: number | null): DeviceMemoryEntry {
     const region = this.reserved.find((candidate) => candidate.name === name);
     if (region) {
       if (len > region.len) throw new RpmsgError('ENOMEM', `reserved memory "${name}" is ${region.len} bytes, ${len} needed`);

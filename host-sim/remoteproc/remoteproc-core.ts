@@ -8,7 +8,7 @@ import {
 } from '../../resource-table/layout.ts';
 import type { HostLog } from '../log.ts';
 import { VirtioDevice, type VirtioBus } from '../virtio/virtio.ts';
-import { DeviceMemory, pageAlign, type MemoryEntry } from './device-memory.ts';
+import { DeviceMemory, pageAlign, type DeviceMemoryEntry } from './device-memory.ts';
 import { elfFindResourceTable, elfLoadSegments, elfSanityCheck, type ElfResourceTable, type ElfSegment } from './elf-loader.ts';
 import type { ReservedMemory, RprocFirmware, RprocOps } from './ops.ts';
 import { RprocVdev, type RprocVring, type TablePointer } from './remoteproc-virtio.ts';
@@ -47,7 +47,7 @@ interface Carveout {
   len: number;
   /** Offset of the entry body in the table, or null for vrings (not table entries). */
   rscOffset: number | null;
-  memory: MemoryEntry | null;
+  memory: DeviceMemoryEntry | null;
 }
 
 /** The parsed firmware, kept for recovery (request_firmware again). */
@@ -129,7 +129,7 @@ export class Rproc {
   }
 
   /** Allocations in the remote's memory (carveouts, vrings, buffer pool). */
-  allocations(): readonly MemoryEntry[] {
+  allocations(): readonly DeviceMemoryEntry[] {
     return this.deviceMemory.list();
   }
 

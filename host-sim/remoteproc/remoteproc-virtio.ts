@@ -8,7 +8,7 @@ import {
 import type { HostLog } from '../log.ts';
 import type { VirtioConfigOps, VirtqueueRequest } from '../virtio/virtio.ts';
 import { Virtqueue } from '../virtio/virtqueue.ts';
-import type { DeviceMemory, MemoryEntry } from './device-memory.ts';
+import type { DeviceMemory, DeviceMemoryEntry } from './device-memory.ts';
 
 /** Where rproc->table_ptr points: the cached copy before start, the loaded table after. */
 export interface TablePointer {
@@ -23,7 +23,7 @@ export interface RprocVring {
   align: number;
   notifyid: number;
   /** Its carveout "vdev<N>vring<i>". */
-  memory: MemoryEntry | null;
+  memory: DeviceMemoryEntry | null;
   /** The virtqueue once the driver found it. */
   vq: Virtqueue<number> | null;
 }
@@ -43,7 +43,7 @@ export interface RprocVdevContext {
 /** struct rproc_vdev plus rproc_virtio_config_ops. */
 export class RprocVdev implements VirtioConfigOps {
   /** The DMA buffer pool handed to the driver, if allocated. */
-  private buffers: MemoryEntry | null = null;
+  private buffers: DeviceMemoryEntry | null = null;
 
   constructor(
     private readonly context: RprocVdevContext,
@@ -130,7 +130,7 @@ export class RprocVdev implements VirtioConfigOps {
   }
 
   /** dma_alloc_coherent for the driver's buffers: the "vdev<N>buffer" region if the platform has one. */
-  allocBuffers(length: number): MemoryEntry {
+  allocBuffers(length: number): DeviceMemoryEntry {
     this.buffers = this.context.deviceMemory.allocate(`vdev${this.index}buffer`, length, null);
     return this.buffers;
   }
