@@ -75,8 +75,8 @@ build_exercise() {
   sum="$(sha256sum < "$here/rpmsg-char-exercise.c" | cut -c1-16)"
   if [[ -x "$out/rpmsg-char-exercise" && "$(cat "$out/exercise.sha" 2>/dev/null)" == "$sum" ]]; then return 0; fi
   say "compiling rpmsg-char-exercise (static)"
-  gcc -O2 -Wall -Wextra -Werror -static -o "$out/rpmsg-char-exercise.new" "$here/rpmsg-char-exercise.c"
-  mv "$out/rpmsg-char-exercise.new" "$out/rpmsg-char-exercise"
+  gcc -O2 -Wall -Wextra -Werror -static -o "$out/rpmsg-char-exercise.$$" "$here/rpmsg-char-exercise.c"
+  mv "$out/rpmsg-char-exercise.$$" "$out/rpmsg-char-exercise"
   echo "$sum" > "$out/exercise.sha"
 }
 
@@ -88,8 +88,22 @@ if [[ -f "$out/.complete" ]]; then
   exit 0
 fi
 
-started=$(date +%s)
+# One build at a time (test files run in parallel and may all ask for the kernel).
 mkdir -p "$cache"
+exec 9>"$cache/.lock"
+if ! flock -n 9; then
+  say "another build-kernel.sh is running; waiting for it"
+  flock 9
+fi
+if [[ -f "$out/.complete" ]]; then
+  build_exercise
+  ln -sfn "$key" "$cache/current"
+  say "built meanwhile by the other run: $out"
+  echo "$out"
+  exit 0
+fi
+
+started=$(date +%s)
 work="$cache/build-$key"
 rm -rf "$work" "$out"
 mkdir -p "$work" "$out"

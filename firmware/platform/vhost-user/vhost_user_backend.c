@@ -389,12 +389,12 @@ static void go_live(vhost_user_backend *backend)
 	if (describe_device(backend) < 0)
 		return;
 	backend->live = 1;
-	say(backend, "device live: features 0x%llx, memory GPA 0x%llx+0x%llx, vring 0 num %u desc 0x%llx, "
-		     "vring 1 num %u desc 0x%llx",
-	    (unsigned long long)backend->device.features, (unsigned long long)backend->device.memory_base,
-	    (unsigned long long)backend->device.memory_size, backend->device.vrings[0].num,
-	    (unsigned long long)backend->device.vrings[0].desc, backend->device.vrings[1].num,
-	    (unsigned long long)backend->device.vrings[1].desc);
+	say(backend, "device live: features 0x%llx, memory GPA 0x%llx+0x%llx", (unsigned long long)backend->device.features,
+	    (unsigned long long)backend->device.memory_base, (unsigned long long)backend->device.memory_size);
+	for (unsigned i = 0; i < VHOST_USER_RPMSG_VRINGS; i++)
+		say(backend, "vring %u: num %u desc 0x%llx avail 0x%llx used 0x%llx base %u", i, backend->device.vrings[i].num,
+		    (unsigned long long)backend->device.vrings[i].desc, (unsigned long long)backend->device.vrings[i].avail,
+		    (unsigned long long)backend->device.vrings[i].used, backend->device.vrings[i].base);
 	if (backend->callbacks.on_ready)
 		backend->callbacks.on_ready(backend->callbacks.context, &backend->device);
 }
