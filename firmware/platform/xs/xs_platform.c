@@ -406,9 +406,11 @@ static void fx_platform_exit(txMachine* the)
 	xs_board_exit((int)status);
 }
 
-/* platform.heap(): { slots, chunks, allocated } = bytes of XS slots and chunks in use, bytes XS took from malloc (an extra of the XS targets). */
+/* platform.heap(collect): { slots, chunks, allocated } = bytes of XS slots and chunks in use, bytes XS took from malloc (an extra of the XS targets); collect: garbage-collect first. */
 static void fx_platform_heap(txMachine* the)
 {
+	if ((mxArgc > 0) && fxToBoolean(the, mxArgv(0)))
+		xsCollectGarbage();
 	xsResult = xsNewObject();
 	xsSet(xsResult, xsID("slots"), xsInteger((xsIntegerValue)(the->currentHeapCount * sizeof(txSlot))));
 	xsSet(xsResult, xsID("chunks"), xsInteger((xsIntegerValue)the->currentChunksSize));

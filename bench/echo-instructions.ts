@@ -1,0 +1,445 @@
+/**
+ * Guest instructions per echoed message on the remote (Cortex-M3 firmware in QEMU), counted
+ * exactly with our TCG plugin (bench/insn-plugin.c). See docs/BENCHMARKS.md.
+ *
+ *   npx tsx bench/echo-instructions.ts [--count N] [--sizes 16,496] [--json]
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createEndpoint, send, type RpmsgDevice, type RpmsgDriver } from '../host-sim/rpmsg/rpmsg-core.ts';
+import { firmwareImage } from '../host-sim/transports/firmware-image.ts';
+import { openBenchSession } from './qemu-bench-session.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const PLUGIN_SOURCE = join(root, 'bench/insn-plugin.c');
+const PLUGIN = join(root, 'build/bench/xsbench-plugin.so');
+const ECHO_SERVICE = 'rpmsg-client-sample';
+const CONTROL_SERVICE = 'xs-bench-control';
+
+/** Builds the TCG plugin with plain gcc into build/bench/ (skipped when up to date); returns its path. */
+export function buildPlugin(): string {
+  if (existsSync(PLUGIN) && statSync(PLUGIN).mtimeMs >= statSync(PLUGIN_SOURCE).mtimeMs) return PLUGIN;
+  mkdirSync(dirname(PLUGIN), { recursive: true });
+  execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-shared', '-fPIC', '-o', PLUGIN, PLUGIN_SOURCE], { stdio: ['ignore', 'inherit', 'inherit'] });
+  return PLUGIN;
+}
+
+/** A symbol of the ELF: address (Thumb bit clear) and size. */
+export interface ElfSymbol { address: number; size: number }
+
+/** Function symbols of the ELF with their sizes (arm-none-eabi-nm -S). */
+export function elfSymbols(elf: string): Map<string, ElfSymbol> {
+  const out = execFileSync('arm-none-eabi-nm', ['-S', elf], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const symbols = new Map<string, ElfSymbol>();
+  for (const line of out.split('\n')) {
+    const m = /^([0-9a-f]+) ([0-9a-f]+) [tTwW] (\S+)$/.exec(line);
+    if (m) symbols.set(m[3], { address: parseInt(m[1], 16) & ~1, size: parseInt(m[2], 16) });
+  }
+  return symbols;
+}
+
+/** Address of the instruction after the only `bl <callee>` in `caller` (the return address of that call). */
+export function returnAddressOfCall(elf: string, caller: string, callee: string): number {
+  const out = execFileSync('arm-none-eabi-objdump', ['-d', '--no-show-raw-insn', `--disassemble=${caller}`, elf], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const lines = out.split('\n').filter((line) => /^\s+[0-9a-f]+:\t/.test(line));
+  const calls = lines.map((line, i) => ({ line, i })).filter(({ line }) => new RegExp(`\\sbl\\s+[0-9a-f]+ <${callee}>`).test(line));
+  if (calls.length !== 1) throw new Error(`expected one call of ${callee} in ${caller}, found ${calls.length}; update bench/echo-instructions.ts`);
+  const next = lines[calls[0].i + 1];
+  return parseInt(/^\s+([0-9a-f]+):/.exec(next)![1], 16);
+}
+
+/** What the plugin watches, from the ELF's symbols: the pass is one call of deliver_notify (the event loop's onNotify dispatch). */
+export function pluginArguments(elf: string): { args: string[]; excluded: string[] } {
+  const symbols = elfSymbols(elf);
+  const need = (name: string): ElfSymbol => {
+    const symbol = symbols.get(name);
+    if (!symbol) throw new Error(`${elf} has no symbol ${name}; the firmware layout changed: update bench/echo-instructions.ts`);
+    return symbol;
+  };
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  const args = [
+    `begin=${hex(need('deliver_notify').address)}`,
+    `end=${hex(returnAddressOfCall(elf, 'xs_platform_main', 'deliver_notify'))}`,
+    `notify=${hex(need('xs_board_notify').address)}`,
+    `slot=${hex(need('fxNewSlot').address)}`,
+    `chunk=${hex(need('fxNewChunk').address)}`,
+    `chunk=${hex(need('fxNewGrowableChunk').address)}`,
+    `gc=${hex(need('fxCollect').address)}`,
+  ];
+  // Interrupt handlers run whenever the host or the 1 kHz SysTick says so: never counted.
+  const excluded = [...symbols.keys()].filter((name) => name.endsWith('_Handler') && name !== 'Reset_Handler').sort();
+  for (const name of excluded) {
+    const symbol = symbols.get(name)!;
+    args.push(`exclude=${hex(symbol.address)}-${hex(symbol.address + Math.max(symbol.size, 2))}`);
+  }
+  return { args, excluded };
+}
+
+/** One line of the plugin: a runtime service pass. */
+export interface Pass {
+  instructions: number; notifies: number; slots: number; chunks: number; collections: number; excluded: number;
+  /** Since QEMU started, everywhere: instructions, XS slot and chunk allocations, collections. */
+  all: number; allSlots: number; allChunks: number; allCollections: number;
+}
+
+/** Figures for one message size. */
+export interface SizeResult {
+  size: number;
+  echoes: number;
+  /** Instructions of both passes of every echo (the figure). */
+  instructions: number;
+  perEcho: number;
+  /** Sum, min and max of the passes that received the message and sent the echo. */
+  messagePasses: { sum: number; min: number; max: number };
+  /** Sum, min and max of the passes for the host's vring 0 kick (it re-posted the echo's buffer). */
+  refillPasses: { sum: number; min: number; max: number };
+  /** Mean instructions of the echoes in whose two passes no garbage collection ran. */
+  perEchoWithoutCollection: number;
+  /** XS allocations (slot and chunk allocator calls) per pass of each kind, mean. */
+  allocationsPerPass: { message: { slots: number; chunks: number }; refill: { slots: number; chunks: number } };
+  /** XS allocations and collections in the counted passes. */
+  slots: number;
+  chunks: number;
+  collections: number;
+  /** Every guest instruction during the phase (idle loop, SysTick, the C loop): varies run to run. */
+  allInstructions: number;
+  wallMs: number;
+}
+
+/** XS heap figures from the bench app's control channel (bytes). */
+export interface Heap { slots: number; chunks: number; allocated: number }
+
+/** Result of measureEchoes. */
+export interface EchoResult {
+  sizes: SizeResult[];
+  elf: string;
+  firmwareSize: { text: number; data: number; bss: number };
+  excludedHandlers: string[];
+  heapLines: string[];
+  /** After a collection, before and after all measured echoes: what the echoes retained. */
+  heapBefore: Heap;
+  heapAfter: Heap;
+  /** Bytes allocated per echo, from the heap in use across 10 echoes without a collection (null if one ran). */
+  allocatedPerEcho: { size: number; slots: number; chunks: number }[] | null;
+  warmup: number;
+}
+
+/** Options of measureEchoes. */
+export interface EchoOptions {
+  /** Echoes per size (default 1000). */
+  count?: number;
+  /** Payload sizes (default 16 and 496). */
+  sizes?: number[];
+  /** Unmeasured echoes of each size first (default 8). */
+  warmup?: number;
+  /** Write a flat profile of the passes (instructions by function) to this file. */
+  profile?: string;
+  /** Skip the allocation measurement (faster, for tests). */
+  skipAllocation?: boolean;
+  /** Progress lines. */
+  progress?: (line: string) => void;
+}
+
+/** Wakes `until` when something it may wait for happened (a plugin line, a reply). */
+let wake: (() => void) | null = null;
+const poke = () => wake?.();
+
+/** Resolves when `condition()` holds (rechecked at every poke and every 50 ms); rejects after `ms`. */
+async function until(condition: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 50);
+      wake = () => { clearTimeout(timer); resolve(); };
+    });
+    wake = null;
+  }
+}
+
+/** firmware text/data/bss (arm-none-eabi-size). */
+export function firmwareSize(elf: string): { text: number; data: number; bss: number } {
+  const out = execFileSync('arm-none-eabi-size', [elf], { encoding: 'utf8' }).trim().split('\n')[1].trim().split(/\s+/);
+  return { text: Number(out[0]), data: Number(out[1]), bss: Number(out[2]) };
+}
+
+const stats = (list: number[]) => ({ sum: list.reduce((a, b) => a + b, 0), min: Math.min(...list), max: Math.max(...list) });
+
+/**
+ * Boots the bench firmware in QEMU with the plugin and echoes `count` messages of each size as
+ * strict round trips: the next message is sent only once the echo arrived and the remote has
+ * finished both passes it makes per echo (the one for the message, the one for the host's
+ * vring 0 kick after it re-posted the buffer). Every echo then costs the same two passes in
+ * the same order on every run, garbage collections included.
+ */
+export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResult> {
+  const count = options.count ?? 1000;
+  const sizes = options.sizes ?? [16, 496];
+  const warmup = options.warmup ?? 8;
+  const progress = options.progress ?? (() => {});
+  const plugin = buildPlugin();
+  progress('building the bench firmware (firmware/apps/bench) ...');
+  const elf = await firmwareImage('qemu-mps2', 'bench');
+  const { args, excluded } = pluginArguments(elf);
+
+  const passes: Pass[] = [];
+  let stderrPending = '';
+  const onStderr = (chunk: string) => {
+    stderrPending += chunk;
+    const lines = stderrPending.split('\n');
+    stderrPending = lines.pop()!;
+    for (const line of lines) {
+      const m = /^xsbench pass (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$/.exec(line);
+      if (!m) continue;
+      const n = m.slice(1).map(Number);
+      passes.push({ instructions: n[0], notifies: n[1], slots: n[2], chunks: n[3], collections: n[4], excluded: n[5], all: n[6], allSlots: n[7], allChunks: n[8], allCollections: n[9] });
+    }
+    poke();
+  };
+
+  let echoDevice: RpmsgDevice | null = null;
+  let controlDevice: RpmsgDevice | null = null;
+  const replies: Uint8Array[] = [];
+  const driver = (name: string, id: string, probe: (device: RpmsgDevice) => void): RpmsgDriver => ({ name, idTable: [id], probe, callback: () => {} });
+  progress('booting QEMU with the instruction-counting plugin ...');
+  const session = await openBenchSession({
+    elf,
+    extraArgs: ['-plugin', [plugin, ...args, ...(options.profile ? [`profile=${options.profile}.raw`] : [])].join(',')],
+    onStderr,
+    beforeBoot(host) {
+      host.rpmsg.registerRpmsgDriver(driver('xs_bench_echo', ECHO_SERVICE, (d) => { echoDevice = d; }));
+      host.rpmsg.registerRpmsgDriver(driver('xs_bench_control', CONTROL_SERVICE, (d) => { controlDevice = d; }));
+    },
+  });
+  try {
+    await until(() => echoDevice?.ept != null && controlDevice?.ept != null, 'the echo and control channels');
+    // Our own endpoints on both channels, so replies come back to this callback.
+    const onReply = (_device: RpmsgDevice, data: Uint8Array) => { replies.push(data.slice()); poke(); };
+    const echoEndpoint = createEndpoint(echoDevice!, onReply);
+    const controlEndpoint = createEndpoint(controlDevice!, onReply);
+
+    /** One strict round trip; returns [message pass, refill pass]. */
+    const roundTrip = async (endpoint: typeof echoEndpoint, payload: Uint8Array): Promise<[Pass, Pass]> => {
+      await until(() => passes.length > 0, 'the first pass');
+      const firstPass = passes.length;
+      const repliesBefore = replies.length;
+      await send(endpoint, payload);
+      const messagePass = () => passes.findIndex((pass, i) => i >= firstPass && pass.notifies > 0);
+      await until(() => replies.length > repliesBefore && messagePass() >= 0 && passes.length > messagePass() + 1, 'the reply and the end of both passes');
+      const mine = passes.slice(firstPass);
+      if (mine.length !== 2 || mine[0].notifies !== 1 || mine[1].notifies !== 0) {
+        throw new Error(`expected two passes (message, then the host's vring 0 kick), got ${JSON.stringify(mine)}`);
+      }
+      return [mine[0], mine[1]];
+    };
+    const heap = async (collect: boolean): Promise<Heap> => {
+      await roundTrip(controlEndpoint, Uint8Array.of(collect ? 1 : 0));
+      const reply = replies[replies.length - 1];
+      const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
+      return { slots: view.getUint32(0, true), chunks: view.getUint32(4, true), allocated: view.getUint32(8, true) };
+    };
+    const payloadOf = (size: number, i: number) => Uint8Array.from({ length: size }, (_, j) => (i * 7 + j) & 0xff);
+    const echo = async (payload: Uint8Array): Promise<[Pass, Pass]> => {
+      const result = await roundTrip(echoEndpoint, payload);
+      const reply = replies[replies.length - 1];
+      if (reply.length !== payload.length || reply.some((byte, i) => byte !== payload[i])) throw new Error('the echo differs from the message sent');
+      return result;
+    };
+
+    for (const size of sizes) for (let i = 0; i < warmup; i++) await echo(payloadOf(size, i));
+    const heapBefore = await heap(true);
+    const results: SizeResult[] = [];
+    for (const size of sizes) {
+      progress(`${count} echoes of ${size} bytes ...`);
+      const started = performance.now();
+      const last = passes[passes.length - 1];
+      const message: Pass[] = [];
+      const refill: Pass[] = [];
+      for (let i = 0; i < count; i++) {
+        const [m, r] = await echo(payloadOf(size, i));
+        message.push(m);
+        refill.push(r);
+      }
+      const wallMs = performance.now() - started;
+      const both = [...message, ...refill];
+      const sum = (key: keyof Pass) => both.reduce((total, pass) => total + pass[key], 0);
+      const instructions = sum('instructions');
+      const quiet = message.map((m, i) => [m, refill[i]]).filter(([m, r]) => m.collections === 0 && r.collections === 0);
+      const quietSum = quiet.reduce((total, [m, r]) => total + m.instructions + r.instructions, 0);
+      results.push({
+        size,
+        echoes: count,
+        instructions,
+        perEcho: instructions / count,
+        perEchoWithoutCollection: quietSum / quiet.length,
+        messagePasses: stats(message.map((pass) => pass.instructions)),
+        refillPasses: stats(refill.map((pass) => pass.instructions)),
+        allocationsPerPass: {
+          message: { slots: message.reduce((t, p) => t + p.slots, 0) / count, chunks: message.reduce((t, p) => t + p.chunks, 0) / count },
+          refill: { slots: refill.reduce((t, p) => t + p.slots, 0) / count, chunks: refill.reduce((t, p) => t + p.chunks, 0) / count },
+        },
+        slots: sum('slots'),
+        chunks: sum('chunks'),
+        collections: sum('collections'),
+        allInstructions: passes[passes.length - 1].all - last.all,
+        wallMs,
+      });
+    }
+    const heapAfter = await heap(true);
+
+    let allocatedPerEcho: EchoResult['allocatedPerEcho'] = null;
+    if (!options.skipAllocation) {
+      // Heap in use without collecting: the growth across K echoes, minus what one control round trip adds.
+      const K = 10;
+      await heap(true);
+      const collectionsBefore = passes[passes.length - 1].allCollections;
+      const b = await heap(false);
+      const c = await heap(false);
+      const control = { slots: c.slots - b.slots, chunks: c.chunks - b.chunks };
+      const perSize: { size: number; slots: number; chunks: number }[] = [];
+      let previous = c;
+      for (const size of sizes) {
+        for (let i = 0; i < K; i++) await echo(payloadOf(size, i));
+        const now = await heap(false);
+        perSize.push({ size, slots: (now.slots - previous.slots - control.slots) / K, chunks: (now.chunks - previous.chunks - control.chunks) / K });
+        previous = now;
+      }
+      if (passes[passes.length - 1].allCollections === collectionsBefore) allocatedPerEcho = perSize;
+    }
+    return {
+      sizes: results,
+      elf,
+      firmwareSize: firmwareSize(elf),
+      excludedHandlers: excluded,
+      heapLines: session.console.filter((line) => line.startsWith('xs: heap')),
+      heapBefore,
+      heapAfter,
+      allocatedPerEcho,
+      warmup,
+    };
+  } finally {
+    await session.close();
+    if (options.profile) writeProfile(elf, `${options.profile}.raw`, options.profile);
+  }
+}
+
+/** Turns the plugin's per-address counts into instructions per function, largest first. */
+export function writeProfile(elf: string, raw: string, out: string): void {
+  const symbols = [...elfSymbols(elf)].map(([name, s]) => ({ name, ...s })).sort((a, b) => a.address - b.address);
+  const functionOf = (address: number): string => {
+    let lo = 0, hi = symbols.length - 1, found = '?';
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (symbols[mid].address <= address) { found = address < symbols[mid].address + symbols[mid].size ? symbols[mid].name : '?'; lo = mid + 1; } else hi = mid - 1;
+    }
+    return found;
+  };
+  const byFunction = new Map<string, number>();
+  const allocators: string[] = [];
+  let total = 0;
+  for (const line of readFileSync(raw, 'utf8').split('\n')) {
+    if (!line) continue;
+    const parts = line.split(' ');
+    if (parts[0] === 'caller') {
+      const address = parseInt(parts[2], 16);
+      allocators.push(`${parts[3].padStart(12)}  ${parts[1].padEnd(5)} called at 0x${address.toString(16)} in ${functionOf(address)}`);
+      continue;
+    }
+    const count = Number(parts[1]);
+    total += count;
+    const name = functionOf(parseInt(parts[0], 16));
+    byFunction.set(name, (byFunction.get(name) ?? 0) + count);
+  }
+  const rows = [...byFunction].sort((a, b) => b[1] - a[1]);
+  writeFileSync(out, [
+    `# instructions inside the counted passes (all passes of the run, warm-up and control included), by function`,
+    ...rows.map(([name, count]) => `${count.toString().padStart(12)} ${((100 * count) / total).toFixed(2).padStart(6)}%  ${name}`),
+    '',
+    '# XS allocator calls inside the passes, by call site',
+    ...allocators.sort((a, b) => Number(b.trim().split(' ')[0]) - Number(a.trim().split(' ')[0])),
+    '',
+  ].join('\n'));
+  unlinkSync(raw);
+}
+
+const group = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** The table and notes printed by the command. */
+export function report(result: EchoResult): string {
+  const lines: string[] = [];
+  const widths = [18, 11, 13, 13, 22, 16, 7];
+  const pad = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  lines.push('Guest instructions per echoed message on the remote (Cortex-M3, mps2-an385 in QEMU; exact TCG plugin count)');
+  lines.push('');
+  lines.push(pad(['payload x echoes', 'instr/echo', 'without GC', 'total instr', 'message pass', 'refill pass', 'wall s']));
+  for (const s of result.sizes) {
+    const refill = s.refillPasses.min === s.refillPasses.max ? group(s.refillPasses.min) : `${group(s.refillPasses.min)}..${group(s.refillPasses.max)}`;
+    lines.push(pad([`${s.size} B x ${s.echoes}`, s.perEcho.toFixed(1), s.perEchoWithoutCollection.toFixed(1), group(s.instructions), `${group(s.messagePasses.min)}..${group(s.messagePasses.max)}`, refill, (s.wallMs / 1000).toFixed(2)]));
+  }
+  if (result.sizes.length >= 2) {
+    const [a, b] = [result.sizes[0], result.sizes[result.sizes.length - 1]];
+    const perByte = (x: number, y: number) => ((y - x) / (b.size - a.size)).toFixed(2);
+    lines.push(pad([`per byte ${a.size}->${b.size}`, perByte(a.perEcho, b.perEcho), perByte(a.perEchoWithoutCollection, b.perEchoWithoutCollection), '', '', '', '']));
+  }
+  lines.push('instr/echo: total / echoes (collections amortized). without GC: mean of the echoes in which no');
+  lines.push('garbage collection ran. message pass, refill pass: min..max of one pass.');
+  lines.push('');
+  lines.push('Counted, per echo: the two onNotify dispatches the echo causes, each from the entry of the event loop\'s');
+  lines.push('deliver_notify() to its return (XS call, Runtime.service: status, both vrings, the app\'s onReadable');
+  lines.push('with read() and sendTo(), the doorbell write, garbage collections that fall inside): the pass for');
+  lines.push('the message, and the pass for the host\'s vring 0 kick after it re-posted the echo\'s buffer.');
+  lines.push(`Not counted: interrupt handlers (${result.excludedHandlers.join(', ')}), the idle wait and the C loop`);
+  lines.push(`between passes, ${result.warmup} warm-up echoes per size. Strict round trips and no poll timer (bench app):`);
+  lines.push('the same passes in the same order on every run, so the counts are identical from run to run.');
+  lines.push('');
+  for (const s of result.sizes) {
+    const a = s.allocationsPerPass;
+    lines.push(`${s.size} B: XS allocator calls per echo: ${(s.slots / s.echoes).toFixed(2)} slots, ${(s.chunks / s.echoes).toFixed(2)} chunks ` +
+      `(message pass ${a.message.slots.toFixed(2)} + ${a.message.chunks.toFixed(2)}, refill pass ${a.refill.slots.toFixed(2)} + ${a.refill.chunks.toFixed(2)}), ` +
+      `${s.collections} collections; all guest instructions during the phase (idle, SysTick; varies): ${group(s.allInstructions)}`);
+  }
+  if (result.allocatedPerEcho) {
+    for (const a of result.allocatedPerEcho) {
+      lines.push(`${a.size} B: XS heap allocated per echo (in use across 10 echoes, no collection): ${a.slots.toFixed(1)} bytes of slots + ${a.chunks.toFixed(1)} bytes of chunks`);
+    }
+  }
+  const { heapBefore: before, heapAfter: after } = result;
+  const inUse = (h: Heap) => h.slots + h.chunks;
+  const echoes = result.sizes.reduce((n, s) => n + s.echoes, 0);
+  const growth = inUse(after) - inUse(before);
+  lines.push(`XS heap in use after a collection, before / after the ${echoes} echoes: ${group(inUse(before))} / ${group(inUse(after))} bytes ` +
+    `(${growth === 0 ? 'nothing retained' : `${growth > 0 ? '+' : ''}${growth} bytes`}); taken from malloc ${group(before.allocated)} / ${group(after.allocated)}`);
+  for (const line of result.heapLines) lines.push(`boot console: ${line}`);
+  const size = result.firmwareSize;
+  lines.push(`firmware ${result.elf.replace(`${root}/`, '')}: text ${group(size.text)}, data ${group(size.data)}, bss ${group(size.bss)} bytes`);
+  return lines.join('\n');
+}
+
+function parseArguments(argv: string[]): EchoOptions & { json: boolean } {
+  const options: EchoOptions & { json: boolean } = { json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--count') options.count = Number(argv[++i]);
+    else if (arg === '--sizes') options.sizes = argv[++i].split(',').map(Number);
+    else if (arg === '--warmup') options.warmup = Number(argv[++i]);
+    else if (arg === '--json') options.json = true;
+    else if (arg === '--profile') options.profile = resolve(argv[++i]);
+    else throw new Error(`unknown argument ${arg}; use --count N, --sizes 16,496, --warmup N, --json, --profile FILE`);
+  }
+  return options;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const options = parseArguments(process.argv.slice(2));
+  measureEchoes({ ...options, progress: (line) => process.stderr.write(`${line}\n`) }).then(
+    (result) => {
+      console.log(options.json ? JSON.stringify(result, null, 2) : report(result));
+    },
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.stack : error);
+      process.exitCode = 1;
+    },
+  );
+}

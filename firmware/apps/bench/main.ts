@@ -1,0 +1,47 @@
+/**
+ * Benchmark app (bench/echo-instructions.ts): the echo app, with the runtime's status poll
+ * timer turned off (so that only the host's doorbells start service passes: the same passes,
+ * in the same order, on every run), plus a control endpoint that reports the XS heap.
+ */
+import type { Rpmsg, RuntimeOptions } from '../../runtime/runtime.ts';
+import echoApp from '../echo/main.ts';
+
+/** The channel the host asks for heap figures on. */
+export const BENCH_CONTROL_SERVICE = 'xs-bench-control';
+
+/** No status poll during a benchmark: one day. */
+const NO_POLL_MS = 86_400_000;
+
+interface HeapPlatform {
+  heap?: (collect?: boolean) => { slots: number; chunks: number; allocated: number };
+}
+declare const platform: HeapPlatform | undefined;
+
+export default function benchApp(rpmsg: Rpmsg): void {
+  // The poll (20 ms while running, 1 ms before DRIVER_OK) runs at wall-clock-dependent moments and
+  // each pass allocates, which would move the garbage collections around. The runtime takes no
+  // options from the XS entry, so set its (private) options before start() schedules the poll.
+  const options = (rpmsg as unknown as { options?: Required<RuntimeOptions> }).options;
+  if (options === undefined || typeof options.pollWhileRunning !== 'number') {
+    throw new Error('bench app: the runtime no longer keeps its poll periods in `options`; update firmware/apps/bench/main.ts');
+  }
+  options.pollWhileRunning = NO_POLL_MS;
+  options.pollWhileWaiting = NO_POLL_MS;
+  echoApp(rpmsg);
+  const heap = typeof platform === 'undefined' ? undefined : platform.heap;
+  // A control message: byte 0 = 1 collects garbage first. Reply: slots, chunks, allocated (three u32, little endian).
+  const reply = new Uint8Array(12);
+  const view = new DataView(reply.buffer);
+  const request = new Uint8Array(4);
+  rpmsg.createEndpoint({
+    name: BENCH_CONTROL_SERVICE,
+    onReadable(_count, source) {
+      const length = this.read(request);
+      const figures = heap?.(length > 0 && request[0] === 1) ?? { slots: 0, chunks: 0, allocated: 0 };
+      view.setUint32(0, figures.slots, true);
+      view.setUint32(4, figures.chunks, true);
+      view.setUint32(8, figures.allocated, true);
+      this.sendTo(source, reply, 12);
+    },
+  });
+}

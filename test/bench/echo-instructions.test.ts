@@ -1,0 +1,33 @@
+/** The instruction-count benchmark: the plugin builds, and two short runs give identical counts (determinism, not speed). */
+import { existsSync, readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { buildPlugin, measureEchoes, pluginArguments, type EchoResult } from '../../bench/echo-instructions.ts';
+import { firmwareImage } from '../../host-sim/transports/firmware-image.ts';
+
+const shmFiles = () => readdirSync('/dev/shm').filter((name) => name.startsWith(`xs-rpmsg-qemu-${process.pid}-`));
+
+/** Everything the plugin counted (wall time and the all-instructions context figure vary, so they are left out). */
+const counted = (result: EchoResult) =>
+  result.sizes.map(({ size, echoes, instructions, messagePasses, refillPasses, slots, chunks, collections }) => ({ size, echoes, instructions, messagePasses, refillPasses, slots, chunks, collections }));
+
+describe('bench/echo-instructions', () => {
+  it('builds the TCG plugin with gcc and finds its addresses in the bench firmware', async () => {
+    expect(existsSync(buildPlugin())).toBe(true);
+    const { args, excluded } = pluginArguments(await firmwareImage('qemu-mps2', 'bench'));
+    expect(args.filter((arg) => /^(begin|end)=0x[0-9a-f]+$/.test(arg))).toHaveLength(2);
+    expect(excluded).toEqual(expect.arrayContaining(['SysTick_Handler', 'UART1_RX_Handler']));
+  }, 600_000);
+
+  it('counts the same instructions for two runs of 50 echoes of each size', async () => {
+    const options = { count: 50, sizes: [16, 496], warmup: 4, skipAllocation: true };
+    const first = await measureEchoes(options);
+    const second = await measureEchoes(options);
+    expect(counted(second)).toEqual(counted(first));
+    for (const size of first.sizes) {
+      expect(size.instructions).toBeGreaterThan(0);
+      expect(size.refillPasses.min).toBeGreaterThan(0);
+    }
+    expect(first.sizes[1].perEcho).toBeGreaterThan(first.sizes[0].perEcho);
+    expect(shmFiles()).toEqual([]);
+  }, 120_000);
+});
