@@ -34,6 +34,9 @@ export function controlDriver(host: LinuxHost): Control {
     probe(device) {
       bound = device;
     },
+    remove(device) {
+      if (bound === device) bound = null;
+    },
     callback(_device, data) {
       replies.push(text(data));
     },
@@ -41,7 +44,7 @@ export function controlDriver(host: LinuxHost): Control {
   host.rpmsg.registerRpmsgDriver(driver);
   return {
     async command(line) {
-      await until(() => bound !== null, 'the control channel');
+      await until(() => bound !== null && bound.ept !== null, 'the control channel');
       const before = replies.length;
       await send(bound!.ept!, line);
       await until(() => replies.length > before, `a reply to "${line}"`);

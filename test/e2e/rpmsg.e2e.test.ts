@@ -154,11 +154,7 @@ describe.each(TARGETS)('end to end on %s', (target) => {
 });
 
 describe('the host refuses firmware Linux would refuse', () => {
-  it.each([
-    ['version 2', (table: Uint8Array) => { table[0] = 2; }, /EINVAL.*version 2|unsupported.*version|ver/i],
-    ['a vring with num 0', (table: Uint8Array, vring: number) => { new DataView(table.buffer).setUint32(vring + 8, 0, true); }, /num/i],
-    ['non-zero reserved words', (table: Uint8Array) => { table[8] = 1; }, /reserved/i],
-  ])('a resource table with %s is rejected with the reason, and the remote is never started', async (_what, corrupt, reason) => {
+  it('a vring with num 0 fails the rpmsg vdev with the reason (Linux >= 6.1 probes vdevs separately), and no channel appears', async () => {
     const { InProcessRemote } = await import('../../host-sim/transports/in-process.ts');
     const { LinuxHost } = await import('../../host-sim/host.ts');
     const { readManifest } = await import('../../host-sim/session.ts');
@@ -167,7 +163,29 @@ describe('the host refuses firmware Linux would refuse', () => {
     const remote = new InProcessRemote({ manifest: readManifest(), app: echo });
     const table = (remote.firmware as { resourceTable: Uint8Array }).resourceTable;
     const vdev = findVdevEntry(new DataView(table.buffer, table.byteOffset), 0, table.length);
-    corrupt(table, vdev + 28);
+    new DataView(table.buffer, table.byteOffset).setUint32(vdev + 28 + 8, 0, true);
+    const host = new LinuxHost();
+    const rproc = host.addRproc({ ops: remote, memory: remote.memory, dmaPool: remote.dmaPool });
+    remote.attach(rproc);
+    await rproc.boot(remote.firmware);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(host.log.lines.some((line) => line.level === 'err' && /num/.test(line.text))).toBe(true);
+    expect(host.rpmsg.devices().filter((device) => device.name === 'rpmsg-client-sample')).toEqual([]);
+    await rproc.shutdown();
+  });
+
+  it.each([
+    ['version 2', (table: Uint8Array) => { table[0] = 2; }, /EINVAL.*version 2|unsupported.*version|ver/i],
+    ['an entry offset past the end of the table', (table: Uint8Array) => { new DataView(table.buffer).setUint32(16, 0x10000, true); }, /offset|truncated|incomplete/i],
+    ['non-zero reserved words', (table: Uint8Array) => { table[8] = 1; }, /reserved/i],
+  ])('a resource table with %s is rejected with the reason, and the remote is never started', async (_what, corrupt, reason) => {
+    const { InProcessRemote } = await import('../../host-sim/transports/in-process.ts');
+    const { LinuxHost } = await import('../../host-sim/host.ts');
+    const { readManifest } = await import('../../host-sim/session.ts');
+    const echo = (await import('../../firmware/apps/echo/main.ts')).default;
+    const remote = new InProcessRemote({ manifest: readManifest(), app: echo });
+    const table = (remote.firmware as { resourceTable: Uint8Array }).resourceTable;
+    corrupt(table);
     const host = new LinuxHost();
     const rproc = host.addRproc({ ops: remote, memory: remote.memory, dmaPool: remote.dmaPool });
     remote.attach(rproc);
