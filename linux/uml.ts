@@ -96,11 +96,11 @@ export async function startRemote(remote: RemoteCommand, socketPath: string): Pr
   let log = '';
   let exitCode: number | null = null;
   let spawnError = false;
-  const child = spawn(remote.command, remote.args.map((a) => a.replaceAll('{socket}', socketPath)), {
+  const child = track(spawn(remote.command, remote.args.map((a) => a.replaceAll('{socket}', socketPath)), {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...remote.env },
-  });
+  }));
   child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   child.on('close', (code) => (exitCode = code));
@@ -190,6 +190,18 @@ export function kernelProblems(log: string): string[] {
   return log.split('\n').filter((line) => KERNEL_PROBLEM.test(line));
 }
 
+/** Every UML and remote process group still running, killed if this Node process exits first. */
+const liveGroups = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveGroups) killGroup(child, 'SIGKILL');
+});
+
+function track(child: ChildProcess): ChildProcess {
+  liveGroups.add(child);
+  child.once('close', () => liveGroups.delete(child));
+  return child;
+}
+
 function killGroup(child: ChildProcess | null, signal: NodeJS.Signals): void {
   if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   try {
@@ -226,8 +238,7 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
   let log = '';
   let timedOut = false;
   let bootToInitMs: number | null = null;
-  const started = Date.now();
-  const deadline = started + timeoutMs;
+  const deadline = Date.now() + timeoutMs;
 
   try {
     if (options.remote) remote = await startRemote(options.remote, socketPath!);
@@ -256,12 +267,12 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
     ];
 
     const umlStarted = Date.now();
-    uml = spawn(options.kernel.linux, commandLine, {
+    uml = track(spawn(options.kernel.linux, commandLine, {
       detached: true,
       cwd: temporary,
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, TMPDIR: umlTmp },
-    });
+    }));
     let pending = '';
     const take = (chunk: Buffer) => {
       const text = chunk.toString().replaceAll('\r', ''); // the console is a tty: CRLF line ends
@@ -277,13 +288,18 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
     uml.stdout!.on('data', take);
     uml.stderr!.on('data', take);
     const umlExited = exited(uml);
-    const timer = new Promise<'timeout'>((resolvePromise) => setTimeout(() => resolvePromise('timeout'), Math.max(0, deadline - Date.now())));
+    let timeoutHandle: NodeJS.Timeout | undefined;
+    const timer = new Promise<'timeout'>((resolvePromise) => {
+      timeoutHandle = setTimeout(() => resolvePromise('timeout'), Math.max(0, deadline - Date.now()));
+    });
     const outcome = await Promise.race([umlExited.then(() => 'exited' as const), timer]);
+    clearTimeout(timeoutHandle);
+    const totalMs = Date.now() - umlStarted;
     if (outcome === 'timeout') timedOut = true;
     if (pending) options.onLine?.(pending);
 
     const lines = log.split('\n');
-    const remoteExitCode = remote ? remote.exitCode : null;
+    const remoteExitCode = remote ? remote.exitCode : null; // non-null: the remote died during the boot
     if (remote) await remote.stop();
     return {
       log,
@@ -295,7 +311,7 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
       timedOut,
       poweredOff: log.includes('xsr-init: done') && log.includes('reboot: Power down'),
       bootToInitMs,
-      totalMs: Date.now() - umlStarted,
+      totalMs,
       temporaryDir: temporary,
     };
   } finally {
