@@ -23,4 +23,9 @@ export interface Platform {
   waitForNotify(ms: number): boolean;
   /** Stop the firmware with a status (0 = clean). */
   exit(code: number): void;
+  /**
+   * Copy `length` bytes between the window at `sharedOffset` and `bytes` at `bytesOffset`
+   * (into the window when `toShared`): memcpy on XS. Optional: without it the runtime copies in JS.
+   */
+  copy?(toShared: boolean, sharedOffset: number, bytes: Uint8Array, bytesOffset: number, length: number): void;
 }

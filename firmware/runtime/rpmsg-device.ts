@@ -61,6 +61,10 @@ export class RpmsgDevice implements EndpointHost {
   private readonly platform: Platform;
   private readonly counters: ErrorCounters;
   private readonly endpoints = new Map<number, Endpoint>();
+  /** The same endpoints as a list, walked with an index on the message path (no iterator objects). */
+  private readonly endpointList: Endpoint[] = [];
+  /** How many endpoints wait for onWritable (so the message path skips the walk when none do). */
+  private waitingWriters = 0;
   private transmitRing: VringDevice | null = null;
   private receiveRing: VringDevice | null = null;
   private nameService = false;
@@ -200,11 +204,14 @@ export class RpmsgDevice implements EndpointHost {
 
   private wakeWriters(): void {
     const transmit = this.transmitRing;
-    if (transmit === null) return;
-    for (const endpoint of this.endpoints.values()) {
+    if (transmit === null || this.waitingWriters === 0) return;
+    const list = this.endpointList;
+    for (let i = 0; i < list.length; i++) {
+      const endpoint = list[i];
       if (!endpoint.wantsWritable) continue;
       if (transmit.pending() === 0) return;
       endpoint.wantsWritable = false;
+      this.waitingWriters--;
       if (endpoint.onWritable) {
         try {
           endpoint.onWritable.call(endpoint);
@@ -223,6 +230,7 @@ export class RpmsgDevice implements EndpointHost {
       throw new RpmsgError('EBUSY', `address 0x${endpoint.address.toString(16)} is taken by endpoint ${this.endpoints.get(endpoint.address)!.describe()}; omit the address to get a free one`);
     }
     this.endpoints.set(endpoint.address, endpoint);
+    this.endpointList.push(endpoint);
     this.announce(endpoint, RPMSG_NS_CREATE);
   }
 
@@ -231,6 +239,11 @@ export class RpmsgDevice implements EndpointHost {
     if (this.endpoints.get(endpoint.address) !== endpoint) return;
     this.announce(endpoint, RPMSG_NS_DESTROY);
     this.endpoints.delete(endpoint.address);
+    this.endpointList.splice(this.endpointList.indexOf(endpoint), 1);
+    if (endpoint.wantsWritable) {
+      endpoint.wantsWritable = false;
+      this.waitingWriters--;
+    }
   }
 
   private allocateAddress(): number {
@@ -263,8 +276,13 @@ export class RpmsgDevice implements EndpointHost {
     if (target.length < length) {
       throw new RpmsgError('EMSGSIZE', `read() target holds ${target.length} bytes but the message has ${length}; pass a buffer of at least ${RPMSG_MTU}`);
     }
-    const bytes = this.memory.bytes;
-    for (let i = 0; i < length; i++) target[i] = bytes[start + i];
+    const copy = this.platform.copy;
+    if (copy !== undefined) {
+      copy.call(this.platform, false, start, target, 0, length);
+    } else {
+      const bytes = this.memory.bytes;
+      for (let i = 0; i < length; i++) target[i] = bytes[start + i];
+    }
     return length;
   }
 
@@ -301,14 +319,19 @@ export class RpmsgDevice implements EndpointHost {
     }
     if (head < 0) {
       const endpoint = this.endpoints.get(source);
-      if (endpoint !== undefined) endpoint.wantsWritable = true;
+      if (endpoint !== undefined && !endpoint.wantsWritable) {
+        endpoint.wantsWritable = true;
+        this.waitingWriters++;
+      }
       throw new RpmsgError('ENOMEM', 'no free TX buffer: the host has not returned any; retry in onWritable');
     }
     const offset = transmit.bufferOffset;
     const bytes = this.memory.bytes;
     writeRpmsgHeader(this.memory.view, offset, source, destination, length);
     const start = offset + RPMSG_HDR_SIZE;
-    if (length === data.length) bytes.set(data, start);
+    const copy = this.platform.copy;
+    if (copy !== undefined) copy.call(this.platform, true, start, data, 0, length);
+    else if (length === data.length) bytes.set(data, start);
     else for (let i = 0; i < length; i++) bytes[start + i] = data[i];
     transmit.pushUsed(head, RPMSG_HDR_SIZE + length);
     this.statistics.sent++;

@@ -93,6 +93,7 @@ export interface InProcessPlatformOptions {
 export function createInProcessPlatform(options: InProcessPlatformOptions): Platform {
   const doorbells = options.doorbells;
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const window = new Uint8Array(options.memory);
   const platform: Platform = {
     memory: options.memory,
     memoryBase: options.memoryBase,
@@ -115,6 +116,10 @@ export function createInProcessPlatform(options: InProcessPlatformOptions): Plat
     },
     exit(code: number) {
       options.onExit?.(code);
+    },
+    copy(toShared: boolean, sharedOffset: number, bytes: Uint8Array, bytesOffset: number, length: number) {
+      if (toShared) window.set(bytes.subarray(bytesOffset, bytesOffset + length), sharedOffset);
+      else bytes.set(window.subarray(sharedOffset, sharedOffset + length), bytesOffset);
     },
   };
   doorbells.onRemoteNotify = () => platform.onNotify?.();

@@ -417,6 +417,35 @@ static void fx_platform_heap(txMachine* the)
 	xsSet(xsResult, xsID("allocated"), xsInteger((xsIntegerValue)(chunk_bytes_allocated + slot_bytes_allocated)));
 }
 
+/* platform.copy(toShared, sharedOffset, bytes, bytesOffset, length): memcpy between the window and a
+   typed array (what libmetal's metal_io_block_read/write do), so messages are not copied byte by
+   byte in JS and nothing is allocated. Every range is checked. */
+static void fx_platform_copy(txMachine* the)
+{
+	const xs_board_window* window = xs_board_get_window();
+	if (mxArgc < 5)
+		mxTypeError("copy: expected (toShared, sharedOffset, bytes, bytesOffset, length)");
+	txBoolean to_shared = fxToBoolean(the, mxArgv(0));
+	double shared_offset = fxToNumber(the, mxArgv(1));
+	double bytes_offset = fxToNumber(the, mxArgv(3));
+	double length = fxToNumber(the, mxArgv(4));
+	if (!(length >= 0) || !(shared_offset >= 0) || !(bytes_offset >= 0) || (shared_offset + length > (double)window->memory_size))
+		mxRangeError("copy: %g bytes at window offset %g fall outside the %u-byte shared window", length, shared_offset, (unsigned)window->memory_size);
+	xsVars(1);
+	xsVar(0) = xsGet(xsArg(2), xsID("buffer"));
+	if (!xsIsInstanceOf(xsVar(0), xsArrayBufferPrototype))
+		mxTypeError("copy: bytes must be a typed array over an ArrayBuffer");
+	double view_offset = xsToNumber(xsGet(xsArg(2), xsID("byteOffset")));
+	double view_length = xsToNumber(xsGet(xsArg(2), xsID("byteLength")));
+	if (bytes_offset + length > view_length)
+		mxRangeError("copy: %g bytes at offset %g do not fit the %g-byte array", length, bytes_offset, view_length);
+	uint8_t* shared = window->memory + (size_t)shared_offset;
+	if (to_shared)
+		xsGetArrayBufferData(xsVar(0), (xsIntegerValue)(view_offset + bytes_offset), shared, (xsIntegerValue)length);
+	else
+		xsSetArrayBufferData(xsVar(0), (xsIntegerValue)(view_offset + bytes_offset), shared, (xsIntegerValue)length);
+}
+
 static void define_function(txMachine* the, txSlot* target, const char* name, txCallback callback, txInteger length)
 {
 	xsVar(0) = xsNewHostFunction(callback, length);
@@ -446,6 +475,7 @@ static void install_globals(txMachine* the)
 	define_function(the, &xsResult, "waitForNotify", fx_platform_wait_for_notify, 1);
 	define_function(the, &xsResult, "exit", fx_platform_exit, 1);
 	define_function(the, &xsResult, "heap", fx_platform_heap, 0);
+	define_function(the, &xsResult, "copy", fx_platform_copy, 5);
 	xsDefine(xsGlobal, xsID("platform"), xsResult, xsDontEnum);
 	platform_object = xsResult;
 	xsRemember(platform_object);
