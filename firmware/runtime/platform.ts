@@ -1,4 +1,5 @@
 /** The seam between the remote runtime and a target: everything that differs per target is here. */
+import type { VhostUserDeviceInfo } from './vhost-user-transport.ts';
 
 /**
  * What a target gives the runtime (docs/ARCHITECTURE.md, "The platform seam"). On XS the C
@@ -28,4 +29,10 @@ export interface Platform {
    * (into the window when `toShared`): memcpy on XS. Optional: without it the runtime copies in JS.
    */
   copy?(toShared: boolean, sharedOffset: number, bytes: Uint8Array, bytesOffset: number, length: number): void;
+  /** "vhost-user" when the device comes from a vhost-user frontend (UML) instead of a resource table. */
+  readonly transport?: 'vhost-user';
+  /** vhost-user: set by the runtime; the device is live with these rings and memory. */
+  onDeviceReady?: ((info: VhostUserDeviceInfo) => void) | null;
+  /** vhost-user: set by the runtime; the device went away (drop every view of its memory). */
+  onDeviceReset?: ((reason: string) => void) | null;
 }

@@ -57,7 +57,7 @@ export class RpmsgDevice implements EndpointHost {
   onNameService: NameServiceListener | null = null;
   /** While true, messages stay in vring 1 (flow control: the host's sends block once it is full). */
   receivePaused = false;
-  private readonly memory: SharedMemory;
+  private memory: SharedMemory;
   private readonly platform: Platform;
   private readonly counters: ErrorCounters;
   private readonly endpoints = new Map<number, Endpoint>();
@@ -93,8 +93,9 @@ export class RpmsgDevice implements EndpointHost {
     return new Endpoint(this, options);
   }
 
-  /** The host set DRIVER_OK: take over the vrings and announce every named endpoint. */
-  attach(config: RpmsgDeviceConfig): void {
+  /** The host set DRIVER_OK: take over the vrings (in `memory`, if the transport brings its own) and announce every named endpoint. */
+  attach(config: RpmsgDeviceConfig, memory: SharedMemory = this.memory): void {
+    this.memory = memory;
     const eventIndex = false; // EVENT_IDX is not offered in dfeatures.
     this.transmitRing = new VringDevice(this.memory, config.transmit, eventIndex, this.counters);
     this.receiveRing = new VringDevice(this.memory, config.receive, eventIndex, this.counters);

@@ -4,7 +4,8 @@ import { SharedMemory } from '../../wire/shared-memory.ts';
 import type { Endpoint, EndpointOptions } from './endpoint.ts';
 import type { Platform } from './platform.ts';
 import { RemoteprocTransport } from './remoteproc-transport.ts';
-import { RpmsgDevice, type NameServiceListener, type RpmsgStatistics } from './rpmsg-device.ts';
+import { RpmsgDevice, type NameServiceListener, type RpmsgDeviceConfig, type RpmsgStatistics } from './rpmsg-device.ts';
+import { vhostUserConfiguration, type VhostUserDeviceInfo } from './vhost-user-transport.ts';
 import { TraceBuffer } from './trace-buffer.ts';
 
 /** Tuning a target or app may pass to startRuntime. */
@@ -43,27 +44,63 @@ export type App = (rpmsg: Rpmsg) => void;
 /** The running runtime (also the object apps get). */
 export class Runtime implements Rpmsg {
   readonly errors = new ErrorCounters();
-  readonly memory: SharedMemory;
+  /** The shared window (vhost-user: the region of the current device, empty until one is ready). */
+  memory: SharedMemory;
   readonly device: RpmsgDevice;
   onHostReady: (() => void) | null = null;
   onHostReset: (() => void) | null = null;
   private readonly platform: Platform;
-  private readonly transport: RemoteprocTransport;
+  /** The resource-table transport, or null on vhost-user (the C layer pushes device events). */
+  private readonly transport: RemoteprocTransport | null;
   private readonly trace: TraceBuffer | null;
   private readonly options: Required<RuntimeOptions>;
   private pollTimer: ReturnType<typeof setInterval> | null = null;
   private pollPeriod = 0;
   private stopped = false;
+  /** The host's vring configuration was refused; not read again until the host resets (status 0). */
+  private configurationRefused = false;
 
   constructor(platform: Platform, options: RuntimeOptions = {}) {
     this.platform = platform;
     this.options = { pollWhileWaiting: options.pollWhileWaiting ?? 1, pollWhileRunning: options.pollWhileRunning ?? 20 };
-    this.memory = new SharedMemory(platform.memory, platform.memoryBase);
-    this.transport = new RemoteprocTransport(this.memory, platform.resourceTableOffset, this.errors);
-    const trace = this.transport.trace;
-    this.trace = trace === null ? null : new TraceBuffer(this.memory.bytes, trace.offset, trace.length);
+    if (platform.transport === 'vhost-user') {
+      this.memory = new SharedMemory(new ArrayBuffer(0), 0);
+      this.transport = null;
+      this.trace = null;
+      platform.onDeviceReady = (info) => this.vhostUserReady(info);
+      platform.onDeviceReset = (reason) => this.hostGone(`vhost-user device reset (${reason})`);
+    } else {
+      this.memory = new SharedMemory(platform.memory, platform.memoryBase);
+      this.transport = new RemoteprocTransport(this.memory, platform.resourceTableOffset, this.errors);
+      const trace = this.transport.trace;
+      this.trace = trace === null ? null : new TraceBuffer(this.memory.bytes, trace.offset, trace.length);
+    }
     this.device = new RpmsgDevice(this.memory, platform, this.errors);
     platform.onNotify = () => this.service();
+  }
+
+  private vhostUserReady(info: VhostUserDeviceInfo): void {
+    if (this.device.attached) this.hostGone('vhost-user device replaced');
+    try {
+      const { config, memory } = vhostUserConfiguration(info, this.errors);
+      this.memory = memory;
+      this.hostArrived(config, memory);
+    } catch (error) {
+      this.log(`xs-rpmsg: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private hostArrived(config: RpmsgDeviceConfig, memory: SharedMemory): void {
+    this.device.attach(config, memory);
+    this.log(`xs-rpmsg: host ready (features 0x${config.features.toString(16)}, vrings ${config.transmit.num}/${config.receive.num})`);
+    if (this.onHostReady) this.onHostReady();
+  }
+
+  private hostGone(why: string): void {
+    if (!this.device.attached) return;
+    this.device.detach();
+    this.log(`xs-rpmsg: ${why}; waiting for the host again`);
+    if (this.onHostReset) this.onHostReset();
   }
 
   get hostReady(): boolean {
@@ -122,22 +159,27 @@ export class Runtime implements Rpmsg {
   }
 
   private checkStatus(): void {
+    if (this.transport === null) return;
     const ready = this.transport.driverReady();
-    if (ready && !this.device.attached) {
-      const config = this.transport.configuration();
-      this.device.attach(config);
-      this.log(`xs-rpmsg: host ready (features 0x${config.features.toString(16)}, vrings ${config.transmit.num}/${config.receive.num})`);
-      if (this.onHostReady) this.onHostReady();
+    if (this.configurationRefused && this.transport.status() === 0) this.configurationRefused = false;
+    if (ready && !this.device.attached && !this.configurationRefused) {
+      let config: ReturnType<RemoteprocTransport['configuration']>;
+      try {
+        config = this.transport.configuration();
+      } catch (error) {
+        // Refuse once (logged and counted by the caller), not at every poll.
+        this.configurationRefused = true;
+        throw error;
+      }
+      this.hostArrived(config, this.memory);
     } else if (!ready && this.device.attached && this.transport.status() === 0) {
-      this.device.detach();
-      this.log('xs-rpmsg: host reset the device (status 0); waiting for DRIVER_OK again');
-      if (this.onHostReset) this.onHostReset();
+      this.hostGone('host reset the device (status 0)');
     }
   }
 
   /** Keep one interval timer at the period for the current state (no timer work per message). */
   private schedulePoll(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.transport === null) return;
     const period = this.device.attached ? this.options.pollWhileRunning : this.options.pollWhileWaiting;
     if (this.pollTimer !== null && period === this.pollPeriod) return;
     if (this.pollTimer !== null) clearInterval(this.pollTimer);

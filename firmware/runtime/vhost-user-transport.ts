@@ -1,0 +1,51 @@
+/** The virtio transport of a vhost-user backend (the UML target): rings and memory arrive per device. */
+import { RpmsgError, type ErrorCounters } from '../../wire/errors.ts';
+import { SharedMemory } from '../../wire/shared-memory.ts';
+import { VRING_DESC_SIZE, VRING_RING, VRING_USED_ELEM_SIZE, isValidVringNum } from '../../wire/vring.ts';
+import type { RpmsgDeviceConfig } from './rpmsg-device.ts';
+import type { VringPlacement } from './vring-device.ts';
+
+/** One vring as the C layer reports it: addresses are guest-physical, like descriptor addresses. */
+export interface VhostUserVring {
+  index: number;
+  notifyId: number;
+  num: number;
+  desc: number;
+  avail: number;
+  used: number;
+}
+
+/** What platform.onDeviceReady receives (docs/LINUX.md, "The seam with the runtime"). */
+export interface VhostUserDeviceInfo {
+  /** Acked features (64-bit value as a Number). */
+  features: number;
+  /** The shared region (a host buffer on XS). */
+  memory: ArrayBuffer;
+  /** Guest-physical address of byte 0 of `memory`. */
+  memoryBase: number;
+  vrings: VhostUserVring[];
+}
+
+/** Turn a ready device into the rpmsg configuration, checking every ring lies inside the region. */
+export function vhostUserConfiguration(info: VhostUserDeviceInfo, counters: ErrorCounters): { config: RpmsgDeviceConfig; memory: SharedMemory } {
+  const memory = new SharedMemory(info.memory, info.memoryBase);
+  const ring = (index: number): VringPlacement => {
+    const vring = info.vrings.find((candidate) => candidate.index === index);
+    if (vring === undefined) {
+      throw counters.record('vring-missing', new RpmsgError('EINVAL', `vhost-user device has no vring ${index}; rpmsg needs vrings 0 and 1`));
+    }
+    if (!isValidVringNum(vring.num)) {
+      throw counters.record('vring-malformed', new RpmsgError('EINVAL', `vhost-user vring ${index}: num ${vring.num} is not a power of two`));
+    }
+    return {
+      num: vring.num,
+      notifyId: vring.notifyId,
+      desc: memory.translate(vring.desc, vring.num * VRING_DESC_SIZE, `vring ${index} descriptor table`, counters),
+      avail: memory.translate(vring.avail, VRING_RING + 2 * vring.num + 2, `vring ${index} avail ring`, counters),
+      used: memory.translate(vring.used, VRING_RING + VRING_USED_ELEM_SIZE * vring.num + 2, `vring ${index} used ring`, counters),
+    };
+  };
+  // Low 32 bits: VIRTIO_RPMSG_F_NS is bit 0 (VERSION_1 and PROTOCOL_FEATURES are above).
+  const features = info.features % 0x100000000;
+  return { config: { features, transmit: ring(0), receive: ring(1) }, memory };
+}
