@@ -53,6 +53,8 @@ export class VringDevice {
   bufferOffset = 0;
   /** Length (desc.len) of that buffer. */
   bufferLength = 0;
+  /** Set once the driver corrupted avail.idx (Linux: BAD_RING): the ring is not used until a host reset. */
+  broken = false;
 
   constructor(memory: SharedMemory, placement: VringPlacement, eventIndex: boolean, counters: ErrorCounters) {
     this.memory = memory;
@@ -72,11 +74,14 @@ export class VringDevice {
 
   /** How many buffers the driver has posted that the device has not taken. */
   pending(): number {
+    if (this.broken) return 0;
     const pending = (this.view.getUint16(this.avail + VRING_IDX, true) - this.lastAvail) & 0xffff;
     if (pending > this.num) {
+      // Skipping entries would hand back buffers the driver never posted: stop using the ring instead.
+      this.broken = true;
       throw this.counters.record(
         'avail-index-corrupt',
-        new RpmsgError('EIO', `vring ${this.notifyId}: avail.idx runs ${pending} entries ahead of the device, more than the ring's ${this.num}; the driver corrupted the ring`),
+        new RpmsgError('EIO', `vring ${this.notifyId}: avail.idx runs ${pending} entries ahead of the device, more than the ring's ${this.num}; the driver corrupted the ring; the ring is unused until the host resets the device (status 0)`),
       );
     }
     return pending;
@@ -126,6 +131,7 @@ export class VringDevice {
 
   /** Skip a malformed avail entry: return its head (if valid) with length 0 so it is not lost. */
   discard(): void {
+    if (this.broken) return;
     const slot = this.lastAvail % this.num;
     const head = this.view.getUint16(this.avail + VRING_RING + 2 * slot, true);
     this.lastAvail = (this.lastAvail + 1) & 0xffff;

@@ -1,0 +1,64 @@
+/** Launching the real posix remote (app firmware/apps/openamp-demo) for the interop and hostile suites, with cleanup. */
+import { join } from 'node:path';
+import { launchPosixRemote, type PosixRemote } from '../../firmware/platform/posix/launch.ts';
+import { firmwareImage } from '../../host-sim/transports/firmware-image.ts';
+import { bundleFirmware } from '../../scripts/bundle-firmware.ts';
+import { buildFirmware } from '../../scripts/build-firmware.ts';
+import { root } from '../platform/helpers.ts';
+import { OpenAmpHostPeer } from './openamp-host-peer.ts';
+
+/** The app every interop test runs. */
+export const INTEROP_APP = 'openamp-demo';
+
+/**
+ * The posix executable of the interop app; `sanitized` builds it with -fsanitize=address,undefined
+ * in its own folder (XS_RPMSG_SANITIZE=0 in the environment uses the plain build instead).
+ */
+export async function interopExecutable(sanitized: boolean): Promise<string> {
+  if (!sanitized || process.env.XS_RPMSG_SANITIZE === '0') return firmwareImage('posix', INTEROP_APP);
+  const out = join(root, 'build', `posix-${INTEROP_APP}-sanitized`);
+  const js = join(out, 'firmware.js');
+  await bundleFirmware(js, INTEROP_APP);
+  return (await buildFirmware({ target: 'posix', js, out, sanitize: true, verbose: false })).output;
+}
+
+/** Lines on the console or stderr that mean the process faulted (crash report or sanitizer). */
+export const FAULT_PATTERN = /\*\*\* xs-rpmsg firmware crashed|AddressSanitizer|LeakSanitizer|runtime error:|Segmentation fault|SUMMARY: /;
+
+const running = new Set<PosixRemote>();
+
+/** Start the remote; it writes its resource table into a fresh /dev/shm file and waits for a host. */
+export async function startRemote(executable: string): Promise<PosixRemote> {
+  const remote = launchPosixRemote({ executable, deleteShm: true });
+  running.add(remote);
+  await remote.waitForConsole('waiting for the host');
+  return remote;
+}
+
+/** Start the remote and an OpenAMP-convention host mapped on its file (not yet connected). */
+export async function startPair(executable: string): Promise<{ remote: PosixRemote; peer: OpenAmpHostPeer }> {
+  const remote = await startRemote(executable);
+  return { remote, peer: OpenAmpHostPeer.map(remote) };
+}
+
+/** Kill every remote still running and remove its socket and shm file. */
+export async function stopRemotes(): Promise<void> {
+  for (const remote of running) await remote.close();
+  running.clear();
+}
+
+/** How many times `text` occurs in the remote's console. */
+export function occurrences(remote: PosixRemote, text: string): number {
+  return remote.console.split(text).length - 1;
+}
+
+/** The remote is alive and printed no fault. */
+export function assertHealthy(remote: PosixRemote): void {
+  if (remote.exitStatus !== null) throw new Error(`the remote exited (${JSON.stringify(remote.exitStatus)}):\n${remote.console}\n${remote.stderr}`);
+  const fault = FAULT_PATTERN.exec(remote.console + remote.stderr);
+  if (fault) throw new Error(`the remote reported a fault (${fault[0]}):\n${remote.console}\n${remote.stderr}`);
+}
+
+/** Sanitized binaries inherit these: no leak report at exit (XS keeps its heap to the end on purpose). */
+process.env.ASAN_OPTIONS ??= 'detect_leaks=0:abort_on_error=0';
+process.env.UBSAN_OPTIONS ??= 'print_stacktrace=1';
