@@ -89,12 +89,14 @@ void vhost_user_board_notify(uint32_t vring_index)
 
 bool vhost_user_board_take_kick(void)
 {
-	bool was = kicked;
+	bool was;
 
 	/* Serve whatever is already readable without blocking: a kick may be sitting in an eventfd. */
-	if (backend && !was && !event_count)
+	if (backend && !kicked && !event_count)
 		vhost_user_backend_wait(backend, 0);
-	was = kicked;
+	/* A pending device event counts as a kick: a blocked waitForNotify must wake up (and not
+	   spin, since wait() returns at once while an event waits) so the loop can deliver it. */
+	was = kicked || event_count;
 	kicked = false;
 	return was;
 }

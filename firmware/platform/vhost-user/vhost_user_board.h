@@ -29,7 +29,7 @@ bool vhost_user_board_active(void);
 /** xs_board_notify: `vring_index` (0 or 1) is the notify id the runtime got in onDeviceReady. */
 void vhost_user_board_notify(uint32_t vring_index);
 
-/** xs_board_take_kick: true if UML kicked a vring since the last call (kicks merge). */
+/** xs_board_take_kick: true if UML kicked a vring since the last call (kicks merge), or a device event waits for delivery. */
 bool vhost_user_board_take_kick(void);
 
 /** xs_board_wait: serve the socket and kick fds until a kick/device event or `deadline_ms` (board clock; INFINITY = none). */

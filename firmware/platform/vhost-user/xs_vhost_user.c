@@ -8,12 +8,48 @@
 #include "xs.h"
 #include "vhost_user_board.h"
 
-/* platform.transport = "vhost-user"; the two callbacks start out undefined (the runtime sets them). */
+/* The region of the device JS currently holds (from the ready it was given to the reset it was given). */
+static uint8_t* device_memory = NULL;
+static uint64_t device_memory_size = 0;
+
+/*
+ * platform.copy(toShared, sharedOffset, bytes, bytesOffset, length) over the current device's
+ * region: the board window is empty on this target, the shared memory arrives per device.
+ * Same contract and checks as the window version in xs_platform.c.
+ */
+static void fx_vhost_user_copy(txMachine* the)
+{
+	if (mxArgc < 5)
+		mxTypeError("copy: expected (toShared, sharedOffset, bytes, bytesOffset, length)");
+	txBoolean to_shared = fxToBoolean(the, mxArgv(0));
+	double shared_offset = fxToNumber(the, mxArgv(1));
+	double bytes_offset = fxToNumber(the, mxArgv(3));
+	double length = fxToNumber(the, mxArgv(4));
+	if (!(length >= 0) || !(shared_offset >= 0) || !(bytes_offset >= 0) || (shared_offset + length > (double)device_memory_size))
+		mxRangeError("copy: %g bytes at offset %g fall outside the %g-byte region of the vhost-user device", length, shared_offset, (double)device_memory_size);
+	xsVars(1);
+	xsVar(0) = xsGet(xsArg(2), xsID("buffer"));
+	if (!xsIsInstanceOf(xsVar(0), xsArrayBufferPrototype))
+		mxTypeError("copy: bytes must be a typed array over an ArrayBuffer");
+	double view_offset = xsToNumber(xsGet(xsArg(2), xsID("byteOffset")));
+	double view_length = xsToNumber(xsGet(xsArg(2), xsID("byteLength")));
+	if (bytes_offset + length > view_length)
+		mxRangeError("copy: %g bytes at offset %g do not fit the %g-byte array", length, bytes_offset, view_length);
+	uint8_t* shared = device_memory + (size_t)shared_offset;
+	if (to_shared)
+		xsGetArrayBufferData(xsVar(0), (xsIntegerValue)(view_offset + bytes_offset), shared, (xsIntegerValue)length);
+	else
+		xsSetArrayBufferData(xsVar(0), (xsIntegerValue)(view_offset + bytes_offset), shared, (xsIntegerValue)length);
+}
+
+/* platform.transport = "vhost-user"; the two callbacks start out undefined (the runtime sets
+   them); platform.copy works on the device's region instead of the (empty) board window. */
 void xs_vhost_user_install(txMachine* the, txSlot* platform)
 {
 	xsDefine(*platform, xsID("transport"), xsString("vhost-user"), xsDontSet | xsDontDelete);
 	xsDefine(*platform, xsID("onDeviceReady"), xsUndefined, xsDefault);
 	xsDefine(*platform, xsID("onDeviceReset"), xsUndefined, xsDefault);
+	xsDefine(*platform, xsID("copy"), xsNewHostFunction(fx_vhost_user_copy, 5), xsDontEnum);
 }
 
 /* { features, memory, memoryBase, vrings: [{ index, notifyId, num, desc, avail, used }] } */
@@ -64,6 +100,8 @@ int xs_vhost_user_deliver(txMachine* the_machine, txSlot* platform)
 					(unsigned long long)event.device.memory_size);
 			}
 			else {
+				device_memory = event.device.memory;
+				device_memory_size = event.device.memory_size;
 				build_ready_info(the, &event.device);
 				xsVar(3) = xsGet(*platform, xsID("onDeviceReady"));
 				if (xsIsInstanceOf(xsVar(3), xsFunctionPrototype))
@@ -73,6 +111,8 @@ int xs_vhost_user_deliver(txMachine* the_machine, txSlot* platform)
 			}
 		}
 		else {
+			device_memory = NULL;
+			device_memory_size = 0;
 			xsVar(3) = xsGet(*platform, xsID("onDeviceReset"));
 			if (xsIsInstanceOf(xsVar(3), xsFunctionPrototype))
 				(void)xsCallFunction1(xsVar(3), *platform, xsString(event.reason));
