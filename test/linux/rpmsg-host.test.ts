@@ -18,7 +18,7 @@ import {
 } from '../../linux/uml.ts';
 import { linuxRemote } from './remote.ts';
 
-const SETUP_MS = 600_000; // a cold kernel build plus a cold XS build
+const SETUP_MS = 900_000; // a cold kernel build (3-8 min on 2 busy cores) plus a cold XS build
 const REPEATED_BOOTS = 20;
 
 let kernel: KernelBuild;
