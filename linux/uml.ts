@@ -190,11 +190,24 @@ export function kernelProblems(log: string): string[] {
   return log.split('\n').filter((line) => KERNEL_PROBLEM.test(line));
 }
 
-/** Every UML and remote process group still running, killed if this Node process exits first. */
+/** Every UML and remote process group still running, and every boot's temporary folder not yet removed. */
 const liveGroups = new Set<ChildProcess>();
-process.once('exit', () => {
+const liveFolders = new Set<string>();
+
+/** Kill what this process started and remove its folders (synchronous: also usable on 'exit'). */
+function cleanUpEverything(): void {
   for (const child of liveGroups) killGroup(child, 'SIGKILL');
-});
+  for (const folder of liveFolders) rmSync(folder, { recursive: true, force: true });
+}
+
+process.once('exit', cleanUpEverything);
+// A signal skips 'exit': clean up, then die of the same signal as Node would have.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    cleanUpEverything();
+    process.kill(process.pid, signal);
+  });
+}
 
 function track(child: ChildProcess): ChildProcess {
   liveGroups.add(child);
@@ -227,6 +240,7 @@ function sleep(ms: number): Promise<void> {
 /** Boot UML once (see BootOptions); never leaves a process, socket or temp file behind. */
 export async function bootUml(options: BootOptions): Promise<BootResult> {
   const temporary = mkdtempSync(join(tmpdir(), 'xsr-uml-'));
+  liveFolders.add(temporary);
   const umlDir = join(temporary, 'uml');
   const umlTmp = join(temporary, 'tmp');
   mkdirSync(umlDir);
@@ -319,6 +333,7 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
     if (remote) await remote.stop();
     if (uml) await Promise.race([exited(uml), sleep(2000)]);
     rmSync(temporary, { recursive: true, force: true });
+    liveFolders.delete(temporary);
   }
 }
 
