@@ -35,17 +35,20 @@ export class SharedMemory {
    */
   translate(address: number, length: number, what: string, counters: ErrorCounters): number {
     const offset = address - this.base;
-    if (!this.contains(offset, length)) {
-      throw counters.record(
-        'address-outside-region',
-        new RpmsgError(
-          'EFAULT',
-          `${what} at 0x${address.toString(16)} (+${length}) lies outside the shared region ` +
-            `0x${this.base.toString(16)}..0x${(this.base + this.size).toString(16)}; the peer wrote a bad address`,
-        ),
-      );
-    }
+    if (!this.contains(offset, length)) throw this.refuse(address, length, what, counters);
     return offset;
+  }
+
+  /** The counted EFAULT for a range outside the region (hot paths test contains() first, then call this). */
+  refuse(address: number, length: number, what: string, counters: ErrorCounters): RpmsgError {
+    return counters.record(
+      'address-outside-region',
+      new RpmsgError(
+        'EFAULT',
+        `${what} at 0x${address.toString(16)} (+${length}) lies outside the shared region ` +
+          `0x${this.base.toString(16)}..0x${(this.base + this.size).toString(16)}; the peer wrote a bad address`,
+      ),
+    );
   }
 
   /** The peer's address of local offset `offset`. */

@@ -119,7 +119,10 @@ export class VringDevice {
         new RpmsgError('EFAULT', `vring ${this.notifyId}: descriptor ${head} address 0x${addressHigh.toString(16)}${address.toString(16).padStart(8, '0')} is above 4 GiB, outside the shared region`),
       );
     }
-    this.bufferOffset = this.memory.translate(address, length, `vring ${this.notifyId} descriptor ${head} buffer`, this.counters);
+    const offset = address - this.memory.base;
+    // The description is built only on failure: the message path allocates nothing.
+    if (!this.memory.contains(offset, length)) throw this.memory.refuse(address, length, `vring ${this.notifyId} descriptor ${head} buffer`, this.counters);
+    this.bufferOffset = offset;
     this.bufferLength = length;
     return head;
   }
