@@ -3,9 +3,10 @@
  * OpenAMP's Linux-port host does (test/interop/openamp-host-peer.ts, from WIRE.md "Reference
  * peers"): DRIVER_OK alone, 512-byte desc/used lengths, garbage in hdr.reserved and after NS
  * names, host NS announcements, NO_INTERRUPT on vring 1, kicks that name no vring; the echo
- * demo (sizes 1..480) and the client sample (100 x "hello world!").
+ * demo (sizes 1..480) and the client sample (100 x "hello world!"). Runs on the plain build
+ * and on the -fsanitize=address,undefined one.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PosixRemote } from '../../firmware/platform/posix/launch.ts';
 import { OPENAMP_DEMO_SERVICE, STATS_SERVICE } from '../../firmware/apps/openamp-demo/main.ts';
 import { ECHO_SERVICE } from '../../firmware/apps/echo/main.ts';
@@ -13,11 +14,13 @@ import { RPMSG_ADDR_ANY } from '../../wire/rpmsg.ts';
 import { echoPayload, OPENAMP, shutdownPayload, type OpenAmpHostPeer, type PeerEndpoint } from './openamp-host-peer.ts';
 import { assertHealthy, interopExecutable, startPair, stopRemotes } from './posix-remote.ts';
 
+const executables = { plain: '', sanitized: '' };
 let executable = '';
 
 beforeAll(async () => {
-  executable = await interopExecutable(false);
-}, 300_000);
+  executables.plain = await interopExecutable(false);
+  executables.sanitized = await interopExecutable(true);
+}, 900_000);
 
 afterEach(async () => {
   await stopRemotes();
@@ -41,7 +44,11 @@ async function remoteStats(peer: OpenAmpHostPeer, stats: PeerEndpoint): Promise<
   return JSON.parse(text(await peer.request(stats, Uint8Array.of(0x3f))));
 }
 
-describe('posix remote with an OpenAMP-convention host', () => {
+describe.each(['plain', 'sanitized'] as const)('posix remote (%s build) with an OpenAMP-convention host', (build) => {
+  beforeEach(() => {
+    executable = executables[build];
+  });
+
   it('attaches on status 0x04 alone (no ACK/DRIVER bits, no kick) with gfeatures = dfeatures, and announces its services', async () => {
     const { remote, peer, demo, sample } = await openampSession();
     expect(peer.status()).toBe(OPENAMP.driverOk);

@@ -1,7 +1,7 @@
 /** Launching the real posix remote (app firmware/apps/openamp-demo) for the interop and hostile suites, with cleanup. */
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchPosixRemote, type PosixRemote } from '../../firmware/platform/posix/launch.ts';
-import { firmwareImage } from '../../host-sim/transports/firmware-image.ts';
 import { bundleFirmware } from '../../scripts/bundle-firmware.ts';
 import { buildFirmware } from '../../scripts/build-firmware.ts';
 import { root } from '../platform/helpers.ts';
@@ -15,11 +15,15 @@ export const INTEROP_APP = 'openamp-demo';
  * in its own folder (XS_RPMSG_SANITIZE=0 in the environment uses the plain build instead).
  */
 export async function interopExecutable(sanitized: boolean): Promise<string> {
-  if (!sanitized || process.env.XS_RPMSG_SANITIZE === '0') return firmwareImage('posix', INTEROP_APP);
-  const out = join(root, 'build', `posix-${INTEROP_APP}-sanitized`);
+  const sanitize = sanitized && process.env.XS_RPMSG_SANITIZE !== '0';
+  const out = join(root, 'build', `posix-${INTEROP_APP}${sanitize ? '-sanitized' : ''}`);
   const js = join(out, 'firmware.js');
-  await bundleFirmware(js, INTEROP_APP);
-  return (await buildFirmware({ target: 'posix', js, out, sanitize: true, verbose: false })).output;
+  // Both suites may build at once (vitest forks): the script is replaced atomically and only when it changed.
+  const fresh = `${js}.${process.pid}.tmp`;
+  const text = await bundleFirmware(fresh, INTEROP_APP);
+  if (existsSync(js) && readFileSync(js, 'utf8') === text) rmSync(fresh);
+  else renameSync(fresh, js);
+  return (await buildFirmware({ target: 'posix', js, out, sanitize, verbose: false })).output;
 }
 
 /** Lines on the console or stderr that mean the process faulted (crash report or sanitizer). */

@@ -25,12 +25,14 @@ function ascii(value: string): Uint8Array {
 export default function openampDemoApp(rpmsg: Rpmsg): void {
   echoApp(rpmsg);
   const scratch = new Uint8Array(RPMSG_MTU);
+  // getUint32, not `b3 << 24`: XS evaluates << with C int shifts, undefined behaviour into the sign bit.
+  const scratchView = new DataView(scratch.buffer);
   let echoed = 0;
   rpmsg.createEndpoint({
     name: OPENAMP_DEMO_SERVICE,
     onReadable(count, source) {
       const length = this.read(scratch);
-      const first = length >= 4 ? (scratch[0] | (scratch[1] << 8) | (scratch[2] << 16) | (scratch[3] << 24)) >>> 0 : 0;
+      const first = length >= 4 ? scratchView.getUint32(0, true) : 0;
       if (first === SHUTDOWN_MSG) {
         rpmsg.log(`openamp-demo: shutdown message from 0x${source.toString(16)} after ${echoed} echoes`);
         return;
