@@ -22,7 +22,7 @@ export interface EndpointOptions {
   onReadable?: (this: Endpoint, count: number, source: number) => void;
   /** A TX buffer is free again after a send failed with ENOMEM. */
   onWritable?: (this: Endpoint) => void;
-  /** The endpoint can no longer work (host reset, removed); it is closed after this. */
+  /** The host went away (reset, crash, removal): sends fail until it is back; the endpoint stays open and is announced again then. */
   onError?: (this: Endpoint, error: RpmsgError) => void;
   /** Milliseconds a blocking send waits for a TX buffer (default 15000, as Linux). */
   sendTimeout?: number;
@@ -112,13 +112,6 @@ export class Endpoint {
     if (host === null) return;
     this.host = null;
     host.unbind(this);
-  }
-
-  /** Closed by the runtime (host reset or removal): tell the app, then close. */
-  fail(error: RpmsgError): void {
-    if (this.host === null) return;
-    this.close();
-    if (this.onError) this.onError(error);
   }
 
   private live(): EndpointHost {

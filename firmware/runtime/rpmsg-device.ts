@@ -103,12 +103,18 @@ export class RpmsgDevice implements EndpointHost {
     for (const endpoint of this.endpoints.values()) this.announce(endpoint, RPMSG_NS_CREATE);
   }
 
-  /** The host reset the device: forget the vrings and the addresses learned from it. */
+  /** The host reset the device: forget the vrings and the addresses learned from it, and tell each endpoint. */
   detach(): void {
     this.transmitRing = null;
     this.receiveRing = null;
-    for (const endpoint of this.endpoints.values()) {
+    for (const endpoint of [...this.endpointList]) {
       if (endpoint.destinationLearned) endpoint.destination = RPMSG_ADDR_ANY;
+      if (endpoint.onError === undefined) continue;
+      try {
+        endpoint.onError.call(endpoint, new RpmsgError('EPIPE', `the host reset the device; ${endpoint.describe()} stays open and is announced again when the host is back`));
+      } catch (error) {
+        this.report(error);
+      }
     }
   }
 

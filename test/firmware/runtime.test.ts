@@ -1,7 +1,7 @@
 // The remote runtime against a host written by hand from the kernel's byte layouts (no host-sim).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { startRuntime } from '../../firmware/runtime/runtime.ts';
+import { startRuntime, type Rpmsg } from '../../firmware/runtime/runtime.ts';
 import { createInProcessPlatform, InProcessDoorbells } from '../../firmware/platform/in-process/platform.ts';
 import { placeInProcessImage } from '../../firmware/platform/in-process/image.ts';
 import echoApp from '../../firmware/apps/echo/main.ts';
@@ -13,7 +13,7 @@ const manifest = JSON.parse(readFileSync(new URL('../../manifest.json', import.m
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 
 /** A host that does by hand what Linux's remoteproc + virtio_rpmsg_bus do, byte by byte. */
-function handHost() {
+function handHost(app: (rpmsg: Rpmsg) => void = echoApp) {
   const memory = new ArrayBuffer(1 << 20);
   const bytes = new Uint8Array(memory);
   const view = new DataView(memory);
@@ -27,7 +27,7 @@ function handHost() {
   const tx = rx + 3 * 4096; // vring 1 (host TX)
   const buffers = tx + 3 * 4096; // 512 buffers of 512 bytes
   const platform = createInProcessPlatform({ memory, memoryBase: BASE, resourceTableOffset: 0, doorbells });
-  const runtime = startRuntime(platform, echoApp);
+  const runtime = startRuntime(platform, app);
   const boot = () => {
     writeVringDa(view, vdev, 0, BASE + rx);
     writeVringDa(view, vdev, 1, BASE + tx);
@@ -117,13 +117,18 @@ describe('remote runtime against a hand-written host', () => {
     host.runtime.stop();
   });
 
-  it('treats status 0 as a host reset and announces again at the next DRIVER_OK', async () => {
-    const host = handHost();
+  it('treats status 0 as a host reset: onError (EPIPE) on open endpoints, announced again at the next DRIVER_OK', async () => {
+    const errors: string[] = [];
+    const host = handHost((rpmsg) => {
+      echoApp(rpmsg);
+      rpmsg.createEndpoint({ onError: (error) => errors.push(error.code) });
+    });
     host.boot();
     await tick();
     writeVdevStatus(host.view, host.vdev, 0);
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(host.runtime.hostReady).toBe(false);
+    expect(errors).toEqual(['EPIPE']);
     host.view.setUint16(host.rx + host.layout.used + 2, 0, true); // the host re-initialises its rings
     host.view.setUint16(host.rx + host.layout.avail + 2, 0, true);
     host.boot();
