@@ -22,6 +22,7 @@ async function demo(args: string[]): Promise<number> {
   const session = await openSession({
     target,
     app: 'echo',
+    verboseBuild: !quiet,
     logSink: (line) => print(`[host] ${formatLogLine(line)}`),
     console: (line) => print(`[remote] ${line}`),
     beforeBoot(host) {

@@ -27,6 +27,8 @@ export interface SessionOptions {
   logSink?: (line: LogLine) => void;
   /** Sees every console line of the remote. */
   console?: (line: string) => void;
+  /** Print firmware build progress (native targets). */
+  verboseBuild?: boolean;
   /** Called before boot, e.g. to register drivers that must see the first announcements. */
   beforeBoot?: (host: LinuxHost) => void;
 }
@@ -66,7 +68,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     options.console?.(line);
   };
   options.beforeBoot?.(host);
-  const remote = await launchRemote(options.target, appName, manifest, onConsole, () => {
+  const remote = await launchRemote(options.target, appName, manifest, onConsole, options.verboseBuild ?? false, () => {
     // The firmware ended on its own: a crash, as a watchdog or fault interrupt would report it.
     void rproc.reportCrash('the firmware exited').catch(() => {});
   });
@@ -99,7 +101,7 @@ interface LaunchedRemote {
 }
 
 /** Start the remote of `target` (building its firmware first for native targets). */
-async function launchRemote(target: TargetName, appName: string, manifest: unknown, onConsole: (line: string) => void, onFirmwareExit: () => void): Promise<LaunchedRemote> {
+async function launchRemote(target: TargetName, appName: string, manifest: unknown, onConsole: (line: string) => void, verboseBuild: boolean, onFirmwareExit: () => void): Promise<LaunchedRemote> {
   const consoleText = lineSplitter(onConsole);
   switch (target) {
     case 'in-process': {
@@ -107,12 +109,12 @@ async function launchRemote(target: TargetName, appName: string, manifest: unkno
       return { ops: remote, firmware: remote.firmware, close: async () => remote.stop() };
     }
     case 'qemu': {
-      const elf = await firmwareImage('qemu-mps2', appName);
+      const elf = await firmwareImage('qemu-mps2', appName, verboseBuild);
       const remote = await QemuRemote.launch({ elf, console: consoleText, onFirmwareExit });
       return { ops: remote, firmware: remote.firmware, close: () => remote.close() };
     }
     case 'posix': {
-      const executable = await firmwareImage('posix', appName);
+      const executable = await firmwareImage('posix', appName, verboseBuild);
       const remote = await PosixRemote.launch({ executable, console: consoleText, onFirmwareExit });
       return { ops: remote, firmware: remote.firmware, close: () => remote.close() };
     }

@@ -1,10 +1,17 @@
 /** Helpers of the end-to-end suite: the targets it runs against and a driver for the test app's control service. */
 import { openSession, type Session, type TargetName } from '../../host-sim/session.ts';
 import type { LinuxHost } from '../../host-sim/host.ts';
+import { firmwareImage } from '../../host-sim/transports/firmware-image.ts';
 import { send, type RpmsgDevice, type RpmsgDriver } from '../../host-sim/rpmsg/rpmsg-core.ts';
 
 /** Every target the suite knows; CI runs all that are built on this machine. */
 export const TARGETS: TargetName[] = ['in-process', 'posix', 'qemu'];
+
+/** Build what `target` needs for `app` (native targets: the XS firmware). */
+export async function prepareTarget(target: TargetName, app: string): Promise<void> {
+  if (target === 'qemu') await firmwareImage('qemu-mps2', app);
+  if (target === 'posix') await firmwareImage('posix', app);
+}
 
 /** Text of bytes (Latin-1). */
 export const text = (bytes: Uint8Array) => String.fromCharCode(...bytes);

@@ -1,13 +1,15 @@
 // One end-to-end suite, run against every target: our host simulator (behaving as Linux) and the real remote runtime.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rpmsgClientSample } from '../../host-sim/samples/rpmsg-client-sample.ts';
 import { createEndpoint, send, sendTo, trySend, trySendTo, type RpmsgDevice, type RpmsgDriver } from '../../host-sim/rpmsg/rpmsg-core.ts';
 import type { Session } from '../../host-sim/session.ts';
 import { RpmsgError } from '../../wire/errors.ts';
-import { openTestSession, TARGETS, text, until } from './harness.ts';
+import { openTestSession, prepareTarget, TARGETS, text, until } from './harness.ts';
 
 describe.each(TARGETS)('end to end on %s', (target) => {
   let session: Session | null = null;
+  // Build the target's firmware once, before the timed tests (a cold XS engine build takes minutes on busy cores).
+  beforeAll(() => prepareTarget(target, 'e2e'), 600_000);
   afterEach(async () => {
     await session?.close();
     session = null;
