@@ -3,8 +3,9 @@ import { formatLogLine } from './log.ts';
 import { rpmsgClientSample } from './samples/rpmsg-client-sample.ts';
 import { openSession, type TargetName } from './session.ts';
 
-const usage = `usage: npx tsx host-sim/cli.ts demo [--target in-process|qemu|posix] [--count N] [--quiet]
-  demo   boot the example firmware on a target and run Linux's rpmsg-client-sample against it`;
+const usage = `usage: npx tsx host-sim/cli.ts demo [--target in-process|qemu|posix] [--attach [SHM,SOCKET]] [--count N] [--quiet]
+  demo      boot the example firmware on a target and run Linux's rpmsg-client-sample against it
+  --attach  posix: use a remote that is already running (default /dev/shm/openamp.shm,/tmp/openamp.event.0)`;
 
 function option(args: string[], name: string, fallback: string): string {
   const at = args.indexOf(name);
@@ -15,6 +16,13 @@ async function demo(args: string[]): Promise<number> {
   const target = option(args, '--target', 'qemu') as TargetName;
   const count = Number(option(args, '--count', '100'));
   const quiet = args.includes('--quiet');
+  const attachAt = args.indexOf('--attach');
+  let posixAttach: { shmPath?: string; socketPath?: string } | undefined;
+  if (attachAt >= 0) {
+    const value = args[attachAt + 1];
+    const [shmPath, socketPath] = value && !value.startsWith('--') ? value.split(',') : [];
+    posixAttach = { shmPath: shmPath || undefined, socketPath: socketPath || undefined };
+  }
   const print = (line: string) => {
     if (!quiet) console.log(line);
   };
@@ -23,6 +31,7 @@ async function demo(args: string[]): Promise<number> {
     target,
     app: 'echo',
     verboseBuild: !quiet,
+    posixAttach,
     logSink: (line) => print(`[host] ${formatLogLine(line)}`),
     console: (line) => print(`[remote] ${line}`),
     beforeBoot(host) {

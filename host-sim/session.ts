@@ -27,6 +27,8 @@ export interface SessionOptions {
   logSink?: (line: LogLine) => void;
   /** Sees every console line of the remote. */
   console?: (line: string) => void;
+  /** posix: attach to a remote that is already running instead of launching one. */
+  posixAttach?: { shmPath?: string; socketPath?: string };
   /** Print firmware build progress (native targets). */
   verboseBuild?: boolean;
   /** Called before boot, e.g. to register drivers that must see the first announcements. */
@@ -68,7 +70,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     options.console?.(line);
   };
   options.beforeBoot?.(host);
-  const remote = await launchRemote(options.target, appName, manifest, onConsole, options.verboseBuild ?? false, () => {
+  const remote = await launchRemote(options, appName, manifest, onConsole, () => {
     // The firmware ended on its own: a crash, as a watchdog or fault interrupt would report it.
     void rproc.reportCrash('the firmware exited').catch(() => {});
   });
@@ -101,8 +103,14 @@ interface LaunchedRemote {
 }
 
 /** Start the remote of `target` (building its firmware first for native targets). */
-async function launchRemote(target: TargetName, appName: string, manifest: unknown, onConsole: (line: string) => void, verboseBuild: boolean, onFirmwareExit: () => void): Promise<LaunchedRemote> {
+async function launchRemote(options: SessionOptions, appName: string, manifest: unknown, onConsole: (line: string) => void, onFirmwareExit: () => void): Promise<LaunchedRemote> {
   const consoleText = lineSplitter(onConsole);
+  const target = options.target;
+  const verboseBuild = options.verboseBuild ?? false;
+  if (target === 'posix' && options.posixAttach) {
+    const remote = await PosixRemote.attach({ ...options.posixAttach, console: consoleText });
+    return { ops: remote, firmware: remote.firmware, close: () => remote.close() };
+  }
   switch (target) {
     case 'in-process': {
       const remote = new InProcessRemote({ manifest, app: await loadApp(appName), console: onConsole });

@@ -1,5 +1,6 @@
 /** The posix target: the remote as a native XS process over a /dev/shm file and a socket doorbell (OpenAMP's convention). */
 import { rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { launchPosixRemote, POSIX_SHM_SIZE, type PosixRemote as PosixProcess } from '../../firmware/platform/posix/launch.ts';
 import { decodeResourceTable, resourceTableLayout } from '../../resource-table/codec.ts';
 import { SharedMemory } from '../../wire/shared-memory.ts';
@@ -36,6 +37,8 @@ export class PosixRemote implements RprocOps {
   process: PosixProcess | null = null;
   private shm = '';
   private closed = false;
+  /** Attached to a process that is not ours. */
+  private attached = false;
 
   private constructor(private readonly options: PosixRemoteOptions) {}
 
@@ -44,10 +47,35 @@ export class PosixRemote implements RprocOps {
     const remote = new PosixRemote(options);
     await remote.launchProcess();
     remote.memory = new SharedMemory(mapSharedFile(remote.process!.shmPath, POSIX_SHM_SIZE), 0);
-    const head = remote.memory.bytes.slice(0, 0x1000);
-    const size = resourceTableLayout(decodeResourceTable(head).table).size;
-    remote.firmware = { resourceTable: remote.memory.bytes.slice(0, size), offset: 0 };
+    remote.readOwnTable();
     return remote;
+  }
+
+  /**
+   * Attach to a remote that is already running (started by hand or by another tool) at the
+   * OpenAMP defaults or the given paths. The process is not ours: stop() only drops the
+   * doorbell, and a crash cannot be recovered by restarting it.
+   */
+  static async attach(options: { shmPath?: string; socketPath?: string; shmSize?: number; console?: (text: string) => void }): Promise<PosixRemote> {
+    const remote = new PosixRemote({ executable: '', console: options.console });
+    const shmPath = options.shmPath ?? '/dev/shm/openamp.shm';
+    const socketPath = options.socketPath ?? '/tmp/openamp.event.0';
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const connection = connect(socketPath);
+      connection.once('connect', () => resolve(connection));
+      connection.once('error', (error) => reject(new Error(`ECONNREFUSED: no remote serves ${socketPath} (${error.message}); start one, e.g. build/posix/xs-rpmsg-posix`)));
+    });
+    remote.attached = true;
+    remote.doorbell.connect(socket);
+    remote.memory = new SharedMemory(mapSharedFile(shmPath, options.shmSize ?? POSIX_SHM_SIZE), 0);
+    remote.readOwnTable();
+    return remote;
+  }
+
+  private readOwnTable(): void {
+    const head = this.memory.bytes.slice(0, 0x1000);
+    const size = resourceTableLayout(decodeResourceTable(head).table).size;
+    this.firmware = { resourceTable: this.memory.bytes.slice(0, size), offset: 0 };
   }
 
   private async launchProcess(): Promise<void> {
@@ -67,6 +95,7 @@ export class PosixRemote implements RprocOps {
   }
 
   async start(): Promise<void> {
+    if (this.attached) return;
     if (this.process === null || this.process.exitStatus !== null) {
       // Restart: the new process rewrites its own (identical) table, keeping what the host set.
       const prepared = this.memory.bytes.slice(0, this.firmware.resourceTable.length);
@@ -79,6 +108,7 @@ export class PosixRemote implements RprocOps {
   }
 
   async stop(): Promise<void> {
+    if (this.attached) return;
     const child = this.process;
     if (child === null) return;
     this.process = null;
@@ -93,6 +123,6 @@ export class PosixRemote implements RprocOps {
     this.closed = true;
     this.doorbell.close();
     await this.process?.close();
-    if (this.shm) rmSync(this.shm, { force: true });
+    if (this.shm && !this.attached) rmSync(this.shm, { force: true });
   }
 }
