@@ -45,9 +45,14 @@ export class PosixRemote implements RprocOps {
   /** Launch the process and read the resource table it wrote into the file. */
   static async launch(options: PosixRemoteOptions): Promise<PosixRemote> {
     const remote = new PosixRemote(options);
-    await remote.launchProcess();
-    remote.memory = new SharedMemory(mapSharedFile(remote.process!.shmPath, POSIX_SHM_SIZE), 0);
-    remote.readOwnTable();
+    try {
+      await remote.launchProcess();
+      remote.memory = new SharedMemory(mapSharedFile(remote.process!.shmPath, POSIX_SHM_SIZE), 0);
+      remote.readOwnTable();
+    } catch (error) {
+      await remote.close();
+      throw error;
+    }
     return remote;
   }
 
@@ -82,7 +87,14 @@ export class PosixRemote implements RprocOps {
     // The file outlives restarts of the process: close() removes it, not the process.
     const child = launchPosixRemote({ executable: this.options.executable, shm: this.shm || undefined, onConsole: this.options.console, deleteShm: false });
     this.process = child;
-    this.shm = child.shmPath;
+    if (!this.shm) {
+      this.shm = child.shmPath;
+      // The file is ours to remove, even if this process ends without close().
+      const path = this.shm;
+      process.once('exit', () => {
+        if (!this.closed) rmSync(path, { force: true });
+      });
+    }
     // The remote writes its table, then listens; connecting starts its XS machine.
     this.doorbell.connect(await child.connectDoorbell());
     void child.exited.then((status) => {
