@@ -15,6 +15,12 @@ export const OPENAMP_LAYOUT = {
   bufferPool: { name: 'vdev0buffer', da: 0x10000, len: 0x40000 } satisfies ReservedMemory,
 };
 
+/** Shared files of launched remotes: removed even if Node exits without close(). */
+const filesToRemoveAtExit = new Set<string>();
+process.once('exit', () => {
+  for (const path of filesToRemoveAtExit) rmSync(path, { force: true });
+});
+
 /** Options of a posix remote. */
 export interface PosixRemoteOptions {
   executable: string;
@@ -89,11 +95,7 @@ export class PosixRemote implements RprocOps {
     this.process = child;
     if (!this.shm) {
       this.shm = child.shmPath;
-      // The file is ours to remove, even if this process ends without close().
-      const path = this.shm;
-      process.once('exit', () => {
-        if (!this.closed) rmSync(path, { force: true });
-      });
+      filesToRemoveAtExit.add(this.shm);
     }
     // The remote writes its table, then listens; connecting starts its XS machine.
     this.doorbell.connect(await child.connectDoorbell());
@@ -135,6 +137,9 @@ export class PosixRemote implements RprocOps {
     this.closed = true;
     this.doorbell.close();
     await this.process?.close();
-    if (this.shm && !this.attached) rmSync(this.shm, { force: true });
+    if (this.shm && !this.attached) {
+      rmSync(this.shm, { force: true });
+      filesToRemoveAtExit.delete(this.shm);
+    }
   }
 }
