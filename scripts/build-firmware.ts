@@ -347,7 +347,9 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   // Sanitized engine: XS reads its byte-packed bytecode with unaligned loads, and measures UTF-8 a
   // word at a time past the NUL of constant strings (as glibc's strlen does); both are by design.
   const engineSanitizerExceptions = options.sanitize ? ['-fno-sanitize=alignment', '--param', 'asan-globals=0'] : [];
-  const engineFlags = [...tc.cflags, ...engineSanitizerExceptions, ...defines, '-w'];
+  // -fwrapv: XS runs JS's wrapping integer operators (<<, +, * on int32) as C int arithmetic,
+  // which C leaves undefined on overflow; wrapping is what JS requires.
+  const engineFlags = [...tc.cflags, '-fwrapv', ...engineSanitizerExceptions, ...defines, '-w'];
   const flagHash = createHash('sha256').update(JSON.stringify([tc.cc, engineFlags, xs])).digest('hex').slice(0, 12);
   const engineDir = join(root, 'build/xs-engine', `${target}-${flagHash}`);
   const engineSources = readdirSync(join(xs, 'sources')).filter((f) => f.endsWith('.c') && f !== 'xsSnapshot.c').sort();

@@ -10,6 +10,7 @@ describe('posix target, attached to a running remote', () => {
     const executable = await firmwareImage('posix', 'echo');
     const remote = launchPosixRemote({ executable });
     try {
+      await remote.waitForConsole('waiting for the host'); // it listens once its table is written
       let sample: ReturnType<typeof rpmsgClientSample> | null = null;
       const session = await openSession({
         target: 'posix',
