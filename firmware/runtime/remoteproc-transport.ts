@@ -28,7 +28,7 @@ import {
   readVringNum,
 } from '../../resource-table/in-place.ts';
 import type { RpmsgDeviceConfig } from './rpmsg-device.ts';
-import type { VringPlacement } from './vring-device.ts';
+import { checkVringAlignment, type VringPlacement } from './vring-device.ts';
 
 /** Where the runtime's resources sit in its own table (local offsets into shared memory). */
 export interface OwnResources {
@@ -87,7 +87,9 @@ export class RemoteprocTransport {
     }
     const layout = vringLayout(num, align);
     const desc = this.memory.translate(da, layout.size, `vdev vring ${index} (da)`, this.counters);
-    return { num, notifyId, desc, avail: desc + layout.avail, used: desc + layout.used };
+    const placement = { num, notifyId, desc, avail: desc + layout.avail, used: desc + layout.used };
+    checkVringAlignment(this.memory, placement, `vdev vring ${index} (da 0x${da.toString(16)}, align ${align})`, this.counters);
+    return placement;
   }
 }
 

@@ -130,7 +130,7 @@ export class RpmsgDevice implements EndpointHost {
     for (;;) {
       let head: number;
       try {
-        head = receive.peekAvailable();
+        head = receive.takeAvailable();
       } catch (error) {
         this.report(error);
         receive.discard();
@@ -138,7 +138,6 @@ export class RpmsgDevice implements EndpointHost {
         continue;
       }
       if (head < 0) break;
-      receive.take();
       this.receiveOne(receive.bufferOffset, receive.bufferLength);
       receive.pushUsed(head, receive.bufferLength);
       handled++;
@@ -355,14 +354,13 @@ export class RpmsgDevice implements EndpointHost {
     for (;;) {
       let head: number;
       try {
-        head = transmit.peekAvailable();
+        head = transmit.takeAvailable();
       } catch (error) {
         this.report(error);
         transmit.discard();
         continue;
       }
       if (head < 0) return -1;
-      transmit.take();
       if (transmit.bufferLength >= RPMSG_HDR_SIZE + length) return head;
       this.report(this.counters.record('transmit-buffer-too-small', new RpmsgError('EINVAL', `host posted a ${transmit.bufferLength}-byte TX buffer; rpmsg needs 512-byte buffers`)));
       transmit.pushUsed(head, 0);

@@ -3,7 +3,7 @@ import { RpmsgError, type ErrorCounters } from '../../wire/errors.ts';
 import { SharedMemory } from '../../wire/shared-memory.ts';
 import { VRING_DESC_SIZE, VRING_RING, VRING_USED_ELEM_SIZE, isValidVringNum } from '../../wire/vring.ts';
 import type { RpmsgDeviceConfig } from './rpmsg-device.ts';
-import type { VringPlacement } from './vring-device.ts';
+import { checkVringAlignment, type VringPlacement } from './vring-device.ts';
 
 /** One vring as the C layer reports it: addresses are guest-physical, like descriptor addresses. */
 export interface VhostUserVring {
@@ -37,13 +37,15 @@ export function vhostUserConfiguration(info: VhostUserDeviceInfo, counters: Erro
     if (!isValidVringNum(vring.num)) {
       throw counters.record('vring-malformed', new RpmsgError('EINVAL', `vhost-user vring ${index}: num ${vring.num} is not a power of two`));
     }
-    return {
+    const placement: VringPlacement = {
       num: vring.num,
       notifyId: vring.notifyId,
       desc: memory.translate(vring.desc, vring.num * VRING_DESC_SIZE, `vring ${index} descriptor table`, counters),
       avail: memory.translate(vring.avail, VRING_RING + 2 * vring.num + 2, `vring ${index} avail ring`, counters),
       used: memory.translate(vring.used, VRING_RING + VRING_USED_ELEM_SIZE * vring.num + 2, `vring ${index} used ring`, counters),
     };
+    checkVringAlignment(memory, placement, `vhost-user vring ${index}`, counters);
+    return placement;
   };
   // Low 32 bits: VIRTIO_RPMSG_F_NS is bit 0 (VERSION_1 and PROTOCOL_FEATURES are above).
   const features = info.features % 0x100000000;

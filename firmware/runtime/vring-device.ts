@@ -19,6 +19,21 @@ import {
   vringNeedEvent,
 } from '../../wire/vring.ts';
 
+// The byte offsets of wire/vring.ts as element indexes of the u16 (>> 1) and u32 (>> 2) views.
+/** avail and used, as u16: flags, idx, first avail ring entry. */
+const FLAGS_HALF = VRING_FLAGS >> 1;
+const IDX_HALF = VRING_IDX >> 1;
+const AVAIL_RING_HALF = VRING_RING >> 1;
+/** used, as u32: first element, u32s per element (id, then len). */
+const USED_RING_WORD = VRING_RING >> 2;
+const USED_ELEM_WORDS = VRING_USED_ELEM_SIZE >> 2;
+/** A descriptor, as u32: its size, addr low, addr high, len; as u16: its size, flags. */
+const DESC_WORDS = VRING_DESC_SIZE >> 2;
+const DESC_ADDR_WORD = VRING_DESC_ADDR >> 2;
+const DESC_LEN_WORD = VRING_DESC_LEN >> 2;
+const DESC_HALVES = VRING_DESC_SIZE >> 1;
+const DESC_FLAGS_HALF = VRING_DESC_FLAGS >> 1;
+
 /** Where a vring lives, as local offsets into the shared memory. */
 export interface VringPlacement {
   num: number;
@@ -29,45 +44,83 @@ export interface VringPlacement {
 }
 
 /**
+ * Refuse a placement whose parts are not aligned as the virtio spec requires (desc table 16 bytes,
+ * avail 2, used 4): the device reads them through Uint16Array/Uint32Array views, which need it.
+ */
+export function checkVringAlignment(memory: SharedMemory, placement: VringPlacement, what: string, counters: ErrorCounters): void {
+  const start = memory.bytes.byteOffset;
+  if (((start + placement.desc) & 15) !== 0 || ((start + placement.avail) & 1) !== 0 || ((start + placement.used) & 3) !== 0) {
+    throw counters.record(
+      'vring-misaligned',
+      new RpmsgError('EINVAL', `${what}: desc/avail/used at offsets 0x${placement.desc.toString(16)}/0x${placement.avail.toString(16)}/0x${placement.used.toString(16)} are not 16/2/4-byte aligned as virtio requires`),
+    );
+  }
+}
+
+/**
  * The device's view of a vring. Every index and address the driver wrote is checked before
  * use; the buffer found by takeAvailable() is reported through bufferOffset/bufferLength so
  * the message path allocates nothing.
+ *
+ * The ring's fields are read through little-endian typed-array views (every supported CPU is
+ * little-endian, WIRE.md): on XS an indexed typed-array access is much cheaper than a DataView
+ * method call. XS finds a property by walking the object's list in creation order, so the
+ * fields used on every message are declared (and assigned) first.
  */
 export class VringDevice {
-  readonly num: number;
-  readonly notifyId: number;
-  private readonly memory: SharedMemory;
-  private readonly view: DataView;
-  private readonly counters: ErrorCounters;
-  private readonly desc: number;
-  private readonly avail: number;
-  private readonly used: number;
-  private readonly eventIndex: boolean;
-  /** Next avail ring slot the device will read. */
-  private lastAvail = 0;
-  /** used.idx the device last published (kept locally: the driver may scribble on it). */
-  private usedIndex = 0;
-  /** used.idx when the driver was last notified, for EVENT_IDX. */
-  private lastNotifiedUsed = 0;
   /** Local offset of the buffer found by the last successful takeAvailable(). */
   bufferOffset = 0;
   /** Length (desc.len) of that buffer. */
   bufferLength = 0;
+  /** Next avail ring slot the device will read (free-running, 16 bits). */
+  private lastAvail = 0;
+  /** used.idx the device last published (kept locally: the driver may scribble on it). */
+  private usedIndex = 0;
+  /** num - 1: num is a power of two, so `index & mask` is the ring slot. */
+  private readonly mask: number;
+  /** avail as u16: flags, idx, ring[num], used_event. */
+  private readonly availHalves: Uint16Array;
+  /** used as u16: flags, idx, then (after the elements) avail_event. */
+  private readonly usedHalves: Uint16Array;
+  /** used as u32: flags and idx, then ring[num] of {id, len}. */
+  private readonly usedWords: Uint32Array;
+  /** The descriptor table as u32 (addr low, addr high, len, flags and next). */
+  private readonly descWords: Uint32Array;
+  /** The descriptor table as u16 (for flags). */
+  private readonly descHalves: Uint16Array;
+  /** used.idx when the driver was last notified, for EVENT_IDX. */
+  private lastNotifiedUsed = 0;
   /** Set once the driver corrupted avail.idx (Linux: BAD_RING): the ring is not used until a host reset. */
   broken = false;
+  readonly num: number;
+  readonly notifyId: number;
+  private readonly memory: SharedMemory;
+  private readonly counters: ErrorCounters;
+  private readonly eventIndex: boolean;
+  /** EVENT_IDX fields: avail.used_event and used.avail_event, as u16 indexes. */
+  private readonly usedEventHalf: number;
+  private readonly availEventHalf: number;
 
   constructor(memory: SharedMemory, placement: VringPlacement, eventIndex: boolean, counters: ErrorCounters) {
-    this.memory = memory;
-    this.view = memory.view;
-    this.counters = counters;
-    this.num = placement.num;
+    checkVringAlignment(memory, placement, `vring ${placement.notifyId}`, counters);
+    const num = placement.num;
+    const buffer = memory.bytes.buffer;
+    const start = memory.bytes.byteOffset;
+    this.mask = num - 1;
+    this.availHalves = new Uint16Array(buffer, start + placement.avail, (availUsedEventOffset(num) >> 1) + 1);
+    this.usedHalves = new Uint16Array(buffer, start + placement.used, (usedAvailEventOffset(num) >> 1) + 1);
+    this.usedWords = new Uint32Array(buffer, start + placement.used, usedAvailEventOffset(num) >> 2);
+    this.descWords = new Uint32Array(buffer, start + placement.desc, DESC_WORDS * num);
+    this.descHalves = new Uint16Array(buffer, start + placement.desc, DESC_HALVES * num);
+    this.usedEventHalf = availUsedEventOffset(num) >> 1;
+    this.availEventHalf = usedAvailEventOffset(num) >> 1;
+    this.num = num;
     this.notifyId = placement.notifyId;
-    this.desc = placement.desc;
-    this.avail = placement.avail;
-    this.used = placement.used;
+    this.memory = memory;
+    this.counters = counters;
     this.eventIndex = eventIndex;
     // A ring the driver hands over starts empty; take over its used index as published.
-    this.usedIndex = this.view.getUint16(this.used + VRING_IDX, true);
+    this.usedIndex = this.usedHalves[IDX_HALF];
     this.lastAvail = this.usedIndex;
     this.lastNotifiedUsed = this.usedIndex;
   }
@@ -75,55 +128,70 @@ export class VringDevice {
   /** How many buffers the driver has posted that the device has not taken. */
   pending(): number {
     if (this.broken) return 0;
-    const pending = (this.view.getUint16(this.avail + VRING_IDX, true) - this.lastAvail) & 0xffff;
-    if (pending > this.num) {
-      // Skipping entries would hand back buffers the driver never posted: stop using the ring instead.
-      this.broken = true;
-      throw this.counters.record(
-        'avail-index-corrupt',
-        new RpmsgError('EIO', `vring ${this.notifyId}: avail.idx runs ${pending} entries ahead of the device, more than the ring's ${this.num}; the driver corrupted the ring; the ring is unused until the host resets the device (status 0)`),
-      );
-    }
+    const pending = (this.availHalves[IDX_HALF] - this.lastAvail) & 0xffff;
+    if (pending > this.num) throw this.corrupted(pending);
     return pending;
   }
 
+  /** avail.idx ran more than num ahead: stop using the ring (skipping entries would hand back buffers the driver never posted). */
+  private corrupted(pending: number): RpmsgError {
+    this.broken = true;
+    return this.counters.record(
+      'avail-index-corrupt',
+      new RpmsgError('EIO', `vring ${this.notifyId}: avail.idx runs ${pending} entries ahead of the device, more than the ring's ${this.num}; the driver corrupted the ring; the ring is unused until the host resets the device (status 0)`),
+    );
+  }
+
   /**
-   * Peek at the next posted buffer without taking it: returns its descriptor head (and sets
-   * bufferOffset/bufferLength), or -1 when none is posted. A malformed entry throws a counted
-   * error; the caller then calls discard() so the ring keeps moving.
+   * Take the next posted buffer: returns its descriptor head (and sets bufferOffset and
+   * bufferLength), or -1 when none is posted. A malformed entry throws a counted error and is
+   * not taken; the caller then calls discard() so the ring keeps moving.
    */
-  peekAvailable(): number {
-    if (this.pending() === 0) return -1;
-    const slot = this.lastAvail % this.num;
-    const head = this.view.getUint16(this.avail + VRING_RING + 2 * slot, true);
+  takeAvailable(): number {
+    if (this.broken) return -1;
+    const lastAvail = this.lastAvail;
+    const pending = (this.availHalves[IDX_HALF] - lastAvail) & 0xffff;
+    if (pending === 0) return -1;
+    if (pending > this.num) throw this.corrupted(pending);
+    const head = this.availHalves[AVAIL_RING_HALF + (lastAvail & this.mask)];
     if (head >= this.num) {
       throw this.counters.record(
         'descriptor-index-out-of-range',
         new RpmsgError('EIO', `vring ${this.notifyId}: avail ring names descriptor ${head}, but the ring has only ${this.num}; the driver corrupted the ring`),
       );
     }
-    const descriptor = this.desc + head * VRING_DESC_SIZE;
-    const flags = this.view.getUint16(descriptor + VRING_DESC_FLAGS, true);
+    const flags = this.descHalves[DESC_HALVES * head + DESC_FLAGS_HALF];
     if ((flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)) !== 0) {
       throw this.counters.record(
         'descriptor-chain-refused',
         new RpmsgError('EINVAL', `vring ${this.notifyId}: descriptor ${head} is chained or indirect (flags 0x${flags.toString(16)}); rpmsg buffers are single descriptors`),
       );
     }
-    const addressHigh = this.view.getUint32(descriptor + VRING_DESC_ADDR + 4, true);
-    const address = this.view.getUint32(descriptor + VRING_DESC_ADDR, true);
-    const length = this.view.getUint32(descriptor + VRING_DESC_LEN, true);
+    const words = this.descWords;
+    const descriptor = DESC_WORDS * head;
+    const address = words[descriptor + DESC_ADDR_WORD];
+    const addressHigh = words[descriptor + DESC_ADDR_WORD + 1];
+    const length = words[descriptor + DESC_LEN_WORD];
     if (addressHigh !== 0) {
       throw this.counters.record(
         'address-outside-region',
         new RpmsgError('EFAULT', `vring ${this.notifyId}: descriptor ${head} address 0x${addressHigh.toString(16)}${address.toString(16).padStart(8, '0')} is above 4 GiB, outside the shared region`),
       );
     }
-    const offset = address - this.memory.base;
+    const memory = this.memory;
+    const offset = address - memory.base;
     // The description is built only on failure: the message path allocates nothing.
-    if (!this.memory.contains(offset, length)) throw this.memory.refuse(address, length, `vring ${this.notifyId} descriptor ${head} buffer`, this.counters);
+    if (!memory.contains(offset, length)) throw memory.refuse(address, length, `vring ${this.notifyId} descriptor ${head} buffer`, this.counters);
     this.bufferOffset = offset;
     this.bufferLength = length;
+    this.lastAvail = (lastAvail + 1) & 0xffff;
+    return head;
+  }
+
+  /** Peek at the next posted buffer without taking it (as takeAvailable(), then the entry stays posted). */
+  peekAvailable(): number {
+    const head = this.takeAvailable();
+    if (head >= 0) this.lastAvail = (this.lastAvail - 1) & 0xffff;
     return head;
   }
 
@@ -135,43 +203,40 @@ export class VringDevice {
   /** Skip a malformed avail entry: return its head (if valid) with length 0 so it is not lost. */
   discard(): void {
     if (this.broken) return;
-    const slot = this.lastAvail % this.num;
-    const head = this.view.getUint16(this.avail + VRING_RING + 2 * slot, true);
+    const head = this.availHalves[AVAIL_RING_HALF + (this.lastAvail & this.mask)];
     this.lastAvail = (this.lastAvail + 1) & 0xffff;
     if (head < this.num) this.pushUsed(head, 0);
   }
 
   /** Return buffer `head` to the driver with `length` bytes written. */
   pushUsed(head: number, length: number): void {
-    const slot = this.usedIndex % this.num;
-    const element = this.used + VRING_RING + slot * VRING_USED_ELEM_SIZE;
-    this.view.setUint32(element, head, true);
-    this.view.setUint32(element + 4, length, true);
+    const usedIndex = this.usedIndex;
+    const element = USED_RING_WORD + USED_ELEM_WORDS * (usedIndex & this.mask);
+    this.usedWords[element] = head;
+    this.usedWords[element + 1] = length;
     // The element must be visible before the index; JS stores to shared memory are in order.
-    this.usedIndex = (this.usedIndex + 1) & 0xffff;
-    this.view.setUint16(this.used + VRING_IDX, this.usedIndex, true);
-    if (this.eventIndex) {
-      this.view.setUint16(this.used + usedAvailEventOffset(this.num), this.lastAvail, true);
-    }
+    this.usedIndex = (usedIndex + 1) & 0xffff;
+    this.usedHalves[IDX_HALF] = this.usedIndex;
+    if (this.eventIndex) this.usedHalves[this.availEventHalf] = this.lastAvail;
   }
 
   /** Does the driver want an interrupt for the buffers returned since the last notify? */
   shouldNotify(): boolean {
-    if (this.usedIndex === this.lastNotifiedUsed) return false;
+    const usedIndex = this.usedIndex;
+    if (usedIndex === this.lastNotifiedUsed) return false;
     let wanted: boolean;
     if (this.eventIndex) {
-      const usedEvent = this.view.getUint16(this.avail + availUsedEventOffset(this.num), true);
-      wanted = vringNeedEvent(usedEvent, this.usedIndex, this.lastNotifiedUsed);
+      wanted = vringNeedEvent(this.availHalves[this.usedEventHalf], usedIndex, this.lastNotifiedUsed);
     } else {
-      wanted = (this.view.getUint16(this.avail + VRING_FLAGS, true) & VRING_AVAIL_F_NO_INTERRUPT) === 0;
+      wanted = (this.availHalves[FLAGS_HALF] & VRING_AVAIL_F_NO_INTERRUPT) === 0;
     }
-    this.lastNotifiedUsed = this.usedIndex;
+    this.lastNotifiedUsed = usedIndex;
     return wanted;
   }
 
   /** Ask the driver not to kick this ring (VRING_USED_F_NO_NOTIFY), or allow kicks again. */
   setKicksWanted(wanted: boolean): void {
-    const flags = this.view.getUint16(this.used + VRING_FLAGS, true);
-    this.view.setUint16(this.used + VRING_FLAGS, wanted ? flags & ~VRING_USED_F_NO_NOTIFY : flags | VRING_USED_F_NO_NOTIFY, true);
+    const flags = this.usedHalves[FLAGS_HALF];
+    this.usedHalves[FLAGS_HALF] = wanted ? flags & ~VRING_USED_F_NO_NOTIFY : flags | VRING_USED_F_NO_NOTIFY;
   }
 }
