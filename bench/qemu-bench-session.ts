@@ -32,6 +32,8 @@ export interface BenchSession {
   rproc: Rproc;
   qemu: QemuInstance;
   console: string[];
+  /** How many kicks (doorbells) the host has sent the remote so far. */
+  kicks(): number;
   /** Shut down, quit QEMU, remove its /dev/shm file and sockets. Idempotent. */
   close(): Promise<void>;
 }
@@ -39,6 +41,7 @@ export interface BenchSession {
 class BenchQemuOps implements RprocOps {
   readonly dmaPool = { da: PSRAM_BASE + QEMU_FIRMWARE_RESERVED, len: PSRAM_SIZE - QEMU_FIRMWARE_RESERVED };
   readonly doorbell = new SocketDoorbell(true);
+  kicks = 0;
   constructor(readonly qemu: QemuInstance, readonly memory: SharedMemory) {}
   loadSegment(): boolean {
     return true; // QEMU loaded the ELF itself (-kernel)
@@ -51,6 +54,7 @@ class BenchQemuOps implements RprocOps {
     if (this.qemu.exitStatus === null) await this.qemu.stop();
   }
   kick(notifyId: number): void {
+    this.kicks++;
     this.doorbell.kick(notifyId);
   }
 }
@@ -104,5 +108,5 @@ export async function openBenchSession(options: BenchSessionOptions): Promise<Be
     await close();
     throw error;
   }
-  return { host, rproc, qemu, console: consoleLines, close };
+  return { host, rproc, qemu, console: consoleLines, kicks: () => ops!.kicks, close };
 }

@@ -65,6 +65,12 @@ export class RpmsgDevice implements EndpointHost {
   private readonly endpointList: Endpoint[] = [];
   /** How many endpoints wait for onWritable (so the message path skips the walk when none do). */
   private waitingWriters = 0;
+  /**
+   * Whether vring 0 (our TX ring) has the host's kicks turned on. As OpenAMP's remote does, we set
+   * VRING_USED_F_NO_NOTIFY on it while we have buffers, so the host does not kick us each time it
+   * re-posts one; kicks are turned on only while a sender waits for a TX buffer.
+   */
+  private transmitKicksWanted = false;
   private transmitRing: VringDevice | null = null;
   private receiveRing: VringDevice | null = null;
   private nameService = false;
@@ -100,6 +106,8 @@ export class RpmsgDevice implements EndpointHost {
     this.transmitRing = new VringDevice(this.memory, config.transmit, eventIndex, this.counters);
     this.receiveRing = new VringDevice(this.memory, config.receive, eventIndex, this.counters);
     this.nameService = (config.features & VIRTIO_RPMSG_F_NS_MASK) !== 0;
+    this.transmitKicksWanted = this.waitingWriters > 0;
+    this.transmitRing.setKicksWanted(this.transmitKicksWanted);
     for (const endpoint of this.endpoints.values()) this.announce(endpoint, RPMSG_NS_CREATE);
   }
 
@@ -210,7 +218,17 @@ export class RpmsgDevice implements EndpointHost {
 
   private wakeWriters(): void {
     const transmit = this.transmitRing;
-    if (transmit === null || this.waitingWriters === 0) return;
+    if (transmit === null) return;
+    if (this.waitingWriters > 0) this.deliverWritable(transmit);
+    if (this.waitingWriters === 0 && this.transmitKicksWanted) {
+      // Nobody waits for a TX buffer any more: the host need not kick vring 0.
+      this.transmitKicksWanted = false;
+      transmit.setKicksWanted(false);
+    }
+  }
+
+  /** onWritable for the waiting endpoints, as long as TX buffers are posted. */
+  private deliverWritable(transmit: VringDevice): void {
     const list = this.endpointList;
     for (let i = 0; i < list.length; i++) {
       const endpoint = list[i];
@@ -227,6 +245,7 @@ export class RpmsgDevice implements EndpointHost {
       }
     }
   }
+
 
   /** EndpointHost: allocate or claim the endpoint's address and announce it. */
   bind(endpoint: Endpoint): void {
@@ -310,6 +329,15 @@ export class RpmsgDevice implements EndpointHost {
       throw new RpmsgError('EPIPE', 'the host has not set DRIVER_OK (or reset the device); wait until it is up');
     }
     let head = this.takeTransmitBuffer(transmit, length);
+    if (head < 0) {
+      // Out of buffers: we are about to wait, so ask the host to kick vring 0 again, then look once
+      // more (Linux's virtqueue_enable_cb pattern): it may have posted one before it saw the flag.
+      if (!this.transmitKicksWanted) {
+        this.transmitKicksWanted = true;
+        transmit.setKicksWanted(true);
+      }
+      head = this.takeTransmitBuffer(transmit, length);
+    }
     if (head < 0 && wait) {
       const deadline = this.platform.now() + this.sendTimeoutFor(source);
       while (head < 0) {
