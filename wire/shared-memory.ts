@@ -9,17 +9,27 @@ import { RpmsgError, type ErrorCounters } from './errors.ts';
 export class SharedMemory {
   /** Byte view of the whole region. */
   readonly bytes: Uint8Array;
-  /** Little-endian field access over the whole region. */
-  readonly view: DataView;
+  /**
+   * The region as u32 and u16 elements (host byte order: every supported CPU is little-endian),
+   * for aligned fields on hot paths: an indexed typed-array access is much cheaper than a
+   * DataView call on XS. Element i covers bytes 4i..4i+3 (2i..2i+1).
+   */
+  readonly words: Uint32Array;
+  readonly halves: Uint16Array;
   /** The peer's address of byte 0. */
   readonly base: number;
   /** Size of the region in bytes. */
   readonly size: number;
+  /** Little-endian field access over the whole region. */
+  readonly view: DataView;
 
   constructor(buffer: ArrayBufferLike, base: number, byteOffset = 0, byteLength?: number) {
     const length = byteLength ?? buffer.byteLength - byteOffset;
     this.bytes = new Uint8Array(buffer as ArrayBuffer, byteOffset, length);
     this.view = new DataView(buffer as ArrayBuffer, byteOffset, length);
+    if ((byteOffset & 3) !== 0) throw new RangeError(`shared memory must start 4-byte aligned (byteOffset ${byteOffset})`);
+    this.words = new Uint32Array(buffer as ArrayBuffer, byteOffset, length >> 2);
+    this.halves = new Uint16Array(buffer as ArrayBuffer, byteOffset, length >> 1);
     this.base = base;
     this.size = length;
   }

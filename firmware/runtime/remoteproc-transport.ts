@@ -15,13 +15,13 @@ import {
   TRACE_LEN,
   VDEV_ID,
   VDEV_NUM_OF_VRINGS,
+  VDEV_STATUS,
   VIRTIO_CONFIG_S_DRIVER_OK,
   entryOffsetSlot,
   vdevVringOffset,
 } from '../../resource-table/layout.ts';
 import {
   readVdevGfeatures,
-  readVdevStatus,
   readVringAlign,
   readVringDa,
   readVringNotifyid,
@@ -46,6 +46,8 @@ export class RemoteprocTransport {
   private readonly memory: SharedMemory;
   private readonly counters: ErrorCounters;
   private readonly vdev: number;
+  /** Offset of the vdev status byte (read at every service pass). */
+  private readonly statusOffset: number;
   /** Where the trace buffer is (found at boot from the firmware's own table). */
   readonly trace: { offset: number; length: number } | null;
 
@@ -54,12 +56,13 @@ export class RemoteprocTransport {
     this.counters = counters;
     const found = findOwnResources(memory, tableOffset, counters);
     this.vdev = found.vdev;
+    this.statusOffset = found.vdev + VDEV_STATUS;
     this.trace = found.trace;
   }
 
   /** The vdev status byte the host last wrote. */
   status(): number {
-    return readVdevStatus(this.memory.view, this.vdev);
+    return this.memory.bytes[this.statusOffset];
   }
 
   /** True once the host set DRIVER_OK (OpenAMP hosts write 0x04 alone, Linux 0x07). */

@@ -10,7 +10,12 @@ import {
 } from '../../wire/name-service.ts';
 import {
   RPMSG_ADDR_ANY,
+  RPMSG_HDR_DST,
+  RPMSG_HDR_FLAGS,
+  RPMSG_HDR_LEN,
+  RPMSG_HDR_RESERVED,
   RPMSG_HDR_SIZE,
+  RPMSG_HDR_SRC,
   RPMSG_MTU,
   RPMSG_NS_ADDR,
   RPMSG_RESERVED_ADDRESSES,
@@ -52,17 +57,21 @@ const VIRTIO_RPMSG_F_NS_MASK = 1;
  * touches hardware; the message path allocates nothing.
  */
 export class RpmsgDevice implements EndpointHost {
-  readonly statistics: RpmsgStatistics = { received: 0, sent: 0, unrouted: 0 };
-  /** Called for every name-service announcement the host makes (OpenAMP hosts announce). */
-  onNameService: NameServiceListener | null = null;
-  /** While true, messages stay in vring 1 (flow control: the host's sends block once it is full). */
-  receivePaused = false;
+  // The fields used on every message come first: XS looks a property up by walking the object's
+  // properties in creation order.
+  private receiveRing: VringDevice | null = null;
+  private transmitRing: VringDevice | null = null;
   private memory: SharedMemory;
   private readonly platform: Platform;
-  private readonly counters: ErrorCounters;
+  /** The message being delivered to onReadable. */
+  private deliveringTo: Endpoint | null = null;
+  private deliveringOffset = 0;
+  private deliveringLength = 0;
   private readonly endpoints = new Map<number, Endpoint>();
-  /** The same endpoints as a list, walked with an index on the message path (no iterator objects). */
-  private readonly endpointList: Endpoint[] = [];
+  /** While true, messages stay in vring 1 (flow control: the host's sends block once it is full). */
+  receivePaused = false;
+  readonly statistics: RpmsgStatistics = { received: 0, sent: 0, unrouted: 0 };
+  private nameService = false;
   /** How many endpoints wait for onWritable (so the message path skips the walk when none do). */
   private waitingWriters = 0;
   /**
@@ -71,14 +80,12 @@ export class RpmsgDevice implements EndpointHost {
    * re-posts one; kicks are turned on only while a sender waits for a TX buffer.
    */
   private transmitKicksWanted = false;
-  private transmitRing: VringDevice | null = null;
-  private receiveRing: VringDevice | null = null;
-  private nameService = false;
+  /** Called for every name-service announcement the host makes (OpenAMP hosts announce). */
+  onNameService: NameServiceListener | null = null;
+  private readonly counters: ErrorCounters;
+  /** The same endpoints as a list, walked with an index on the message path (no iterator objects). */
+  private readonly endpointList: Endpoint[] = [];
   private nextAddress = RPMSG_RESERVED_ADDRESSES;
-  /** The message being delivered to onReadable. */
-  private deliveringTo: Endpoint | null = null;
-  private deliveringOffset = 0;
-  private deliveringLength = 0;
   /** Scratch for name-service messages (sent rarely, but still without allocation). */
   private readonly nameServiceScratch = new Uint8Array(RPMSG_NS_MSG_SIZE);
   private readonly nameServiceView = new DataView(this.nameServiceScratch.buffer);
@@ -156,14 +163,24 @@ export class RpmsgDevice implements EndpointHost {
   }
 
   private receiveOne(offset: number, length: number): void {
-    const view = this.memory.view;
+    const memory = this.memory;
     if (length < RPMSG_HDR_SIZE) {
       this.report(this.counters.record('buffer-too-small', new RpmsgError('EINVAL', `host sent a ${length}-byte buffer, smaller than the 16-byte rpmsg header; dropped`)));
       return;
     }
-    const source = rpmsgHeaderSrc(view, offset);
-    const destination = rpmsgHeaderDst(view, offset);
-    const payload = rpmsgHeaderLen(view, offset);
+    let source: number;
+    let destination: number;
+    let payload: number;
+    if ((offset & 3) === 0) {
+      // Linux's buffers are 512-byte aligned: read the header through the u32/u16 views (cheap on XS).
+      source = memory.words[(offset + RPMSG_HDR_SRC) >> 2];
+      destination = memory.words[(offset + RPMSG_HDR_DST) >> 2];
+      payload = memory.halves[(offset + RPMSG_HDR_LEN) >> 1];
+    } else {
+      source = rpmsgHeaderSrc(memory.view, offset);
+      destination = rpmsgHeaderDst(memory.view, offset);
+      payload = rpmsgHeaderLen(memory.view, offset);
+    }
     if (payload > length - RPMSG_HDR_SIZE) {
       this.report(this.counters.record('header-length-above-buffer', new RpmsgError('EINVAL', `host message claims ${payload} payload bytes in a ${length}-byte buffer; dropped`)));
       return;
@@ -180,13 +197,12 @@ export class RpmsgDevice implements EndpointHost {
       return;
     }
     if (endpoint.destination === RPMSG_ADDR_ANY) endpoint.destination = source;
-    const callback = endpoint.onReadable;
-    if (callback === undefined) return;
+    if (endpoint.onReadable === undefined) return;
     this.deliveringTo = endpoint;
     this.deliveringOffset = offset + RPMSG_HDR_SIZE;
     this.deliveringLength = payload;
     try {
-      callback.call(endpoint, payload, source);
+      endpoint.onReadable(payload, source); // a method call: `this` is the endpoint, no Function.prototype.call
     } catch (error) {
       this.report(error);
     } finally {
@@ -301,9 +317,9 @@ export class RpmsgDevice implements EndpointHost {
     if (target.length < length) {
       throw new RpmsgError('EMSGSIZE', `read() target holds ${target.length} bytes but the message has ${length}; pass a buffer of at least ${RPMSG_MTU}`);
     }
-    const copy = this.platform.copy;
-    if (copy !== undefined) {
-      copy.call(this.platform, false, start, target, 0, length);
+    const platform = this.platform;
+    if (platform.copy !== undefined) {
+      platform.copy(false, start, target, 0, length);
     } else {
       const bytes = this.memory.bytes;
       for (let i = 0; i < length; i++) target[i] = bytes[start + i];
@@ -360,11 +376,23 @@ export class RpmsgDevice implements EndpointHost {
       throw new RpmsgError('ENOMEM', 'no free TX buffer: the host has not returned any; retry in onWritable');
     }
     const offset = transmit.bufferOffset;
-    const bytes = this.memory.bytes;
-    writeRpmsgHeader(this.memory.view, offset, source, destination, length);
+    const memory = this.memory;
+    const bytes = memory.bytes;
+    if ((offset & 3) === 0) {
+      // Linux's buffers are 512-byte aligned: write the header through the u32/u16 views (cheap on XS).
+      const words = memory.words;
+      const word = offset >> 2;
+      words[word + (RPMSG_HDR_SRC >> 2)] = source;
+      words[word + (RPMSG_HDR_DST >> 2)] = destination;
+      words[word + (RPMSG_HDR_RESERVED >> 2)] = 0;
+      memory.halves[(offset + RPMSG_HDR_LEN) >> 1] = length;
+      memory.halves[(offset + RPMSG_HDR_FLAGS) >> 1] = 0;
+    } else {
+      writeRpmsgHeader(memory.view, offset, source, destination, length);
+    }
     const start = offset + RPMSG_HDR_SIZE;
-    const copy = this.platform.copy;
-    if (copy !== undefined) copy.call(this.platform, true, start, data, 0, length);
+    const platform = this.platform;
+    if (platform.copy !== undefined) platform.copy(true, start, data, 0, length);
     else if (length === data.length) bytes.set(data, start);
     else for (let i = 0; i < length; i++) bytes[start + i] = data[i];
     transmit.pushUsed(head, RPMSG_HDR_SIZE + length);

@@ -161,6 +161,7 @@ export class Runtime implements Rpmsg {
   private checkStatus(): void {
     if (this.transport === null) return;
     const ready = this.transport.driverReady();
+    if (ready && this.device.attached) return; // the usual case: running, nothing changed
     if (this.configurationRefused && this.transport.status() === 0) this.configurationRefused = false;
     if (ready && !this.device.attached && !this.configurationRefused) {
       let config: ReturnType<RemoteprocTransport['configuration']>;
