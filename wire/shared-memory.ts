@@ -2,6 +2,15 @@
 import { RpmsgError, type ErrorCounters } from './errors.ts';
 
 /**
+ * `value` as a 32-bit integer when it is one. XS keeps a number that arrived as a double (the C
+ * platform passes memoryBase with xsNumber) a double through every sum derived from it, and double
+ * arithmetic is soft-float on a Cortex-M3; `| 0` turns an exact int32 back into an XS integer.
+ */
+export function integerIfExact(value: number): number {
+  return (value | 0) === value ? value | 0 : value;
+}
+
+/**
  * A byte region written by a stranger. `base` is the address that byte 0 has in the
  * addresses the host writes (vring da, descriptor addr); every peer address goes through
  * translate() before use, so nothing reads or writes outside the region.
@@ -30,8 +39,9 @@ export class SharedMemory {
     if ((byteOffset & 3) !== 0) throw new RangeError(`shared memory must start 4-byte aligned (byteOffset ${byteOffset})`);
     this.words = new Uint32Array(buffer as ArrayBuffer, byteOffset, length >> 2);
     this.halves = new Uint16Array(buffer as ArrayBuffer, byteOffset, length >> 1);
-    this.base = base;
-    this.size = length;
+    // Every descriptor address minus base is a buffer offset: keep it integer arithmetic on XS.
+    this.base = integerIfExact(base);
+    this.size = integerIfExact(length);
   }
 
   /** True when [offset, offset+length) lies inside the region. */

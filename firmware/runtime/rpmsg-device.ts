@@ -59,6 +59,8 @@ const VIRTIO_RPMSG_F_NS_MASK = 1;
 export class RpmsgDevice implements EndpointHost {
   // The fields used on every message come first: XS looks a property up by walking the object's
   // properties in creation order.
+  /** True between DRIVER_OK and a host reset (a field, not a getter: read at every service pass). */
+  attached = false;
   private receiveRing: VringDevice | null = null;
   private transmitRing: VringDevice | null = null;
   private memory: SharedMemory;
@@ -96,10 +98,6 @@ export class RpmsgDevice implements EndpointHost {
     this.counters = counters;
   }
 
-  /** True between DRIVER_OK and a host reset. */
-  get attached(): boolean {
-    return this.transmitRing !== null;
-  }
 
   /** Create an endpoint (see EndpointOptions). */
   createEndpoint(options: EndpointOptions): Endpoint {
@@ -112,6 +110,7 @@ export class RpmsgDevice implements EndpointHost {
     const eventIndex = false; // EVENT_IDX is not offered in dfeatures.
     this.transmitRing = new VringDevice(this.memory, config.transmit, eventIndex, this.counters);
     this.receiveRing = new VringDevice(this.memory, config.receive, eventIndex, this.counters);
+    this.attached = true;
     this.nameService = (config.features & VIRTIO_RPMSG_F_NS_MASK) !== 0;
     this.transmitKicksWanted = this.waitingWriters > 0;
     this.transmitRing.setKicksWanted(this.transmitKicksWanted);
@@ -122,6 +121,7 @@ export class RpmsgDevice implements EndpointHost {
   detach(): void {
     this.transmitRing = null;
     this.receiveRing = null;
+    this.attached = false;
     for (const endpoint of [...this.endpointList]) {
       if (endpoint.destinationLearned) endpoint.destination = RPMSG_ADDR_ANY;
       if (endpoint.onError === undefined) continue;
@@ -159,7 +159,7 @@ export class RpmsgDevice implements EndpointHost {
       if (this.receiveRing !== receive) break; // detached from inside a callback
     }
     if (handled > 0 && receive.shouldNotify()) this.platform.notify(receive.notifyId);
-    this.wakeWriters();
+    if (this.waitingWriters > 0 || this.transmitKicksWanted) this.wakeWriters(); // the usual case skips the call
   }
 
   private receiveOne(offset: number, length: number): void {

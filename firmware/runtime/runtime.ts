@@ -1,12 +1,13 @@
 /** The remote runtime: boots the virtio transport, runs the rpmsg device, and hosts the app. */
 import { ErrorCounters, RpmsgError } from '../../wire/errors.ts';
-import { SharedMemory } from '../../wire/shared-memory.ts';
+import { SharedMemory, integerIfExact } from '../../wire/shared-memory.ts';
 import type { Endpoint, EndpointOptions } from './endpoint.ts';
 import type { Platform } from './platform.ts';
 import { RemoteprocTransport } from './remoteproc-transport.ts';
 import { RpmsgDevice, type NameServiceListener, type RpmsgDeviceConfig, type RpmsgStatistics } from './rpmsg-device.ts';
 import { vhostUserConfiguration, type VhostUserDeviceInfo } from './vhost-user-transport.ts';
 import { TraceBuffer } from './trace-buffer.ts';
+import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../resource-table/layout.ts';
 
 /** Tuning a target or app may pass to startRuntime. */
 export interface RuntimeOptions {
@@ -43,20 +44,23 @@ export type App = (rpmsg: Rpmsg) => void;
 
 /** The running runtime (also the object apps get). */
 export class Runtime implements Rpmsg {
+  // Fields read at every service pass first (XS looks properties up in creation order).
+  private stopped = false;
+  /** The resource-table transport, or null on vhost-user (the C layer pushes device events). */
+  private readonly transport: RemoteprocTransport | null;
+  readonly device: RpmsgDevice;
+  private pollTimer: ReturnType<typeof setInterval> | null = null;
+  /** device.attached when the poll timer was (re)started: its period follows that state. */
+  private pollAttached = false;
   readonly errors = new ErrorCounters();
   /** The shared window (vhost-user: the region of the current device, empty until one is ready). */
   memory: SharedMemory;
-  readonly device: RpmsgDevice;
   onHostReady: (() => void) | null = null;
   onHostReset: (() => void) | null = null;
   private readonly platform: Platform;
-  /** The resource-table transport, or null on vhost-user (the C layer pushes device events). */
-  private readonly transport: RemoteprocTransport | null;
   private readonly trace: TraceBuffer | null;
   private readonly options: Required<RuntimeOptions>;
-  private pollTimer: ReturnType<typeof setInterval> | null = null;
   private pollPeriod = 0;
-  private stopped = false;
   /** The host's vring configuration was refused; not read again until the host resets (status 0). */
   private configurationRefused = false;
 
@@ -71,7 +75,7 @@ export class Runtime implements Rpmsg {
       platform.onDeviceReset = (reason) => this.hostGone(`vhost-user device reset (${reason})`);
     } else {
       this.memory = new SharedMemory(platform.memory, platform.memoryBase);
-      this.transport = new RemoteprocTransport(this.memory, platform.resourceTableOffset, this.errors);
+      this.transport = new RemoteprocTransport(this.memory, integerIfExact(platform.resourceTableOffset), this.errors);
       const trace = this.transport.trace;
       this.trace = trace === null ? null : new TraceBuffer(this.memory.bytes, trace.offset, trace.length);
     }
@@ -149,13 +153,16 @@ export class Runtime implements Rpmsg {
   /** One pass of the event loop's work: status, then both vrings. Never re-entered. */
   service(): void {
     if (this.stopped) return;
+    const device = this.device;
     try {
-      this.checkStatus();
-      this.device.service();
+      // The usual pass (attached, DRIVER_OK still set) reads the status byte only; checkStatus() handles any change.
+      const transport = this.transport;
+      if (transport !== null && !(device.attached && (transport.status() & VIRTIO_CONFIG_S_DRIVER_OK) !== 0)) this.checkStatus();
+      device.service();
     } catch (error) {
       this.log(`xs-rpmsg: ${error instanceof Error ? error.message : String(error)}`);
     }
-    this.schedulePoll();
+    if (this.pollTimer === null || this.pollAttached !== device.attached) this.schedulePoll();
   }
 
   private checkStatus(): void {
@@ -181,7 +188,8 @@ export class Runtime implements Rpmsg {
   /** Keep one interval timer at the period for the current state (no timer work per message). */
   private schedulePoll(): void {
     if (this.stopped || this.transport === null) return;
-    const period = this.device.attached ? this.options.pollWhileRunning : this.options.pollWhileWaiting;
+    this.pollAttached = this.device.attached;
+    const period = this.pollAttached ? this.options.pollWhileRunning : this.options.pollWhileWaiting;
     if (this.pollTimer !== null && period === this.pollPeriod) return;
     if (this.pollTimer !== null) clearInterval(this.pollTimer);
     this.pollPeriod = period;

@@ -180,8 +180,9 @@ export class VringDevice {
     }
     const memory = this.memory;
     const offset = address - memory.base;
-    // The description is built only on failure: the message path allocates nothing.
-    if (!memory.contains(offset, length)) throw memory.refuse(address, length, `vring ${this.notifyId} descriptor ${head} buffer`, this.counters);
+    // memory.contains(offset, length) written out (length is a u32, never negative): one call fewer per
+    // message. The description is built only on failure: the message path allocates nothing.
+    if (offset < 0 || offset > memory.size || length > memory.size - offset) throw memory.refuse(address, length, `vring ${this.notifyId} descriptor ${head} buffer`, this.counters);
     this.bufferOffset = offset;
     this.bufferLength = length;
     this.lastAvail = (lastAvail + 1) & 0xffff;
