@@ -385,8 +385,11 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   writeIfChanged(join(genDir, 'resource_table.c'), resourceTableSource(target, manifestPath));
 
   // 3. Platform layer + generated sources (small: always checked, rebuilt when changed).
-  const ourFlags = [...tc.cflags, ...defines, '-Wall', '-Wno-unused-parameter', `-I${join(root, 'firmware/platform', target)}`];
-  const boardSources = readdirSync(join(root, 'firmware/platform', target)).filter((f) => f.endsWith('.c')).map((f) => join(root, 'firmware/platform', target, f));
+  // posix also links the vhost-user backend (--vhost-user: the remote of a User-Mode Linux kernel, docs/LINUX.md).
+  const boardFolders = target === 'posix' ? [target, 'vhost-user'] : [target];
+  const ourFlags = [...tc.cflags, ...defines, '-Wall', '-Wno-unused-parameter', ...boardFolders.map((folder) => `-I${join(root, 'firmware/platform', folder)}`)];
+  const boardSources = boardFolders.flatMap((folder) =>
+    readdirSync(join(root, 'firmware/platform', folder)).filter((f) => f.endsWith('.c')).map((f) => join(root, 'firmware/platform', folder, f)));
   const sources = [
     join(root, 'firmware/platform/xs/xs_platform.c'),
     ...boardSources,

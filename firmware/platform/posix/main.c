@@ -58,10 +58,15 @@ static void console_text(const char* text)
 	xs_board_console_write(text, strlen(text));
 }
 
+/* vhost-user mode (--vhost-user PATH): the board functions below delegate to the backend. */
+#include "vhost_user_board.h"
+
 /* ------------------------------------------------------------------ stop */
 
 static void cleanup(void)
 {
+	if (vhost_user_board_active())
+		vhost_user_board_stop();
 	if (socket_created)
 		unlink(socket_path);
 	if (delete_shm_on_exit && shm_path[0])
@@ -90,6 +95,10 @@ static void peer_gone(void)
 
 void xs_board_notify(uint32_t notify_id)
 {
+	if (vhost_user_board_active()) {
+		vhost_user_board_notify(notify_id);
+		return;
+	}
 	uint8_t byte = (uint8_t)notify_id;
 	for (;;) {
 		ssize_t written = send(doorbell, &byte, 1, MSG_NOSIGNAL);
@@ -130,6 +139,8 @@ static void drain_doorbell(void)
 
 bool xs_board_take_kick(void)
 {
+	if (vhost_user_board_active())
+		return vhost_user_board_take_kick();
 	drain_doorbell();
 	int kicked = pending_kick;
 	pending_kick = 0;
@@ -147,6 +158,10 @@ double xs_board_now(void)
 
 void xs_board_wait(double deadline)
 {
+	if (vhost_user_board_active()) {
+		vhost_user_board_wait(deadline, xs_board_now());
+		return;
+	}
 	if (pending_kick)
 		return;
 	int timeout = -1;
@@ -189,11 +204,12 @@ static void compute_stack_limit(char* stack_top)
 static void usage(const char* program, int status)
 {
 	fprintf(status ? stderr : stdout,
-		"usage: %s [--shm NAME|PATH] [--shm-size BYTES] [--socket PATH] [--delete-shm]\n"
+		"usage: %s [--shm NAME|PATH] [--shm-size BYTES] [--socket PATH] [--delete-shm] | --vhost-user PATH\n"
 		"  --shm        shared memory file, /dev/shm/NAME or an absolute path (default openamp.shm)\n"
 		"  --shm-size   bytes of the window (default 0x80000); the file is created/grown, never shrunk\n"
 		"  --socket     UNIX stream socket this remote serves as the doorbell (default /tmp/openamp.event.0)\n"
-		"  --delete-shm unlink the shared file when the firmware stops (default: keep it)\n", program);
+		"  --delete-shm unlink the shared file when the firmware stops (default: keep it)\n"
+		"  --vhost-user serve PATH as a vhost-user backend (User-Mode Linux connects); no shm file, no doorbell socket\n", program);
 	exit(status);
 }
 
@@ -210,6 +226,7 @@ int main(int argc, char** argv)
 	const char* shm_name = "openamp.shm";
 	unsigned long shm_size = 0x80000;
 	const char* socket_name = "/tmp/openamp.event.0";
+	const char* vhost_user_path = NULL;
 	int index;
 	for (index = 1; index < argc; index++) {
 		const char* argument = argv[index];
@@ -223,6 +240,8 @@ int main(int argc, char** argv)
 			shm_size = strtoul(argv[++index], NULL, 0);
 		else if ((index + 1 < argc) && !strcmp(argument, "--socket"))
 			socket_name = argv[++index];
+		else if ((index + 1 < argc) && !strcmp(argument, "--vhost-user"))
+			vhost_user_path = argv[++index];
 		else {
 			fprintf(stderr, "posix: unknown argument %s\n", argument);
 			usage(argv[0], 2);
@@ -235,6 +254,16 @@ int main(int argc, char** argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
+
+	if (vhost_user_path) {
+		/* The kernel's virtio driver owns memory and rings; they arrive per device (docs/LINUX.md). */
+		char error[256];
+		if (vhost_user_board_start(vhost_user_path, error, sizeof(error)) < 0) {
+			fprintf(stderr, "posix: %s\n", error);
+			return 1;
+		}
+		xs_platform_main();
+	}
 
 	size_t table_size = (size_t)(__resource_table_end - __resource_table_start);
 	if ((shm_size < XS_CRASH_RECORD_OFFSET + XS_CRASH_RECORD_SIZE) || (shm_size > 0x40000000ul)) {
