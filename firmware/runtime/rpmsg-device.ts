@@ -11,7 +11,6 @@ import {
 import {
   RPMSG_ADDR_ANY,
   RPMSG_HDR_DST,
-  RPMSG_HDR_FLAGS,
   RPMSG_HDR_LEN,
   RPMSG_HDR_RESERVED,
   RPMSG_HDR_SIZE,
@@ -153,8 +152,9 @@ export class RpmsgDevice implements EndpointHost {
         continue;
       }
       if (head < 0) break;
-      this.receiveOne(receive.bufferOffset, receive.bufferLength);
-      receive.pushUsed(head, receive.bufferLength);
+      const length = receive.bufferLength;
+      this.receiveOne(receive.bufferOffset, length);
+      receive.pushUsed(head, length);
       handled++;
       if (this.receiveRing !== receive) break; // detached from inside a callback
     }
@@ -385,8 +385,7 @@ export class RpmsgDevice implements EndpointHost {
       words[word + (RPMSG_HDR_SRC >> 2)] = source;
       words[word + (RPMSG_HDR_DST >> 2)] = destination;
       words[word + (RPMSG_HDR_RESERVED >> 2)] = 0;
-      memory.halves[(offset + RPMSG_HDR_LEN) >> 1] = length;
-      memory.halves[(offset + RPMSG_HDR_FLAGS) >> 1] = 0;
+      words[word + (RPMSG_HDR_LEN >> 2)] = length; // len (u16) and flags (u16, 0) as one little-endian u32
     } else {
       writeRpmsgHeader(memory.view, offset, source, destination, length);
     }
@@ -397,7 +396,7 @@ export class RpmsgDevice implements EndpointHost {
     else for (let i = 0; i < length; i++) bytes[start + i] = data[i];
     transmit.pushUsed(head, RPMSG_HDR_SIZE + length);
     this.statistics.sent++;
-    if (transmit.shouldNotify()) this.platform.notify(transmit.notifyId);
+    if (transmit.shouldNotify()) platform.notify(transmit.notifyId);
   }
 
   private sendTimeoutFor(source: number): number {

@@ -80,7 +80,7 @@ export class Runtime implements Rpmsg {
       this.trace = trace === null ? null : new TraceBuffer(this.memory.bytes, trace.offset, trace.length);
     }
     this.device = new RpmsgDevice(this.memory, platform, this.errors);
-    platform.onNotify = () => this.service();
+    platform.onNotify = this.service;
   }
 
   private vhostUserReady(info: VhostUserDeviceInfo): void {
@@ -150,8 +150,12 @@ export class Runtime implements Rpmsg {
     this.pollTimer = null;
   }
 
-  /** One pass of the event loop's work: status, then both vrings. Never re-entered. */
-  service(): void {
+  /**
+   * One pass of the event loop's work: status, then both vrings. Never re-entered. An arrow
+   * property, so the platform's onNotify and the poll timer call it directly (one JS call fewer
+   * per doorbell than a wrapper around a method).
+   */
+  readonly service = (): void => {
     if (this.stopped) return;
     const device = this.device;
     try {
@@ -163,7 +167,7 @@ export class Runtime implements Rpmsg {
       this.log(`xs-rpmsg: ${error instanceof Error ? error.message : String(error)}`);
     }
     if (this.pollTimer === null || this.pollAttached !== device.attached) this.schedulePoll();
-  }
+  };
 
   private checkStatus(): void {
     if (this.transport === null) return;
@@ -193,12 +197,8 @@ export class Runtime implements Rpmsg {
     if (this.pollTimer !== null && period === this.pollPeriod) return;
     if (this.pollTimer !== null) clearInterval(this.pollTimer);
     this.pollPeriod = period;
-    this.pollTimer = setInterval(this.pollNow, period);
+    this.pollTimer = setInterval(this.service, period);
   }
-
-  private readonly pollNow = (): void => {
-    this.service();
-  };
 }
 
 /** Boot the runtime on `platform` and hand it to `app`. */
