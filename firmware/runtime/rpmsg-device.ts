@@ -97,40 +97,7 @@ export class RpmsgDevice implements EndpointHost {
     this.counters = counters;
   }
 
-
-  /** Create an endpoint (see EndpointOptions). */
-  createEndpoint(options: EndpointOptions): Endpoint {
-    return new Endpoint(this, options);
-  }
-
-  /** The host set DRIVER_OK: take over the vrings (in `memory`, if the transport brings its own) and announce every named endpoint. */
-  attach(config: RpmsgDeviceConfig, memory: SharedMemory = this.memory): void {
-    this.memory = memory;
-    const eventIndex = false; // EVENT_IDX is not offered in dfeatures.
-    this.transmitRing = new VringDevice(this.memory, config.transmit, eventIndex, this.counters);
-    this.receiveRing = new VringDevice(this.memory, config.receive, eventIndex, this.counters);
-    this.attached = true;
-    this.nameService = (config.features & VIRTIO_RPMSG_F_NS_MASK) !== 0;
-    this.transmitKicksWanted = this.waitingWriters > 0;
-    this.transmitRing.setKicksWanted(this.transmitKicksWanted);
-    for (const endpoint of this.endpoints.values()) this.announce(endpoint, RPMSG_NS_CREATE);
-  }
-
-  /** The host reset the device: forget the vrings and the addresses learned from it, and tell each endpoint. */
-  detach(): void {
-    this.transmitRing = null;
-    this.receiveRing = null;
-    this.attached = false;
-    for (const endpoint of [...this.endpointList]) {
-      if (endpoint.destinationLearned) endpoint.destination = RPMSG_ADDR_ANY;
-      if (endpoint.onError === undefined) continue;
-      try {
-        endpoint.onError.call(endpoint, new RpmsgError('EPIPE', `the host reset the device; ${endpoint.describe()} stays open and is announced again when the host is back`));
-      } catch (error) {
-        this.report(error);
-      }
-    }
-  }
+  // The message path's methods first: XS finds a method by walking the prototype's list in order.
 
   /** Service both vrings after a doorbell (kicks merge): deliver messages, wake writers. */
   service(): void {
@@ -207,6 +174,151 @@ export class RpmsgDevice implements EndpointHost {
       this.report(error);
     } finally {
       this.deliveringTo = null;
+    }
+  }
+
+  /** EndpointHost: the message being delivered (view, or copied into `target`). */
+  currentMessage(endpoint: Endpoint, target: Uint8Array | undefined): Uint8Array | number {
+    if (this.deliveringTo !== endpoint) {
+      throw new RpmsgError('EINVAL', `read() on ${endpoint.describe()} outside its onReadable callback; messages can only be read while they are delivered`);
+    }
+    const start = this.deliveringOffset;
+    const length = this.deliveringLength;
+    if (target === undefined) return this.memory.bytes.subarray(start, start + length);
+    if (target.length < length) {
+      throw new RpmsgError('EMSGSIZE', `read() target holds ${target.length} bytes but the message has ${length}; pass a buffer of at least ${RPMSG_MTU}`);
+    }
+    const platform = this.platform;
+    if (platform.copy !== undefined) {
+      platform.copy(false, start, target, 0, length);
+    } else {
+      const bytes = this.memory.bytes;
+      for (let i = 0; i < length; i++) target[i] = bytes[start + i];
+    }
+    return length;
+  }
+
+  /** EndpointHost: write one message into a TX buffer and kick the host if it wants. */
+  transmit(source: number, destination: number, data: Uint8Array, length: number, wait: boolean): void {
+    if (length > RPMSG_MTU) {
+      throw new RpmsgError('EMSGSIZE', `message of ${length} bytes exceeds the rpmsg MTU of ${RPMSG_MTU}; split it`);
+    }
+    if (length > data.length || length < 0) {
+      throw new RpmsgError('EINVAL', `length ${length} is outside the ${data.length}-byte data`);
+    }
+    if (source === RPMSG_ADDR_ANY || destination === RPMSG_ADDR_ANY) {
+      throw new RpmsgError('EINVAL', destination === RPMSG_ADDR_ANY
+        ? 'no destination address yet: it is learned from the host\'s first message; use sendTo with an address'
+        : 'source address is RPMSG_ADDR_ANY; send from a bound endpoint address');
+    }
+    let transmit = this.transmitRing;
+    if (transmit === null) {
+      throw new RpmsgError('EPIPE', 'the host has not set DRIVER_OK (or reset the device); wait until it is up');
+    }
+    let head = this.takeTransmitBuffer(transmit, length);
+    if (head < 0) {
+      // Out of buffers: we are about to wait, so ask the host to kick vring 0 again, then look once
+      // more (Linux's virtqueue_enable_cb pattern): it may have posted one before it saw the flag.
+      if (!this.transmitKicksWanted) {
+        this.transmitKicksWanted = true;
+        transmit.setKicksWanted(true);
+      }
+      head = this.takeTransmitBuffer(transmit, length);
+    }
+    if (head < 0 && wait) {
+      const deadline = this.platform.now() + this.sendTimeoutFor(source);
+      while (head < 0) {
+        const left = deadline - this.platform.now();
+        if (left <= 0) {
+          throw new RpmsgError('ERESTARTSYS', `no TX buffer came back from the host within ${this.sendTimeoutFor(source)} ms; the host is not consuming messages`);
+        }
+        this.platform.waitForNotify(left);
+        transmit = this.transmitRing;
+        if (transmit === null) throw new RpmsgError('EPIPE', 'the host reset the device while a send waited for a buffer');
+        head = this.takeTransmitBuffer(transmit, length);
+      }
+    }
+    if (head < 0) {
+      const endpoint = this.endpoints.get(source);
+      if (endpoint !== undefined && !endpoint.wantsWritable) {
+        endpoint.wantsWritable = true;
+        this.waitingWriters++;
+      }
+      throw new RpmsgError('ENOMEM', 'no free TX buffer: the host has not returned any; retry in onWritable');
+    }
+    const offset = transmit.bufferOffset;
+    const memory = this.memory;
+    const bytes = memory.bytes;
+    if ((offset & 3) === 0) {
+      // Linux's buffers are 512-byte aligned: write the header through the u32/u16 views (cheap on XS).
+      const words = memory.words;
+      const word = offset >> 2;
+      words[word + (RPMSG_HDR_SRC >> 2)] = source;
+      words[word + (RPMSG_HDR_DST >> 2)] = destination;
+      words[word + (RPMSG_HDR_RESERVED >> 2)] = 0;
+      words[word + (RPMSG_HDR_LEN >> 2)] = length; // len (u16) and flags (u16, 0) as one little-endian u32
+    } else {
+      writeRpmsgHeader(memory.view, offset, source, destination, length);
+    }
+    const start = offset + RPMSG_HDR_SIZE;
+    const platform = this.platform;
+    if (platform.copy !== undefined) platform.copy(true, start, data, 0, length);
+    else if (length === data.length) bytes.set(data, start);
+    else for (let i = 0; i < length; i++) bytes[start + i] = data[i];
+    transmit.pushUsed(head, RPMSG_HDR_SIZE + length);
+    this.statistics.sent++;
+    if (transmit.shouldNotify()) platform.notify(transmit.notifyId);
+  }
+
+  /** The head of a TX buffer big enough for `length`, or -1; bad host buffers are skipped. */
+  private takeTransmitBuffer(transmit: VringDevice, length: number): number {
+    for (;;) {
+      let head: number;
+      try {
+        head = transmit.takeAvailable();
+      } catch (error) {
+        this.report(error);
+        transmit.discard();
+        continue;
+      }
+      if (head < 0) return -1;
+      if (transmit.bufferLength >= RPMSG_HDR_SIZE + length) return head;
+      this.report(this.counters.record('transmit-buffer-too-small', new RpmsgError('EINVAL', `host posted a ${transmit.bufferLength}-byte TX buffer; rpmsg needs 512-byte buffers`)));
+      transmit.pushUsed(head, 0);
+    }
+  }
+
+  /** Create an endpoint (see EndpointOptions). */
+  createEndpoint(options: EndpointOptions): Endpoint {
+    return new Endpoint(this, options);
+  }
+
+  /** The host set DRIVER_OK: take over the vrings (in `memory`, if the transport brings its own) and announce every named endpoint. */
+  attach(config: RpmsgDeviceConfig, memory: SharedMemory = this.memory): void {
+    this.memory = memory;
+    const eventIndex = false; // EVENT_IDX is not offered in dfeatures.
+    this.transmitRing = new VringDevice(this.memory, config.transmit, eventIndex, this.counters);
+    this.receiveRing = new VringDevice(this.memory, config.receive, eventIndex, this.counters);
+    this.attached = true;
+    this.nameService = (config.features & VIRTIO_RPMSG_F_NS_MASK) !== 0;
+    this.transmitKicksWanted = this.waitingWriters > 0;
+    this.transmitRing.setKicksWanted(this.transmitKicksWanted);
+    for (const endpoint of this.endpoints.values()) this.announce(endpoint, RPMSG_NS_CREATE);
+  }
+
+  /** The host reset the device: forget the vrings and the addresses learned from it, and tell each endpoint. */
+  detach(): void {
+    this.transmitRing = null;
+    this.receiveRing = null;
+    this.attached = false;
+    for (const endpoint of [...this.endpointList]) {
+      if (endpoint.destinationLearned) endpoint.destination = RPMSG_ADDR_ANY;
+      if (endpoint.onError === undefined) continue;
+      try {
+        endpoint.onError.call(endpoint, new RpmsgError('EPIPE', `the host reset the device; ${endpoint.describe()} stays open and is announced again when the host is back`));
+      } catch (error) {
+        this.report(error);
+      }
     }
   }
 
@@ -306,120 +418,9 @@ export class RpmsgDevice implements EndpointHost {
     }
   }
 
-  /** EndpointHost: the message being delivered (view, or copied into `target`). */
-  currentMessage(endpoint: Endpoint, target: Uint8Array | undefined): Uint8Array | number {
-    if (this.deliveringTo !== endpoint) {
-      throw new RpmsgError('EINVAL', `read() on ${endpoint.describe()} outside its onReadable callback; messages can only be read while they are delivered`);
-    }
-    const start = this.deliveringOffset;
-    const length = this.deliveringLength;
-    if (target === undefined) return this.memory.bytes.subarray(start, start + length);
-    if (target.length < length) {
-      throw new RpmsgError('EMSGSIZE', `read() target holds ${target.length} bytes but the message has ${length}; pass a buffer of at least ${RPMSG_MTU}`);
-    }
-    const platform = this.platform;
-    if (platform.copy !== undefined) {
-      platform.copy(false, start, target, 0, length);
-    } else {
-      const bytes = this.memory.bytes;
-      for (let i = 0; i < length; i++) target[i] = bytes[start + i];
-    }
-    return length;
-  }
-
-  /** EndpointHost: write one message into a TX buffer and kick the host if it wants. */
-  transmit(source: number, destination: number, data: Uint8Array, length: number, wait: boolean): void {
-    if (length > RPMSG_MTU) {
-      throw new RpmsgError('EMSGSIZE', `message of ${length} bytes exceeds the rpmsg MTU of ${RPMSG_MTU}; split it`);
-    }
-    if (length > data.length || length < 0) {
-      throw new RpmsgError('EINVAL', `length ${length} is outside the ${data.length}-byte data`);
-    }
-    if (source === RPMSG_ADDR_ANY || destination === RPMSG_ADDR_ANY) {
-      throw new RpmsgError('EINVAL', destination === RPMSG_ADDR_ANY
-        ? 'no destination address yet: it is learned from the host\'s first message; use sendTo with an address'
-        : 'source address is RPMSG_ADDR_ANY; send from a bound endpoint address');
-    }
-    let transmit = this.transmitRing;
-    if (transmit === null) {
-      throw new RpmsgError('EPIPE', 'the host has not set DRIVER_OK (or reset the device); wait until it is up');
-    }
-    let head = this.takeTransmitBuffer(transmit, length);
-    if (head < 0) {
-      // Out of buffers: we are about to wait, so ask the host to kick vring 0 again, then look once
-      // more (Linux's virtqueue_enable_cb pattern): it may have posted one before it saw the flag.
-      if (!this.transmitKicksWanted) {
-        this.transmitKicksWanted = true;
-        transmit.setKicksWanted(true);
-      }
-      head = this.takeTransmitBuffer(transmit, length);
-    }
-    if (head < 0 && wait) {
-      const deadline = this.platform.now() + this.sendTimeoutFor(source);
-      while (head < 0) {
-        const left = deadline - this.platform.now();
-        if (left <= 0) {
-          throw new RpmsgError('ERESTARTSYS', `no TX buffer came back from the host within ${this.sendTimeoutFor(source)} ms; the host is not consuming messages`);
-        }
-        this.platform.waitForNotify(left);
-        transmit = this.transmitRing;
-        if (transmit === null) throw new RpmsgError('EPIPE', 'the host reset the device while a send waited for a buffer');
-        head = this.takeTransmitBuffer(transmit, length);
-      }
-    }
-    if (head < 0) {
-      const endpoint = this.endpoints.get(source);
-      if (endpoint !== undefined && !endpoint.wantsWritable) {
-        endpoint.wantsWritable = true;
-        this.waitingWriters++;
-      }
-      throw new RpmsgError('ENOMEM', 'no free TX buffer: the host has not returned any; retry in onWritable');
-    }
-    const offset = transmit.bufferOffset;
-    const memory = this.memory;
-    const bytes = memory.bytes;
-    if ((offset & 3) === 0) {
-      // Linux's buffers are 512-byte aligned: write the header through the u32/u16 views (cheap on XS).
-      const words = memory.words;
-      const word = offset >> 2;
-      words[word + (RPMSG_HDR_SRC >> 2)] = source;
-      words[word + (RPMSG_HDR_DST >> 2)] = destination;
-      words[word + (RPMSG_HDR_RESERVED >> 2)] = 0;
-      words[word + (RPMSG_HDR_LEN >> 2)] = length; // len (u16) and flags (u16, 0) as one little-endian u32
-    } else {
-      writeRpmsgHeader(memory.view, offset, source, destination, length);
-    }
-    const start = offset + RPMSG_HDR_SIZE;
-    const platform = this.platform;
-    if (platform.copy !== undefined) platform.copy(true, start, data, 0, length);
-    else if (length === data.length) bytes.set(data, start);
-    else for (let i = 0; i < length; i++) bytes[start + i] = data[i];
-    transmit.pushUsed(head, RPMSG_HDR_SIZE + length);
-    this.statistics.sent++;
-    if (transmit.shouldNotify()) platform.notify(transmit.notifyId);
-  }
-
   private sendTimeoutFor(source: number): number {
     const endpoint = this.endpoints.get(source);
     return endpoint === undefined ? 15000 : endpoint.sendTimeout;
-  }
-
-  /** The head of a TX buffer big enough for `length`, or -1; bad host buffers are skipped. */
-  private takeTransmitBuffer(transmit: VringDevice, length: number): number {
-    for (;;) {
-      let head: number;
-      try {
-        head = transmit.takeAvailable();
-      } catch (error) {
-        this.report(error);
-        transmit.discard();
-        continue;
-      }
-      if (head < 0) return -1;
-      if (transmit.bufferLength >= RPMSG_HDR_SIZE + length) return head;
-      this.report(this.counters.record('transmit-buffer-too-small', new RpmsgError('EINVAL', `host posted a ${transmit.bufferLength}-byte TX buffer; rpmsg needs 512-byte buffers`)));
-      transmit.pushUsed(head, 0);
-    }
   }
 
   /** Log an error that has no caller to throw to. */

@@ -125,22 +125,7 @@ export class VringDevice {
     this.lastNotifiedUsed = this.usedIndex;
   }
 
-  /** How many buffers the driver has posted that the device has not taken. */
-  pending(): number {
-    if (this.broken) return 0;
-    const pending = (this.availHalves[IDX_HALF] - this.lastAvail) & 0xffff;
-    if (pending > this.num) throw this.corrupted(pending);
-    return pending;
-  }
-
-  /** avail.idx ran more than num ahead: stop using the ring (skipping entries would hand back buffers the driver never posted). */
-  private corrupted(pending: number): RpmsgError {
-    this.broken = true;
-    return this.counters.record(
-      'avail-index-corrupt',
-      new RpmsgError('EIO', `vring ${this.notifyId}: avail.idx runs ${pending} entries ahead of the device, more than the ring's ${this.num}; the driver corrupted the ring; the ring is unused until the host resets the device (status 0)`),
-    );
-  }
+  // The message path's methods first: XS finds a method by walking the prototype's list in order.
 
   /**
    * Take the next posted buffer: returns its descriptor head (and sets bufferOffset and
@@ -189,26 +174,6 @@ export class VringDevice {
     return head;
   }
 
-  /** Peek at the next posted buffer without taking it (as takeAvailable(), then the entry stays posted). */
-  peekAvailable(): number {
-    const head = this.takeAvailable();
-    if (head >= 0) this.lastAvail = (this.lastAvail - 1) & 0xffff;
-    return head;
-  }
-
-  /** Take the buffer that peekAvailable() returned. */
-  take(): void {
-    this.lastAvail = (this.lastAvail + 1) & 0xffff;
-  }
-
-  /** Skip a malformed avail entry: return its head (if valid) with length 0 so it is not lost. */
-  discard(): void {
-    if (this.broken) return;
-    const head = this.availHalves[AVAIL_RING_HALF + (this.lastAvail & this.mask)];
-    this.lastAvail = (this.lastAvail + 1) & 0xffff;
-    if (head < this.num) this.pushUsed(head, 0);
-  }
-
   /** Return buffer `head` to the driver with `length` bytes written. */
   pushUsed(head: number, length: number): void {
     const usedIndex = this.usedIndex;
@@ -233,6 +198,43 @@ export class VringDevice {
     }
     this.lastNotifiedUsed = usedIndex;
     return wanted;
+  }
+
+  /** Peek at the next posted buffer without taking it (as takeAvailable(), then the entry stays posted). */
+  peekAvailable(): number {
+    const head = this.takeAvailable();
+    if (head >= 0) this.lastAvail = (this.lastAvail - 1) & 0xffff;
+    return head;
+  }
+
+  /** Take the buffer that peekAvailable() returned. */
+  take(): void {
+    this.lastAvail = (this.lastAvail + 1) & 0xffff;
+  }
+
+  /** How many buffers the driver has posted that the device has not taken. */
+  pending(): number {
+    if (this.broken) return 0;
+    const pending = (this.availHalves[IDX_HALF] - this.lastAvail) & 0xffff;
+    if (pending > this.num) throw this.corrupted(pending);
+    return pending;
+  }
+
+  /** avail.idx ran more than num ahead: stop using the ring (skipping entries would hand back buffers the driver never posted). */
+  private corrupted(pending: number): RpmsgError {
+    this.broken = true;
+    return this.counters.record(
+      'avail-index-corrupt',
+      new RpmsgError('EIO', `vring ${this.notifyId}: avail.idx runs ${pending} entries ahead of the device, more than the ring's ${this.num}; the driver corrupted the ring; the ring is unused until the host resets the device (status 0)`),
+    );
+  }
+
+  /** Skip a malformed avail entry: return its head (if valid) with length 0 so it is not lost. */
+  discard(): void {
+    if (this.broken) return;
+    const head = this.availHalves[AVAIL_RING_HALF + (this.lastAvail & this.mask)];
+    this.lastAvail = (this.lastAvail + 1) & 0xffff;
+    if (head < this.num) this.pushUsed(head, 0);
   }
 
   /** Ask the driver not to kick this ring (VRING_USED_F_NO_NOTIFY), or allow kicks again. */
