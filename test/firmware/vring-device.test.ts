@@ -118,3 +118,16 @@ describe('VringDevice', () => {
     );
   });
 });
+
+describe('vring placement', () => {
+  it('refuses rings that are not 16/2/4-byte aligned (desc/avail/used), counted, before any access', () => {
+    const memory = new SharedMemory(new ArrayBuffer(0x10000), BASE);
+    const counters = new ErrorCounters();
+    const layout = vringLayout(NUM, 16);
+    expect(() => new VringDevice(memory, { num: NUM, notifyId: 1, desc: 8, avail: 8 + layout.avail, used: 8 + layout.used }, false, counters))
+      .toThrow(/EINVAL: vring 1: desc\/avail\/used at offsets 0x8\/.* are not 16\/2\/4-byte aligned/);
+    expect(() => new VringDevice(memory, { num: NUM, notifyId: 1, desc: 0, avail: layout.avail + 1, used: layout.used }, false, counters)).toThrow(/EINVAL/);
+    expect(() => new VringDevice(memory, { num: NUM, notifyId: 1, desc: 0, avail: layout.avail, used: layout.used + 2 }, false, counters)).toThrow(/EINVAL/);
+    expect(counters.count('vring-misaligned')).toBe(3);
+  });
+});
