@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createEndpoint, send, type RpmsgDevice, type RpmsgDriver } from '../host-sim/rpmsg/rpmsg-core.ts';
 import { firmwareImage } from '../host-sim/transports/firmware-image.ts';
-import { openBenchSession } from './qemu-bench-session.ts';
+import { openSession } from '../host-sim/session.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PLUGIN_SOURCE = join(root, 'bench/insn-plugin.c');
@@ -207,10 +207,10 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
   const replies: Uint8Array[] = [];
   const driver = (name: string, id: string, probe: (device: RpmsgDevice) => void): RpmsgDriver => ({ name, idTable: [id], probe, callback: () => {} });
   progress('booting QEMU with the instruction-counting plugin ...');
-  const session = await openBenchSession({
-    elf,
-    extraArgs: ['-plugin', [plugin, ...args, ...(options.profile ? [`profile=${options.profile}.raw`] : [])].join(',')],
-    onStderr,
+  const session = await openSession({
+    target: 'qemu',
+    app: 'bench',
+    qemu: { extraArgs: ['-plugin', [plugin, ...args, ...(options.profile ? [`profile=${options.profile}.raw`] : [])].join(',')], onStderr },
     beforeBoot(host) {
       host.rpmsg.registerRpmsgDriver(driver('xs_bench_echo', ECHO_SERVICE, (d) => { echoDevice = d; }));
       host.rpmsg.registerRpmsgDriver(driver('xs_bench_control', CONTROL_SERVICE, (d) => { controlDevice = d; }));

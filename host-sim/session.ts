@@ -27,6 +27,8 @@ export interface SessionOptions {
   logSink?: (line: LogLine) => void;
   /** Sees every console line of the remote. */
   console?: (line: string) => void;
+  /** qemu: extra QEMU arguments and its stderr (the benchmark's instruction-counting plugin). */
+  qemu?: { extraArgs?: string[]; onStderr?: (chunk: string) => void };
   /** posix: attach to a remote that is already running instead of launching one. */
   posixAttach?: { shmPath?: string; socketPath?: string };
   /** Print firmware build progress (native targets). */
@@ -42,6 +44,8 @@ export interface Session {
   readonly rproc: Rproc;
   /** Console lines of the remote so far. */
   readonly console: string[];
+  /** How many times the host has rung the remote's doorbell. */
+  kicks(): number;
   /** Shut the remote down and release everything (processes, files, sockets). Idempotent. */
   close(): Promise<void>;
 }
@@ -74,6 +78,13 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     // The firmware ended on its own: a crash, as a watchdog or fault interrupt would report it.
     void rproc.reportCrash('the firmware exited').catch(() => {});
   });
+  // Count the host's doorbells (the benchmark uses it to know how many remote passes to expect).
+  let kicks = 0;
+  const kick = remote.ops.kick.bind(remote.ops);
+  remote.ops.kick = (notifyId: number) => {
+    kicks++;
+    kick(notifyId);
+  };
   const rproc = host.addRproc({ name: 'remoteproc0', ops: remote.ops, memory: remote.ops.memory, dmaPool: remote.ops.dmaPool, reservedMemory: remote.ops.reservedMemory });
   remote.ops.attach(rproc);
   let closed = false;
@@ -92,7 +103,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     await close();
     throw error;
   }
-  return { target: options.target, host, rproc, console: consoleLines, close };
+  return { target: options.target, host, rproc, console: consoleLines, kicks: () => kicks, close };
 }
 
 /** What every target's transport provides to remoteproc. */
@@ -118,7 +129,7 @@ async function launchRemote(options: SessionOptions, appName: string, manifest: 
     }
     case 'qemu': {
       const elf = await firmwareImage('qemu-mps2', appName, verboseBuild);
-      const remote = await QemuRemote.launch({ elf, console: consoleText, onFirmwareExit });
+      const remote = await QemuRemote.launch({ elf, console: consoleText, onFirmwareExit, ...options.qemu });
       return { ops: remote, firmware: remote.firmware, close: () => remote.close() };
     }
     case 'posix': {

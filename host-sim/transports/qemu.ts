@@ -19,6 +19,10 @@ export interface QemuRemoteOptions {
   console?: (text: string) => void;
   /** Called when the firmware ends on its own (crash, JS abort): status 70..79, see docs/PLATFORM.md. */
   onFirmwareExit?: (code: number | null) => void;
+  /** Appended to QEMU's arguments (e.g. the benchmark's -plugin). */
+  extraArgs?: string[];
+  /** QEMU's own stderr, as it arrives (e.g. a plugin's output). */
+  onStderr?: (chunk: string) => void;
 }
 
 /**
@@ -52,7 +56,9 @@ export class QemuRemote implements RprocOps {
       shmPath: this.shmPath || undefined,
       icount: this.options.icount,
       onConsole: this.options.console,
+      extraArgs: this.options.extraArgs,
     });
+    if (this.options.onStderr) qemu.child.stderr!.on('data', this.options.onStderr);
     this.qemu = qemu;
     this.shmPath = qemu.shmPath;
     this.doorbell.connect(await qemu.connectDoorbell());
@@ -100,10 +106,11 @@ export class QemuRemote implements RprocOps {
     this.doorbell.kick(notifyId);
   }
 
-  /** Quit QEMU and remove its files. Idempotent. */
+  /** Quit QEMU (QMP quit, so plugins' exit handlers run; SIGKILL after 2 s) and remove its files. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
     this.doorbell.close();
+    if (this.qemu !== null && this.qemu.exitStatus === null) await this.qemu.quit();
     await this.qemu?.close();
   }
 }
