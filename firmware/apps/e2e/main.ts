@@ -7,23 +7,10 @@ import type { Rpmsg } from '../../runtime/runtime.ts';
 import { RpmsgError } from '../../../wire/errors.ts';
 import { RPMSG_MTU } from '../../../wire/rpmsg.ts';
 import echoApp from '../echo/main.ts';
+import { asciiBytes as ascii, asciiText as text } from '../lib/ascii.ts';
 
 /** The control service's name. */
 export const CONTROL_SERVICE = 'xs-rpmsg-test-control';
-
-/** Text of a message, ASCII. */
-function text(bytes: Uint8Array, length: number): string {
-  let out = '';
-  for (let i = 0; i < length; i++) out += String.fromCharCode(bytes[i]);
-  return out;
-}
-
-/** ASCII bytes of a reply. */
-function ascii(value: string): Uint8Array {
-  const out = new Uint8Array(value.length);
-  for (let i = 0; i < value.length; i++) out[i] = value.charCodeAt(i) & 0x7f;
-  return out;
-}
 
 /** Commands: "open NAME", "close NAME", "pause MS", "burst COUNT SIZE", "crash", "stats". Each is answered "ok ..." or "error ...". */
 export default function e2eApp(rpmsg: Rpmsg): void {

@@ -7,6 +7,7 @@
 import type { Rpmsg } from '../../runtime/runtime.ts';
 import { RPMSG_MTU } from '../../../wire/rpmsg.ts';
 import echoApp from '../echo/main.ts';
+import { asciiBytes as ascii } from '../lib/ascii.ts';
 
 /** The channel both sides of OpenAMP's echo demo announce. */
 export const OPENAMP_DEMO_SERVICE = 'rpmsg-openamp-demo-channel';
@@ -14,13 +15,6 @@ export const OPENAMP_DEMO_SERVICE = 'rpmsg-openamp-demo-channel';
 export const STATS_SERVICE = 'xs-rpmsg-interop-stats';
 /** First word of the echo demo's shutdown message (SHUTDOWN_MSG). */
 const SHUTDOWN_MSG = 0xef56a55a;
-
-/** ASCII bytes of a short text. */
-function ascii(value: string): Uint8Array {
-  const out = new Uint8Array(value.length);
-  for (let i = 0; i < value.length; i++) out[i] = value.charCodeAt(i) & 0x7f;
-  return out;
-}
 
 export default function openampDemoApp(rpmsg: Rpmsg): void {
   echoApp(rpmsg);
