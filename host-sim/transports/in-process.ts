@@ -1,7 +1,7 @@
 /** The in-process transport: the remote runtime runs in this Node process over one ArrayBuffer. */
 import { createInProcessPlatform, InProcessDoorbells } from '../../firmware/platform/in-process/platform.ts';
 import { placeInProcessImage } from '../../firmware/platform/in-process/image.ts';
-import { startRuntime, type App, type Runtime } from '../../firmware/runtime/runtime.ts';
+import { startRuntime, type App, type Runtime, type RuntimeOptions } from '../../firmware/runtime/runtime.ts';
 import { SharedMemory } from '../../wire/shared-memory.ts';
 import type { RprocFirmware, RprocOps } from '../remoteproc/ops.ts';
 import type { Rproc } from '../remoteproc/remoteproc-core.ts';
@@ -12,6 +12,8 @@ export interface InProcessRemoteOptions {
   manifest: unknown;
   /** The firmware app. */
   app: App;
+  /** Runtime tuning the app asks for (its `runtimeOptions` export). */
+  runtimeOptions?: RuntimeOptions;
   /** Size of the shared window. Default 1 MiB. */
   memorySize?: number;
   /** The remote's address of byte 0 of the window. Default 0x21000000 (mps2 PSRAM). */
@@ -64,7 +66,7 @@ export class InProcessRemote implements RprocOps {
       doorbells: this.doorbells,
       log: this.options.console,
     });
-    this.runtime = startRuntime(platform, this.options.app);
+    this.runtime = startRuntime(platform, this.options.app, this.options.runtimeOptions);
   }
 
   stop(): void {
