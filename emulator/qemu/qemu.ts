@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, unlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { LaunchedProcess, type ProcessExit } from '../../firmware/platform/launched-process.ts';
 import { join } from 'node:path';
 
 /** Size of the mps2 PSRAM = the shared window; QEMU requires the backend to be exactly this. */
@@ -48,10 +49,7 @@ export interface QemuOptions {
 }
 
 /** How the qemu process ended: code is the semihosting exit status of the firmware. */
-export interface QemuExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type QemuExit = ProcessExit;
 
 let instanceCounter = 0;
 const live = new Set<QemuInstance>();
@@ -160,73 +158,27 @@ export class QmpClient {
   }
 }
 
-/** A running qemu-system-arm with the firmware; see launchQemu. */
-export class QemuInstance {
-  /** Everything UART0 printed so far. */
-  console = '';
-  /** QEMU's own stderr (warnings, errors). */
-  stderr = '';
-  /** Resolves when the qemu process has ended. */
-  readonly exited: Promise<QemuExit>;
-  exitStatus: QemuExit | null = null;
+/** A running qemu-system-arm with the firmware; see launchQemu. Console: UART0; stderr: QEMU's own. */
+export class QemuInstance extends LaunchedProcess {
   qmp: QmpClient | null = null;
-  private consoleWaiters = new Set<() => void>();
   private closing: Promise<void> | null = null;
   private doorbellSockets = new Set<Socket>();
   private keepShm = false;
 
   constructor(
-    readonly child: ChildProcess,
+    child: ChildProcess,
     readonly args: string[],
     readonly shmPath: string,
     readonly doorbellPath: string,
     readonly qmpPath: string,
     onConsole?: (text: string) => void,
   ) {
+    super(child, 'qemu', onConsole);
     live.add(this);
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      this.console += chunk;
-      onConsole?.(chunk);
-      for (const wake of this.consoleWaiters) wake();
-    });
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => { this.stderr += chunk; });
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.exitStatus = { code, signal };
-        for (const wake of this.consoleWaiters) wake();
-        resolve(this.exitStatus);
-      });
-    });
   }
 
   get pid(): number | undefined {
     return this.child.pid;
-  }
-
-  /** Waits until UART0 output matches `pattern`; rejects on timeout or if qemu exits first. */
-  async waitForConsole(pattern: RegExp | string, timeoutMs = 10_000): Promise<string> {
-    const matches = (): string | null => {
-      if (typeof pattern === 'string') return this.console.includes(pattern) ? pattern : null;
-      const m = this.console.match(pattern);
-      return m ? m[0] : null;
-    };
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = matches();
-      if (found !== null) return found;
-      if (this.exitStatus) throw new Error(`qemu exited (${JSON.stringify(this.exitStatus)}) before the console showed ${pattern}; console:\n${this.console}\nstderr:\n${this.stderr}`);
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${pattern} on the console; console:\n${this.console}`);
-      let wake: () => void = () => {};
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => wake(), remaining);
-        wake = () => { clearTimeout(timer); resolve(); };
-        this.consoleWaiters.add(wake);
-      });
-      this.consoleWaiters.delete(wake);
-    }
   }
 
   /** Connects to UART1 (the doorbell). Do it before cont(): bytes sent to no client are lost. */

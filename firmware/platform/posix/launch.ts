@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, unlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { LaunchedProcess, type ProcessExit } from '../launched-process.ts';
 import { join } from 'node:path';
 
 /** OpenAMP's Linux port default window size. */
@@ -27,10 +28,7 @@ export interface PosixRemoteOptions {
   onConsole?: (text: string) => void;
 }
 
-export interface PosixExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type PosixExit = ProcessExit;
 
 let counter = 0;
 const live = new Set<PosixRemote>();
@@ -39,54 +37,13 @@ process.once('exit', () => {
 });
 
 /** A running posix remote. */
-export class PosixRemote {
-  console = '';
-  stderr = '';
-  exitStatus: PosixExit | null = null;
-  readonly exited: Promise<PosixExit>;
-  private waiters = new Set<() => void>();
+export class PosixRemote extends LaunchedProcess {
   private sockets = new Set<Socket>();
   private closing: Promise<void> | null = null;
 
-  constructor(readonly child: ChildProcess, readonly shmPath: string, readonly socketPath: string, private readonly deleteShm: boolean, onConsole?: (text: string) => void) {
+  constructor(child: ChildProcess, readonly shmPath: string, readonly socketPath: string, private readonly deleteShm: boolean, onConsole?: (text: string) => void) {
+    super(child, 'posix remote', onConsole);
     live.add(this);
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      this.console += chunk;
-      onConsole?.(chunk);
-      for (const wake of this.waiters) wake();
-    });
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
-      this.stderr += chunk;
-      for (const wake of this.waiters) wake();
-    });
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.exitStatus = { code, signal };
-        for (const wake of this.waiters) wake();
-        resolve(this.exitStatus);
-      });
-    });
-  }
-
-  /** Waits until the remote's output matches `pattern`. */
-  async waitForConsole(pattern: RegExp | string, timeoutMs = 10_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = typeof pattern === 'string' ? (this.console.includes(pattern) ? pattern : null) : (this.console.match(pattern)?.[0] ?? null);
-      if (found !== null) return found;
-      if (this.exitStatus) throw new Error(`posix remote exited (${JSON.stringify(this.exitStatus)}) before printing ${pattern}; output:\n${this.console}\n${this.stderr}`);
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}; output:\n${this.console}\n${this.stderr}`);
-      let wake: () => void = () => {};
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => wake(), remaining);
-        wake = () => { clearTimeout(timer); resolve(); };
-        this.waiters.add(wake);
-      });
-      this.waiters.delete(wake);
-    }
   }
 
   /** Connects to the doorbell (retrying while the remote is not listening yet); the remote boots XS once connected. */
