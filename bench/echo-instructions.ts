@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSyn
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createEndpoint, send, type RpmsgDevice, type RpmsgDriver } from '../host-sim/rpmsg/rpmsg-core.ts';
-import { firmwareImage } from '../host-sim/transports/firmware-image.ts';
+import { firmwareImage } from '../launch/firmware-image.ts';
 import { openSession } from '../host-sim/session.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');

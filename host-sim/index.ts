@@ -5,7 +5,7 @@ export type { RprocOps, RprocFirmware, ReservedMemory } from './remoteproc/ops.t
 export { Rproc, type RprocOptions, type RprocState, type RprocTrace } from './remoteproc/remoteproc-core.ts';
 export { RprocVdev } from './remoteproc/remoteproc-virtio.ts';
 export { DeviceMemory, PAGE_SIZE, pageAlign, type DeviceMemoryEntry } from './remoteproc/device-memory.ts';
-export { elfSanityCheck, elfLoadSegments, elfFindResourceTable, type ElfSegment, type ElfResourceTable } from './remoteproc/elf-loader.ts';
+export { elfSanityCheck, elfLoadSegments, elfFindResourceTable, type ElfSegment, type ElfResourceTable } from '../resource-table/elf.ts';
 export { Virtqueue, type UsedBuffer, type VirtqueueOptions } from './virtio/virtqueue.ts';
 export { VirtioBus, VirtioDevice, type VirtioDriver, type VirtioConfigOps } from './virtio/virtio.ts';
 export {

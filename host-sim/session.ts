@@ -8,7 +8,7 @@ import type { LogLine } from './log.ts';
 import type { Rproc } from './remoteproc/remoteproc-core.ts';
 import type { SharedMemory } from '../wire/shared-memory.ts';
 import type { ReservedMemory, RprocFirmware, RprocOps } from './remoteproc/ops.ts';
-import { firmwareImage } from './transports/firmware-image.ts';
+import { firmwareImage } from '../launch/firmware-image.ts';
 import { InProcessRemote } from './transports/in-process.ts';
 import { PosixRemote } from './transports/posix.ts';
 import { QemuRemote } from './transports/qemu.ts';

@@ -6,4 +6,4 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh --for demo
 printf '\n== demo\n'
-npx tsx host-sim/cli.ts demo "$@"
+npx tsx cli/main.ts demo "$@"

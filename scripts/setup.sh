@@ -22,9 +22,9 @@ if [ -f scripts/install-toolchain.sh ]; then
   step "toolchain (gcc-arm-none-eabi, newlib, qemu-system-arm)"
   bash scripts/install-toolchain.sh
 fi
-if [ -f scripts/fetch-xs.sh ]; then
+if [ -f tools/fetch-xs.sh ]; then
   step "XS engine sources (@agoric/xsnap, pinned)"
-  bash scripts/fetch-xs.sh >/dev/null
+  bash tools/fetch-xs.sh >/dev/null
 fi
 # The real Linux kernel (UML) is needed by the tests only.
 if [ "$purpose" = "test" ] && [ -f linux/build-kernel.sh ]; then

@@ -6,8 +6,8 @@ cd "$root"
 bash scripts/setup.sh --for test
 # Warm the XS engine object caches once, so the suites' firmware builds only relink.
 printf '\n== firmware (qemu-mps2 and posix)\n'
-npx tsx scripts/build-firmware.ts --target qemu-mps2 --quiet
-npx tsx scripts/build-firmware.ts --target posix --quiet
+npx tsx tools/build-firmware.ts --target qemu-mps2 --quiet
+npx tsx tools/build-firmware.ts --target posix --quiet
 printf '\n== tests\n'
 mkdir -p build
 status=0

@@ -1,5 +1,5 @@
 /** The seam between the remote runtime and a target: everything that differs per target is here. */
-import type { VhostUserDeviceInfo } from './vhost-user-transport.ts';
+import type { VhostUserDeviceInfo } from './virtio/vhost-user-transport.ts';
 
 /**
  * What a target gives the runtime (docs/ARCHITECTURE.md, "The platform seam"). On XS the C

@@ -1,11 +1,11 @@
 /** The remote runtime: boots the virtio transport, runs the rpmsg device, and hosts the app. */
 import { ErrorCounters, RpmsgError } from '../../wire/errors.ts';
 import { SharedMemory, integerIfExact } from '../../wire/shared-memory.ts';
-import type { Endpoint, EndpointOptions } from './endpoint.ts';
+import type { Endpoint, EndpointOptions } from './rpmsg/endpoint.ts';
 import type { Platform } from './platform.ts';
-import { RemoteprocTransport } from './remoteproc-transport.ts';
-import { RpmsgDevice, type NameServiceListener, type RpmsgDeviceConfig, type RpmsgStatistics } from './rpmsg-device.ts';
-import { vhostUserConfiguration, type VhostUserDeviceInfo } from './vhost-user-transport.ts';
+import { RemoteprocTransport } from './virtio/remoteproc-transport.ts';
+import { RpmsgDevice, type NameServiceListener, type RpmsgDeviceConfig, type RpmsgStatistics } from './rpmsg/rpmsg-virtio.ts';
+import { vhostUserConfiguration, type VhostUserDeviceInfo } from './virtio/vhost-user-transport.ts';
 import { TraceBuffer } from './trace-buffer.ts';
 import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../resource-table/layout.ts';
 

@@ -9,7 +9,7 @@ import {
 import type { HostLog } from '../log.ts';
 import { VirtioDevice, type VirtioBus } from '../virtio/virtio.ts';
 import { DeviceMemory, pageAlign, type DeviceMemoryEntry } from './device-memory.ts';
-import { elfFindResourceTable, elfLoadSegments, elfSanityCheck, type ElfResourceTable, type ElfSegment } from './elf-loader.ts';
+import { elfFindResourceTable, elfLoadSegments, elfSanityCheck, type ElfResourceTable, type ElfSegment } from '../../resource-table/elf.ts';
 import type { ReservedMemory, RprocFirmware, RprocOps } from './ops.ts';
 import { RprocVdev, type RprocVring, type TablePointer } from './remoteproc-virtio.ts';
 

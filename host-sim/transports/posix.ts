@@ -1,7 +1,7 @@
 /** The posix target: the remote as a native XS process over a /dev/shm file and a socket doorbell (OpenAMP's convention). */
 import { rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { launchPosixRemote, POSIX_SHM_SIZE, type PosixRemote as PosixProcess } from '../../firmware/platform/posix/launch.ts';
+import { launchPosixRemote, POSIX_SHM_SIZE, type PosixRemote as PosixProcess } from '../../launch/posix.ts';
 import { decodeResourceTable, resourceTableLayout } from '../../resource-table/codec.ts';
 import { SharedMemory } from '../../wire/shared-memory.ts';
 import { mapSharedFile } from '../native/shm-map.ts';

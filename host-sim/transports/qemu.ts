@@ -1,6 +1,6 @@
 /** The qemu target: the real firmware ELF on an emulated Cortex-M (mps2-an385), driven through QMP. */
 import { readFileSync } from 'node:fs';
-import { launchQemu, PSRAM_BASE, PSRAM_SIZE, type QemuInstance } from '../../emulator/qemu/qemu.ts';
+import { launchQemu, PSRAM_BASE, PSRAM_SIZE, type QemuInstance } from '../../launch/qemu.ts';
 import { SharedMemory } from '../../wire/shared-memory.ts';
 import { mapSharedFile } from '../native/shm-map.ts';
 import type { RprocOps } from '../remoteproc/ops.ts';

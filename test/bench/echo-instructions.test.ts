@@ -2,7 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildPlugin, measureEchoes, pluginArguments, type EchoResult } from '../../bench/echo-instructions.ts';
-import { firmwareImage } from '../../host-sim/transports/firmware-image.ts';
+import { firmwareImage } from '../../launch/firmware-image.ts';
 
 const shmFiles = () => readdirSync('/dev/shm').filter((name) => name.startsWith(`xs-rpmsg-qemu-${process.pid}-`));
 

@@ -1,7 +1,7 @@
 /** Helpers of the end-to-end suite: the targets it runs against and a driver for the test app's control service. */
 import { openSession, type Session, type TargetName } from '../../host-sim/session.ts';
 import type { LinuxHost } from '../../host-sim/host.ts';
-import { firmwareImage } from '../../host-sim/transports/firmware-image.ts';
+import { firmwareImage } from '../../launch/firmware-image.ts';
 import { send, type RpmsgDevice, type RpmsgDriver } from '../../host-sim/rpmsg/rpmsg-core.ts';
 
 /** Every target the suite knows; CI runs all that are built on this machine. */

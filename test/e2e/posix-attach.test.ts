@@ -1,7 +1,7 @@
 // The host simulator attaches to a posix remote that someone else started (OpenAMP's way of running the pair).
 import { describe, expect, it } from 'vitest';
-import { launchPosixRemote } from '../../firmware/platform/posix/launch.ts';
-import { firmwareImage } from '../../host-sim/transports/firmware-image.ts';
+import { launchPosixRemote } from '../../launch/posix.ts';
+import { firmwareImage } from '../../launch/firmware-image.ts';
 import { rpmsgClientSample } from '../../host-sim/samples/rpmsg-client-sample.ts';
 import { openSession } from '../../host-sim/session.ts';
 

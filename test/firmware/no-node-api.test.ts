@@ -2,13 +2,13 @@
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bundleFirmware } from '../../scripts/bundle-firmware.ts';
+import { bundleFirmware } from '../../tools/bundle-firmware.ts';
 import { tmpdir } from 'node:os';
 
 const root = resolve(import.meta.dirname, '../..');
 /** Folders whose TypeScript is bundled into the firmware (and files that are Node-only by design). */
 const xsFolders = ['firmware/runtime', 'firmware/apps', 'wire', 'resource-table'];
-const nodeOnly = new Set(['resource-table/cli.ts']);
+const nodeOnly = new Set(['cli/resource-table.ts']);
 const nodeApi = /from\s+['"](node:|fs|path|os|net|child_process|worker_threads|buffer|url|util|events)['"]|\brequire\(|\bprocess\.|\bBuffer\.|\b__dirname\b|\bsetImmediate\(/;
 
 function typeScriptFiles(folder: string): string[] {
@@ -40,7 +40,7 @@ describe('firmware code uses no Node API', () => {
   it('the bundler refuses a Node import in firmware code', async () => {
     const { build } = await import('esbuild');
     await expect(
-      build({ stdin: { contents: "import { readFileSync } from 'node:fs'; readFileSync('x');", resolveDir: root }, bundle: true, write: false, platform: 'neutral', logLevel: 'silent', plugins: [(await import('../../scripts/bundle-firmware.ts')).forbidNodeApis] }),
+      build({ stdin: { contents: "import { readFileSync } from 'node:fs'; readFileSync('x');", resolveDir: root }, bundle: true, write: false, platform: 'neutral', logLevel: 'silent', plugins: [(await import('../../tools/bundle-firmware.ts')).forbidNodeApis] }),
     ).rejects.toThrow(/Node API/);
   });
 });

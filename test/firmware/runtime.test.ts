@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { startRuntime, type Rpmsg } from '../../firmware/runtime/runtime.ts';
 import { createInProcessPlatform, InProcessDoorbells } from '../../firmware/platform/in-process/platform.ts';
-import { placeInProcessImage } from '../../firmware/platform/in-process/image.ts';
+import { placeInProcessImage } from '../../launch/in-process.ts';
 import echoApp from '../../firmware/apps/echo/main.ts';
 import { findVdevEntry, writeVdevStatus, writeVdevGfeatures, writeVringDa, writeVringNotifyid } from '../../resource-table/in-place.ts';
 import { vringLayout } from '../../wire/vring.ts';

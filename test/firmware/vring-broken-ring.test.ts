@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCounters } from '../../wire/errors.ts';
 import { SharedMemory } from '../../wire/shared-memory.ts';
 import { vringLayout } from '../../wire/vring.ts';
-import { VringDevice } from '../../firmware/runtime/vring-device.ts';
+import { VringDevice } from '../../firmware/runtime/virtio/vring-device.ts';
 
 const NUM = 8;
 

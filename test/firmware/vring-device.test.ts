@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCounters, RpmsgError } from '../../wire/errors.ts';
 import { SharedMemory } from '../../wire/shared-memory.ts';
 import { vringLayout, VRING_AVAIL_F_NO_INTERRUPT } from '../../wire/vring.ts';
-import { VringDevice } from '../../firmware/runtime/vring-device.ts';
+import { VringDevice } from '../../firmware/runtime/virtio/vring-device.ts';
 
 const BASE = 0x21000000;
 const NUM = 8;

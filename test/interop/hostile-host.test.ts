@@ -6,7 +6,7 @@
  * before it boots and for a vanished peer, exits with a clear message).
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { PosixRemote } from '../../firmware/platform/posix/launch.ts';
+import type { PosixRemote } from '../../launch/posix.ts';
 import { OPENAMP_DEMO_SERVICE, STATS_SERVICE } from '../../firmware/apps/openamp-demo/main.ts';
 import { RSC_TABLE_NUM, RSC_TABLE_VER, VRING_RSC_NUM, vdevVringOffset } from '../../resource-table/layout.ts';
 import { writeVringDa } from '../../resource-table/in-place.ts';

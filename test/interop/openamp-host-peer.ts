@@ -16,7 +16,7 @@
  * Raw accessors (view, vdev, writeStatus, kick, ...) let hostile tests break each rule.
  */
 import type { Socket } from 'node:net';
-import type { PosixRemote } from '../../firmware/platform/posix/launch.ts';
+import type { PosixRemote } from '../../launch/posix.ts';
 import { mapSharedFile } from '../../host-sim/native/shm-map.ts';
 import {
   findVdevEntry,

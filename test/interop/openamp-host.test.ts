@@ -7,7 +7,7 @@
  * and on the -fsanitize=address,undefined one.
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { PosixRemote } from '../../firmware/platform/posix/launch.ts';
+import type { PosixRemote } from '../../launch/posix.ts';
 import { OPENAMP_DEMO_SERVICE, STATS_SERVICE } from '../../firmware/apps/openamp-demo/main.ts';
 import { ECHO_SERVICE } from '../../firmware/apps/echo/main.ts';
 import { RPMSG_ADDR_ANY } from '../../wire/rpmsg.ts';

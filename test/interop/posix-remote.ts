@@ -1,9 +1,9 @@
 /** Launching the real posix remote (app firmware/apps/openamp-demo) for the interop and hostile suites, with cleanup. */
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchPosixRemote, type PosixRemote } from '../../firmware/platform/posix/launch.ts';
-import { bundleFirmware } from '../../scripts/bundle-firmware.ts';
-import { buildFirmware } from '../../scripts/build-firmware.ts';
+import { launchPosixRemote, type PosixRemote } from '../../launch/posix.ts';
+import { bundleFirmware } from '../../tools/bundle-firmware.ts';
+import { buildFirmware } from '../../tools/build-firmware.ts';
 import { root } from '../platform/helpers.ts';
 import { OpenAmpHostPeer } from './openamp-host-peer.ts';
 

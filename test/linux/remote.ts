@@ -2,8 +2,8 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildFirmware } from '../../scripts/build-firmware.ts';
-import { bundleFirmware } from '../../scripts/bundle-firmware.ts';
+import { buildFirmware } from '../../tools/build-firmware.ts';
+import { bundleFirmware } from '../../tools/bundle-firmware.ts';
 import type { RemoteCommand } from '../../linux/uml.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

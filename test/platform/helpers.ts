@@ -3,7 +3,7 @@ import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildFirmware, type FirmwareTarget } from '../../scripts/build-firmware.ts';
+import { buildFirmware, type FirmwareTarget } from '../../tools/build-firmware.ts';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 

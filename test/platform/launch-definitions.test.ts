@@ -1,7 +1,7 @@
 /** Pure parts of the build and launch definitions: manifest -> XS creation sizes, the qemu argument list. */
 import { describe, expect, it } from 'vitest';
-import { qemuArguments, PSRAM_SIZE } from '../../emulator/qemu/qemu.ts';
-import { creationFromManifest } from '../../scripts/build-firmware.ts';
+import { qemuArguments, PSRAM_SIZE } from '../../launch/qemu.ts';
+import { creationFromManifest } from '../../tools/build-firmware.ts';
 
 describe('creationFromManifest', () => {
   it('reads Moddable-style "creation" sizes, with per-target overrides under "platforms"', () => {

@@ -1,7 +1,7 @@
 /** The posix remote (the same XS platform layer built natively): /dev/shm window, UNIX-socket doorbell, OpenAMP conventions, crash reporting. */
 import { existsSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { launchPosixRemote, POSIX_SHM_SIZE, type PosixRemote } from '../../firmware/platform/posix/launch.ts';
+import { launchPosixRemote, POSIX_SHM_SIZE, type PosixRemote } from '../../launch/posix.ts';
 import { buildFixture, Command, COMMAND, DoorbellQueue, median, readBytes, readCrashRecord, writeWords } from './helpers.ts';
 
 const executable: Record<string, string> = {};

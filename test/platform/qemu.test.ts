@@ -1,7 +1,7 @@
 /** The qemu-mps2 firmware (real XS engine, arm-none-eabi-gcc, qemu-system-arm): console, shared memory, doorbell, timers, crash reporting. */
 import { existsSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { launchQemu, PSRAM_BASE, PSRAM_SIZE, type QemuInstance } from '../../emulator/qemu/qemu.ts';
+import { launchQemu, PSRAM_BASE, PSRAM_SIZE, type QemuInstance } from '../../launch/qemu.ts';
 import { buildFixture, Command, COMMAND, DoorbellQueue, median, readBytes, readCrashRecord, writeWords } from './helpers.ts';
 
 const elf: Record<string, string> = {};

@@ -5,9 +5,9 @@
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { launchQemu, PSRAM_BASE, type QemuInstance } from '../../emulator/qemu/qemu.ts';
-import { launchPosixRemote, type PosixRemote } from '../../firmware/platform/posix/launch.ts';
-import { buildFirmware } from '../../scripts/build-firmware.ts';
+import { launchQemu, PSRAM_BASE, type QemuInstance } from '../../launch/qemu.ts';
+import { launchPosixRemote, type PosixRemote } from '../../launch/posix.ts';
+import { buildFirmware } from '../../tools/build-firmware.ts';
 import { findVdevEntry, readVringDa, writeVdevGfeatures, writeVdevStatus, writeVringDa, writeVringNotifyid } from '../../resource-table/in-place.ts';
 import { vringLayout } from '../../wire/vring.ts';
 import { DoorbellQueue, root } from './helpers.ts';

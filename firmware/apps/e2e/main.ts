@@ -2,7 +2,7 @@
  * The end-to-end test app: the echo service plus a control service through which the
  * suite drives the remote (open/close services, pause receiving, send bursts).
  */
-import type { Endpoint } from '../../runtime/endpoint.ts';
+import type { Endpoint } from '../../runtime/rpmsg/endpoint.ts';
 import type { Rpmsg } from '../../runtime/runtime.ts';
 import { RpmsgError } from '../../../wire/errors.ts';
 import { RPMSG_MTU } from '../../../wire/rpmsg.ts';

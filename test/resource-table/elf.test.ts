@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RpmsgError } from '../../wire/errors.ts';
 import { encodeResourceTable } from '../../resource-table/index.ts';
 import { LinuxHost, elfFindResourceTable } from '../../host-sim/index.ts';
-import { BASE, ScriptedRemote, rpmsgTable } from './scripted-remote.ts';
+import { BASE, ScriptedRemote, rpmsgTable } from '../host-sim/scripted-remote.ts';
 
 const LOAD_DA = BASE + 0x80000;
 const TRACE_DA = LOAD_DA + 0x400;

@@ -1,8 +1,8 @@
 /** The virtio transport of a remoteproc remote: the vdev entry of its own resource table. */
-import { RpmsgError, type ErrorCounters } from '../../wire/errors.ts';
-import type { SharedMemory } from '../../wire/shared-memory.ts';
-import { VIRTIO_ID_RPMSG } from '../../wire/rpmsg.ts';
-import { vringLayout, isValidVringNum } from '../../wire/vring.ts';
+import { RpmsgError, type ErrorCounters } from '../../../wire/errors.ts';
+import type { SharedMemory } from '../../../wire/shared-memory.ts';
+import { VIRTIO_ID_RPMSG } from '../../../wire/rpmsg.ts';
+import { vringLayout, isValidVringNum } from '../../../wire/vring.ts';
 import {
   RSC_HDR_TYPE,
   RSC_TABLE_HEADER_SIZE,
@@ -19,15 +19,15 @@ import {
   VIRTIO_CONFIG_S_DRIVER_OK,
   entryOffsetSlot,
   vdevVringOffset,
-} from '../../resource-table/layout.ts';
+} from '../../../resource-table/layout.ts';
 import {
   readVdevGfeatures,
   readVringAlign,
   readVringDa,
   readVringNotifyid,
   readVringNum,
-} from '../../resource-table/in-place.ts';
-import type { RpmsgDeviceConfig } from './rpmsg-device.ts';
+} from '../../../resource-table/in-place.ts';
+import type { RpmsgDeviceConfig } from '../rpmsg/rpmsg-virtio.ts';
 import { checkVringAlignment, type VringPlacement } from './vring-device.ts';
 
 /** Where the runtime's resources sit in its own table (local offsets into shared memory). */

@@ -1,13 +1,13 @@
 /**
  * Launch definition of the posix remote (Node side): starts the native XS firmware built by
- * `scripts/build-firmware.ts --target posix` on its own shm file and doorbell socket, and
+ * `tools/build-firmware.ts --target posix` on its own shm file and doorbell socket, and
  * always cleans up (process, shm file, socket) — also at process exit if the caller forgot.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, unlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { LaunchedProcess, type ProcessExit } from '../launched-process.ts';
+import { LaunchedProcess, type ProcessExit } from './launched-process.ts';
 import { join } from 'node:path';
 
 /** OpenAMP's Linux port default window size. */
@@ -108,7 +108,7 @@ export function launchPosixRemote(options: PosixRemoteOptions): PosixRemote {
   const shmPath = shm.startsWith('/') ? shm : `/dev/shm/${shm}`;
   const socketPath = options.socketPath ?? join(tmpdir(), `${tag}.event`);
   const deleteShm = options.deleteShm ?? true;
-  if (!existsSync(options.executable)) throw new Error(`ENOENT: ${options.executable} does not exist; build it with npx tsx scripts/build-firmware.ts --target posix`);
+  if (!existsSync(options.executable)) throw new Error(`ENOENT: ${options.executable} does not exist; build it with npx tsx tools/build-firmware.ts --target posix`);
   const args = ['--shm', shm, '--shm-size', String(options.shmSize ?? POSIX_SHM_SIZE), '--socket', socketPath];
   if (deleteShm) args.push('--delete-shm');
   const child = spawn(options.executable, args, { stdio: ['ignore', 'pipe', 'pipe'] });

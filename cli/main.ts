@@ -1,11 +1,15 @@
-/** Command line of the host simulator: `demo` runs rpmsg-client-sample against a booted remote. */
-import { formatLogLine } from './log.ts';
-import { rpmsgClientSample } from './samples/rpmsg-client-sample.ts';
-import { openSession, type TargetName } from './session.ts';
+/** The command line: `demo` runs rpmsg-client-sample against a booted remote; `decode`, `c-source`, `bytes` work on resource tables. */
+import { formatLogLine } from '../host-sim/log.ts';
+import { rpmsgClientSample } from '../host-sim/samples/rpmsg-client-sample.ts';
+import { openSession, type TargetName } from '../host-sim/session.ts';
+import { runResourceTableCommand } from './resource-table.ts';
 
-const usage = `usage: npx tsx host-sim/cli.ts demo [--target in-process|qemu|posix] [--attach [SHM,SOCKET]] [--count N] [--quiet]
+const usage = `usage: npx tsx cli/main.ts demo [--target in-process|qemu|posix] [--attach [SHM,SOCKET]] [--count N] [--quiet]
   demo      boot the example firmware on a target and run Linux's rpmsg-client-sample against it
-  --attach  posix: use a remote that is already running (default /dev/shm/openamp.shm,/tmp/openamp.event.0)`;
+  --attach  posix: use a remote that is already running (default /dev/shm/openamp.shm,/tmp/openamp.event.0)
+       npx tsx cli/main.ts decode <file | firmware.elf>         a resource table, decoded, with Linux's verdict
+       npx tsx cli/main.ts c-source <manifest.json> [--target T] [--symbol name]
+       npx tsx cli/main.ts bytes <manifest.json> [--target T] [--out file]`;
 
 function option(args: string[], name: string, fallback: string): string {
   const at = args.indexOf(name);
@@ -52,6 +56,7 @@ async function demo(args: string[]): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   if (command === 'demo') return demo(args);
+  if (command === 'decode' || command === 'c-source' || command === 'bytes') return runResourceTableCommand(argv);
   console.error(usage);
   return command === undefined || command === '--help' ? 0 : 2;
 }
@@ -59,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: Error) => {
-    console.error(`host-sim: ${error.message}`);
+    console.error(`xs-rpmsg: ${error.message}`);
     process.exit(1);
   },
 );

@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, unlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { LaunchedProcess, type ProcessExit } from '../../firmware/platform/launched-process.ts';
+import { LaunchedProcess, type ProcessExit } from './launched-process.ts';
 import { join } from 'node:path';
 
 /** Size of the mps2 PSRAM = the shared window; QEMU requires the backend to be exactly this. */
@@ -24,7 +24,7 @@ export type QemuMachine = 'mps2-an385' | 'mps2-an386';
 
 /** Options of launchQemu. Paths default to unique names for this process. */
 export interface QemuOptions {
-  /** The firmware ELF (scripts/build-firmware.ts --target qemu-mps2). */
+  /** The firmware ELF (tools/build-firmware.ts --target qemu-mps2). */
   elf: string;
   /** Default mps2-an385 (Cortex-M3). */
   machine?: QemuMachine;
@@ -276,7 +276,7 @@ export async function launchQemu(options: QemuOptions): Promise<QemuInstance> {
   const shmPath = options.shmPath ?? `/dev/shm/${tag}`;
   const doorbellPath = options.doorbellPath ?? join(tmpdir(), `${tag}.doorbell`);
   const qmpPath = options.qmpPath ?? join(tmpdir(), `${tag}.qmp`);
-  if (!existsSync(options.elf)) throw new Error(`ENOENT: firmware ELF ${options.elf} does not exist; build it with npx tsx scripts/build-firmware.ts`);
+  if (!existsSync(options.elf)) throw new Error(`ENOENT: firmware ELF ${options.elf} does not exist; build it with npx tsx tools/build-firmware.ts`);
   for (const path of [doorbellPath, qmpPath]) if (existsSync(path)) unlinkSync(path);
   const args = qemuArguments({ ...options, shmPath, doorbellPath, qmpPath });
   const child = spawn(options.qemuBinary ?? 'qemu-system-arm', args, { stdio: ['ignore', 'pipe', 'pipe'] });

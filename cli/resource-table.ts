@@ -1,17 +1,17 @@
-/** Command line: resource table as C source, as bytes, or decoded for reading. */
+/** The resource-table verbs of the command line: C source, bytes, or a decoded table with Linux's verdict. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { RpmsgError } from '../wire/errors.ts';
-import { encodeResourceTable } from './codec.ts';
-import { resourceTableCSource } from './c-source.ts';
-import { formatResourceTable } from './dump.ts';
-import { resourceTableFromManifest } from './manifest.ts';
-import { checkResourceTable } from './validate.ts';
-import { elfFindResourceTable } from '../host-sim/remoteproc/elf-loader.ts';
+import { encodeResourceTable } from '../resource-table/codec.ts';
+import { resourceTableCSource } from '../resource-table/c-source.ts';
+import { formatResourceTable } from '../resource-table/dump.ts';
+import { resourceTableFromManifest } from '../resource-table/manifest.ts';
+import { checkResourceTable } from '../resource-table/validate.ts';
+import { elfFindResourceTable } from '../resource-table/elf.ts';
 
 const USAGE = `usage:
-  tsx resource-table/cli.ts c-source <manifest.json> [--target qemu-mps2|posix|...] [--symbol name]   C source on stdout
-  tsx resource-table/cli.ts bytes <manifest.json> [--target T] [--out file]                         binary (stdout or file)
-  tsx resource-table/cli.ts decode <file | firmware.elf>                                           readable dump + Linux's verdict`;
+  tsx cli/main.ts c-source <manifest.json> [--target qemu-mps2|posix|...] [--symbol name]   C source on stdout
+  tsx cli/main.ts bytes <manifest.json> [--target T] [--out file]                         binary (stdout or file)
+  tsx cli/main.ts decode <file | firmware.elf>                                           readable dump + Linux's verdict`;
 
 function option(args: string[], name: string): string | null {
   const i = args.indexOf(name);
@@ -22,7 +22,8 @@ function option(args: string[], name: string): string | null {
   return value;
 }
 
-function main(argv: string[]): number {
+/** Runs `c-source`, `bytes` or `decode` with its arguments; returns the exit status. */
+export function resourceTableCommand(argv: string[]): number {
   const args = [...argv];
   const command = args.shift();
   const target = option(args, '--target');
@@ -65,13 +66,15 @@ function main(argv: string[]): number {
   return 2;
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (error) {
-  if (error instanceof RpmsgError || error instanceof SyntaxError) {
-    process.stderr.write(`resource-table: ${error.message}\n`);
-    process.exitCode = 1;
-  } else {
+/** resourceTableCommand, with RpmsgError and JSON errors printed as one line (exit 1). */
+export function runResourceTableCommand(argv: string[]): number {
+  try {
+    return resourceTableCommand(argv);
+  } catch (error) {
+    if (error instanceof RpmsgError || error instanceof SyntaxError) {
+      process.stderr.write(`resource-table: ${error.message}\n`);
+      return 1;
+    }
     throw error;
   }
 }

@@ -1,4 +1,4 @@
-/** The app module the firmware bundle links in (scripts/bundle-firmware.ts resolves it). */
+/** The app module the firmware bundle links in (tools/bundle-firmware.ts resolves it). */
 declare module 'xs-rpmsg-app' {
   import type { App, RuntimeOptions } from '../runtime/runtime.ts';
   const app: App;

@@ -1,10 +1,10 @@
-/** Builds (or reuses) the XS firmware of an app for a native target: bundle, then scripts/build-firmware.ts. */
+/** Builds (or reuses) the XS firmware of an app for a native target: bundle, then tools/build-firmware.ts. */
 import { resolve, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleFirmware } from '../../scripts/bundle-firmware.ts';
-import { buildFirmware, type FirmwareTarget } from '../../scripts/build-firmware.ts';
+import { bundleFirmware } from '../tools/bundle-firmware.ts';
+import { buildFirmware, type FirmwareTarget } from '../tools/build-firmware.ts';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Path of the built ELF (qemu-mps2) or executable (posix) of `app`; rebuilt only where inputs changed. */
 export async function firmwareImage(target: FirmwareTarget, app: string, verbose = false): Promise<string> {

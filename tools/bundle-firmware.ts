@@ -26,7 +26,7 @@ export function manifestApp(manifestPath = resolve(root, 'manifest.json')): stri
 export async function bundleFirmware(outFile: string, app = manifestApp()): Promise<string> {
   const appEntry = resolve(root, 'firmware/apps', app, 'main.ts');
   const result = await build({
-    entryPoints: [resolve(root, 'firmware/platform/xs-entry.ts')],
+    entryPoints: [resolve(root, 'firmware/platform/xs/xs-entry.ts')],
     bundle: true,
     format: 'iife',
     platform: 'neutral',

@@ -1,6 +1,6 @@
 /** An rpmsg endpoint of the remote, in the ECMA-419 manner: one options object, callbacks, idempotent close. */
-import { RpmsgError } from '../../wire/errors.ts';
-import { RPMSG_ADDR_ANY } from '../../wire/rpmsg.ts';
+import { RpmsgError } from '../../../wire/errors.ts';
+import { RPMSG_ADDR_ANY } from '../../../wire/rpmsg.ts';
 
 /** What an endpoint needs from the rpmsg device it lives on. */
 export interface EndpointHost {

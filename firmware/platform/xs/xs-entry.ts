@@ -1,7 +1,7 @@
 /** Entry of the bundled firmware script on XS: the C platform layer defines the global `platform`. */
-import type { Platform } from '../runtime/platform.ts';
-import { Runtime } from '../runtime/runtime.ts';
-// Resolved by scripts/bundle-firmware.ts to the app named in manifest.json; an app may also
+import type { Platform } from '../../runtime/platform.ts';
+import { Runtime } from '../../runtime/runtime.ts';
+// Resolved by tools/bundle-firmware.ts to the app named in manifest.json; an app may also
 // export `runtimeOptions` (e.g. the benchmark turns the status poll off).
 import * as appModule from 'xs-rpmsg-app';
 

@@ -1,5 +1,5 @@
 /** The remote's rpmsg device: endpoints, name service and messages over the two vrings. */
-import { RpmsgError, type ErrorCounters } from '../../wire/errors.ts';
+import { RpmsgError, type ErrorCounters } from '../../../wire/errors.ts';
 import {
   isNameServiceDestroy,
   decodeNameServiceMessage,
@@ -7,7 +7,7 @@ import {
   RPMSG_NS_CREATE,
   RPMSG_NS_DESTROY,
   RPMSG_NS_MSG_SIZE,
-} from '../../wire/name-service.ts';
+} from '../../../wire/name-service.ts';
 import {
   RPMSG_ADDR_ANY,
   RPMSG_HDR_DST,
@@ -22,11 +22,11 @@ import {
   rpmsgHeaderLen,
   rpmsgHeaderSrc,
   writeRpmsgHeader,
-} from '../../wire/rpmsg.ts';
-import type { SharedMemory } from '../../wire/shared-memory.ts';
+} from '../../../wire/rpmsg.ts';
+import type { SharedMemory } from '../../../wire/shared-memory.ts';
 import { Endpoint, type EndpointHost, type EndpointOptions } from './endpoint.ts';
-import type { Platform } from './platform.ts';
-import { VringDevice, type VringPlacement } from './vring-device.ts';
+import type { Platform } from '../platform.ts';
+import { VringDevice, type VringPlacement } from '../virtio/vring-device.ts';
 
 /** What the virtio transport found once the host set DRIVER_OK. */
 export interface RpmsgDeviceConfig {

@@ -1,8 +1,8 @@
 /** The virtio transport of a vhost-user backend (the UML target): rings and memory arrive per device. */
-import { RpmsgError, type ErrorCounters } from '../../wire/errors.ts';
-import { SharedMemory } from '../../wire/shared-memory.ts';
-import { VRING_DESC_SIZE, VRING_RING, VRING_USED_ELEM_SIZE, isValidVringNum } from '../../wire/vring.ts';
-import type { RpmsgDeviceConfig } from './rpmsg-device.ts';
+import { RpmsgError, type ErrorCounters } from '../../../wire/errors.ts';
+import { SharedMemory } from '../../../wire/shared-memory.ts';
+import { VRING_DESC_SIZE, VRING_RING, VRING_USED_ELEM_SIZE, isValidVringNum } from '../../../wire/vring.ts';
+import type { RpmsgDeviceConfig } from '../rpmsg/rpmsg-virtio.ts';
 import { checkVringAlignment, type VringPlacement } from './vring-device.ts';
 
 /** One vring as the C layer reports it: addresses are guest-physical, like descriptor addresses. */

@@ -1,6 +1,6 @@
-/** ELF firmware handling as drivers/remoteproc/remoteproc_elf_loader.c: sanity check, PT_LOAD segments, `.resource_table`. */
-import { RpmsgError } from '../../wire/errors.ts';
-import { RSC_TABLE_HEADER_SIZE, RSC_TABLE_NUM, RSC_TABLE_RESERVED, RSC_TABLE_VER, RSC_TABLE_VERSION } from '../../resource-table/layout.ts';
+/** Firmware ELF reading as drivers/remoteproc/remoteproc_elf_loader.c does it: sanity check, PT_LOAD segments, `.resource_table`. Shared by host-sim's remoteproc and the command line. */
+import { RpmsgError } from '../wire/errors.ts';
+import { RSC_TABLE_HEADER_SIZE, RSC_TABLE_NUM, RSC_TABLE_RESERVED, RSC_TABLE_VER, RSC_TABLE_VERSION } from './layout.ts';
 
 /** PT_LOAD program header type. */
 export const PT_LOAD = 1;

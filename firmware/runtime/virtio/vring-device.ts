@@ -1,6 +1,6 @@
 /** Device side of one split vring: takes the driver's buffers from avail, returns them on used. */
-import { RpmsgError, type ErrorCounters } from '../../wire/errors.ts';
-import type { SharedMemory } from '../../wire/shared-memory.ts';
+import { RpmsgError, type ErrorCounters } from '../../../wire/errors.ts';
+import type { SharedMemory } from '../../../wire/shared-memory.ts';
 import {
   VRING_AVAIL_F_NO_INTERRUPT,
   VRING_DESC_ADDR,
@@ -17,7 +17,7 @@ import {
   availUsedEventOffset,
   usedAvailEventOffset,
   vringNeedEvent,
-} from '../../wire/vring.ts';
+} from '../../../wire/vring.ts';
 
 // The byte offsets of wire/vring.ts as element indexes of the u16 (>> 1) and u32 (>> 2) views.
 /** avail and used, as u16: flags, idx, first avail ring entry. */
