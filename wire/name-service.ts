@@ -20,18 +20,23 @@ export interface NameServiceMessage {
   flags: number;
 }
 
-/** UTF-8-free ASCII encoding of a channel name; names longer than 31 bytes are refused. */
-export function encodeChannelName(name: string, out: Uint8Array, offset: number): void {
+/** The channel-name rule, in one place: at most 31 bytes (name[32] keeps a NUL), printable ASCII. Throws EINVAL with the reason. */
+export function checkChannelName(name: string): void {
   if (name.length > RPMSG_NAME_SIZE - 1) {
     throw new RpmsgError('EINVAL', `channel name "${name}" is ${name.length} bytes; rpmsg names hold at most ${RPMSG_NAME_SIZE - 1}`);
   }
-  for (let i = 0; i < RPMSG_NAME_SIZE; i++) {
-    const code = i < name.length ? name.charCodeAt(i) : 0;
-    if (code > 0x7e || (i < name.length && code < 0x20)) {
+  for (let i = 0; i < name.length; i++) {
+    const code = name.charCodeAt(i);
+    if (code > 0x7e || code < 0x20) {
       throw new RpmsgError('EINVAL', `channel name "${name}" has a non-printable or non-ASCII character at ${i}; use plain ASCII`);
     }
-    out[offset + i] = code;
   }
+}
+
+/** ASCII encoding of a channel name, NUL-padded to 32 bytes; names checkChannelName refuses are refused. */
+export function encodeChannelName(name: string, out: Uint8Array, offset: number): void {
+  checkChannelName(name);
+  for (let i = 0; i < RPMSG_NAME_SIZE; i++) out[offset + i] = i < name.length ? name.charCodeAt(i) : 0;
 }
 
 /** Read a NUL-terminated name of at most `size` bytes (bytes after the first NUL are ignored). */

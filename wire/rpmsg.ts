@@ -17,6 +17,8 @@ export const RPMSG_MTU = RPMSG_BUF_SIZE - RPMSG_HDR_SIZE;
 export const RPMSG_ADDR_ANY = 0xffffffff;
 /** RPMSG_NS_ADDR: the name service endpoint. */
 export const RPMSG_NS_ADDR = 53;
+/** How long a blocking send waits for a TX buffer before ERESTARTSYS (virtio_rpmsg_bus: msecs_to_jiffies(15000)). */
+export const RPMSG_SEND_TIMEOUT_MS = 15000;
 /** RPMSG_RESERVED_ADDRESSES: dynamic addresses start here. */
 export const RPMSG_RESERVED_ADDRESSES = 1024;
 /** VIRTIO_RPMSG_F_NS: feature bit 0, the remote has a name service. */

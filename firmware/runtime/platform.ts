@@ -1,17 +1,12 @@
-/** The seam between the remote runtime and a target: everything that differs per target is here. */
-import type { VhostUserDeviceInfo } from './virtio/vhost-user-transport.ts';
-
 /**
- * What a target gives the runtime (docs/ARCHITECTURE.md, "The platform seam"). On XS the C
- * platform layer builds this object; in Node the in-process target does.
+ * The seam between the remote runtime and a target: everything that differs per target is here.
+ * Two kinds of target: one whose host finds the device in the firmware's resource table
+ * (remoteproc: qemu, posix, in-process) and one whose device arrives from a vhost-user frontend
+ * (the real kernel in UML). This file imports nothing: every other runtime file may use it.
  */
-export interface Platform {
-  /** The shared window: an ArrayBuffer in Node, a host buffer on XS. */
-  readonly memory: ArrayBuffer;
-  /** The address byte 0 of `memory` has in the host's addresses (vring da, descriptor addr). */
-  readonly memoryBase: number;
-  /** Offset of the firmware's resource table inside `memory`. */
-  readonly resourceTableOffset: number;
+
+/** What every target gives the runtime (docs/ARCHITECTURE.md, "The platform seam"). */
+export interface PlatformCommon {
   /** Ring the host's doorbell for the vring with this notifyid. */
   notify(notifyId: number): void;
   /** Set by the runtime; the event loop calls it after the host rang (kicks merge). */
@@ -29,10 +24,49 @@ export interface Platform {
    * (into the window when `toShared`): memcpy on XS. Optional: without it the runtime copies in JS.
    */
   copy?(toShared: boolean, sharedOffset: number, bytes: Uint8Array, bytesOffset: number, length: number): void;
-  /** "vhost-user" when the device comes from a vhost-user frontend (UML) instead of a resource table. */
-  readonly transport?: 'vhost-user';
-  /** vhost-user: set by the runtime; the device is live with these rings and memory. */
-  onDeviceReady?: ((info: VhostUserDeviceInfo) => void) | null;
-  /** vhost-user: set by the runtime; the device went away (drop every view of its memory). */
-  onDeviceReset?: ((reason: string) => void) | null;
 }
+
+/** A remoteproc target: the host reads the firmware's resource table inside `memory` and writes status and vrings there. */
+export interface ResourceTablePlatform extends PlatformCommon {
+  /** Absent (or "resource-table"): the device is described by the resource table. */
+  readonly transport?: 'resource-table';
+  /** The shared window: an ArrayBuffer in Node, a host buffer on XS. */
+  readonly memory: ArrayBuffer;
+  /** The address byte 0 of `memory` has in the host's addresses (vring da, descriptor addr). */
+  readonly memoryBase: number;
+  /** Offset of the firmware's resource table inside `memory`. */
+  readonly resourceTableOffset: number;
+}
+
+/** One vring as a vhost-user frontend set it up: addresses are guest-physical, like descriptor addresses. */
+export interface VhostUserVring {
+  index: number;
+  notifyId: number;
+  num: number;
+  desc: number;
+  avail: number;
+  used: number;
+}
+
+/** What onDeviceReady receives (docs/LINUX.md, "The seam with the runtime"). */
+export interface VhostUserDeviceInfo {
+  /** Acked features (64-bit value as a Number). */
+  features: number;
+  /** The shared region (a host buffer on XS). */
+  memory: ArrayBuffer;
+  /** Guest-physical address of byte 0 of `memory`. */
+  memoryBase: number;
+  vrings: VhostUserVring[];
+}
+
+/** A vhost-user target: no resource table; the C layer hands over each live device's memory and rings. */
+export interface VhostUserPlatform extends PlatformCommon {
+  readonly transport: 'vhost-user';
+  /** Set by the runtime; the device is live with these rings and memory. */
+  onDeviceReady: ((info: VhostUserDeviceInfo) => void) | null;
+  /** Set by the runtime; the device went away (drop every view of its memory). */
+  onDeviceReset: ((reason: string) => void) | null;
+}
+
+/** What a target gives the runtime: one of the two kinds, told apart by `transport`. */
+export type Platform = ResourceTablePlatform | VhostUserPlatform;

@@ -2,10 +2,12 @@
 import { ErrorCounters, RpmsgError } from '../../wire/errors.ts';
 import { SharedMemory, integerIfExact } from '../../wire/shared-memory.ts';
 import type { Endpoint, EndpointOptions } from './rpmsg/endpoint.ts';
-import type { Platform } from './platform.ts';
+import type { NameServiceListener } from './rpmsg/name-service.ts';
+import type { Platform, VhostUserDeviceInfo } from './platform.ts';
 import { RemoteprocTransport } from './virtio/remoteproc-transport.ts';
-import { RpmsgDevice, type NameServiceListener, type RpmsgDeviceConfig, type RpmsgStatistics } from './rpmsg/rpmsg-virtio.ts';
-import { vhostUserConfiguration, type VhostUserDeviceInfo } from './virtio/vhost-user-transport.ts';
+import { RpmsgVirtio, type RpmsgStatistics } from './rpmsg/rpmsg-virtio.ts';
+import type { DeviceConfiguration } from './virtio/device-configuration.ts';
+import { vhostUserConfiguration } from './virtio/vhost-user-transport.ts';
 import { TraceBuffer } from './trace-buffer.ts';
 import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../resource-table/layout.ts';
 
@@ -48,7 +50,7 @@ export class Runtime implements Rpmsg {
   private stopped = false;
   /** The resource-table transport, or null on vhost-user (the C layer pushes device events). */
   private readonly transport: RemoteprocTransport | null;
-  readonly device: RpmsgDevice;
+  readonly device: RpmsgVirtio;
   private pollTimer: ReturnType<typeof setInterval> | null = null;
   /** device.attached when the poll timer was (re)started: its period follows that state. */
   private pollAttached = false;
@@ -79,7 +81,7 @@ export class Runtime implements Rpmsg {
       const trace = this.transport.trace;
       this.trace = trace === null ? null : new TraceBuffer(this.memory.bytes, trace.offset, trace.length);
     }
-    this.device = new RpmsgDevice(this.memory, platform, this.errors);
+    this.device = new RpmsgVirtio(this.memory, platform, this.errors);
     platform.onNotify = this.service;
   }
 
@@ -94,7 +96,7 @@ export class Runtime implements Rpmsg {
     }
   }
 
-  private hostArrived(config: RpmsgDeviceConfig, memory: SharedMemory): void {
+  private hostArrived(config: DeviceConfiguration, memory: SharedMemory): void {
     this.device.attach(config, memory);
     this.log(`xs-rpmsg: host ready (features 0x${config.features.toString(16)}, vrings ${config.transmit.num}/${config.receive.num})`);
     if (this.onHostReady) this.onHostReady();
@@ -116,11 +118,11 @@ export class Runtime implements Rpmsg {
   }
 
   get onNameService(): NameServiceListener | null {
-    return this.device.onNameService;
+    return this.device.nameService.onNameService;
   }
 
   set onNameService(listener: NameServiceListener | null) {
-    this.device.onNameService = listener;
+    this.device.nameService.onNameService = listener;
   }
 
   createEndpoint(options: EndpointOptions): Endpoint {

@@ -2,7 +2,7 @@
 import { RpmsgError, type ErrorCounters } from '../../wire/errors.ts';
 import type { SharedMemory } from '../../wire/shared-memory.ts';
 import {
-  RPMSG_ADDR_ANY, RPMSG_BUF_SIZE, RPMSG_HDR_SIZE, RPMSG_MTU, RPMSG_NS_ADDR, RPMSG_RESERVED_ADDRESSES, VIRTIO_ID_RPMSG,
+  RPMSG_ADDR_ANY, RPMSG_BUF_SIZE, RPMSG_HDR_SIZE, RPMSG_MTU, RPMSG_NS_ADDR, RPMSG_RESERVED_ADDRESSES, RPMSG_SEND_TIMEOUT_MS, VIRTIO_ID_RPMSG,
   VIRTIO_RPMSG_F_NS, rpmsgHeaderDst, rpmsgHeaderLen, rpmsgHeaderSrc, writeRpmsgHeader,
 } from '../../wire/rpmsg.ts';
 import { RPMSG_NS_CREATE, RPMSG_NS_DESTROY, encodeNameServiceMessage } from '../../wire/name-service.ts';
@@ -15,7 +15,7 @@ import { RpmsgDevice, RpmsgEndpoint, type RpmsgBus, type RpmsgChannelInfo, type 
 /** MAX_RPMSG_NUM_BUFS: at most 512 buffers, half for each direction. */
 export const MAX_RPMSG_NUM_BUFS = 512;
 /** Linux waits this long for a TX buffer before ERESTARTSYS. */
-export const DEFAULT_TX_TIMEOUT_MS = 15000;
+export const DEFAULT_TX_TIMEOUT_MS = RPMSG_SEND_TIMEOUT_MS;
 
 /** Counts a test or a user can read (refusals are in the rproc's ErrorCounters). */
 export interface VirtioRpmsgStatistics {

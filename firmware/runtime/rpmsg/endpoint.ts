@@ -1,6 +1,6 @@
 /** An rpmsg endpoint of the remote, in the ECMA-419 manner: one options object, callbacks, idempotent close. */
 import { RpmsgError } from '../../../wire/errors.ts';
-import { RPMSG_ADDR_ANY } from '../../../wire/rpmsg.ts';
+import { RPMSG_ADDR_ANY, RPMSG_SEND_TIMEOUT_MS } from '../../../wire/rpmsg.ts';
 
 /** What an endpoint needs from the rpmsg device it lives on. */
 export interface EndpointHost {
@@ -53,7 +53,7 @@ export class Endpoint {
     this.address = options.address ?? RPMSG_ADDR_ANY;
     this.destination = options.destination ?? RPMSG_ADDR_ANY;
     this.destinationLearned = options.destination === undefined;
-    this.sendTimeout = options.sendTimeout ?? 15000;
+    this.sendTimeout = options.sendTimeout ?? RPMSG_SEND_TIMEOUT_MS;
     this.onReadable = options.onReadable;
     this.onWritable = options.onWritable;
     this.onError = options.onError;

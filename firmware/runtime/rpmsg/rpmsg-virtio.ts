@@ -1,13 +1,11 @@
-/** The remote's rpmsg device: endpoints, name service and messages over the two vrings. */
+/**
+ * rpmsg over virtio on the remote (OpenAMP's rpmsg_virtio.c, the device half of Linux's
+ * virtio_rpmsg_bus.c): RX buffers from vring 1 to the endpoint they are addressed to, TX
+ * buffers from vring 0 filled with a header and the payload, and waiting for TX buffers.
+ * Endpoints live in the EndpointTable, announcements in the NameService.
+ */
 import { RpmsgError, type ErrorCounters } from '../../../wire/errors.ts';
-import {
-  isNameServiceDestroy,
-  decodeNameServiceMessage,
-  writeNameServiceMessage,
-  RPMSG_NS_CREATE,
-  RPMSG_NS_DESTROY,
-  RPMSG_NS_MSG_SIZE,
-} from '../../../wire/name-service.ts';
+import { RPMSG_NS_CREATE, RPMSG_NS_DESTROY } from '../../../wire/name-service.ts';
 import {
   RPMSG_ADDR_ANY,
   RPMSG_HDR_DST,
@@ -17,29 +15,18 @@ import {
   RPMSG_HDR_SRC,
   RPMSG_MTU,
   RPMSG_NS_ADDR,
-  RPMSG_RESERVED_ADDRESSES,
   rpmsgHeaderDst,
   rpmsgHeaderLen,
   rpmsgHeaderSrc,
   writeRpmsgHeader,
 } from '../../../wire/rpmsg.ts';
 import type { SharedMemory } from '../../../wire/shared-memory.ts';
+import type { PlatformCommon } from '../platform.ts';
+import type { DeviceConfiguration } from '../virtio/device-configuration.ts';
+import { VringDevice } from '../virtio/vring-device.ts';
 import { Endpoint, type EndpointHost, type EndpointOptions } from './endpoint.ts';
-import type { Platform } from '../platform.ts';
-import { VringDevice, type VringPlacement } from '../virtio/vring-device.ts';
-
-/** What the virtio transport found once the host set DRIVER_OK. */
-export interface RpmsgDeviceConfig {
-  /** Negotiated feature bits 0..31 (gfeatures). */
-  features: number;
-  /** vring 0: host RX = remote TX. */
-  transmit: VringPlacement;
-  /** vring 1: host TX = remote RX. */
-  receive: VringPlacement;
-}
-
-/** A host name-service announcement, as delivered to RpmsgDevice.onNameService. */
-export type NameServiceListener = (name: string, address: number, destroyed: boolean) => void;
+import { EndpointTable } from './endpoint-table.ts';
+import { NameService, type NameServiceTransmitter } from './name-service.ts';
 
 /** Message statistics, for tests and benchmarks. */
 export interface RpmsgStatistics {
@@ -52,10 +39,10 @@ export interface RpmsgStatistics {
 const VIRTIO_RPMSG_F_NS_MASK = 1;
 
 /**
- * Joins the vrings and the endpoints (OpenAMP's rpmsg_virtio in spirit). Nothing here
- * touches hardware; the message path allocates nothing.
+ * The remote's rpmsg transport over its two vrings. Nothing here touches hardware; the
+ * message path allocates nothing.
  */
-export class RpmsgDevice implements EndpointHost {
+export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
   // The fields used on every message come first: XS looks a property up by walking the object's
   // properties in creation order.
   /** True between DRIVER_OK and a host reset (a field, not a getter: read at every service pass). */
@@ -63,38 +50,34 @@ export class RpmsgDevice implements EndpointHost {
   private receiveRing: VringDevice | null = null;
   private transmitRing: VringDevice | null = null;
   private memory: SharedMemory;
-  private readonly platform: Platform;
+  private readonly platform: PlatformCommon;
+  /** The bound endpoints. */
+  readonly endpoints: EndpointTable;
+  /** Announcements, both ways. */
+  readonly nameService: NameService;
   /** The message being delivered to onReadable. */
   private deliveringTo: Endpoint | null = null;
   private deliveringOffset = 0;
   private deliveringLength = 0;
-  private readonly endpoints = new Map<number, Endpoint>();
   /** While true, messages stay in vring 1 (flow control: the host's sends block once it is full). */
   receivePaused = false;
   readonly statistics: RpmsgStatistics = { received: 0, sent: 0, unrouted: 0 };
-  private nameService = false;
-  /** How many endpoints wait for onWritable (so the message path skips the walk when none do). */
-  private waitingWriters = 0;
   /**
    * Whether vring 0 (our TX ring) has the host's kicks turned on. As OpenAMP's remote does, we set
    * VRING_USED_F_NO_NOTIFY on it while we have buffers, so the host does not kick us each time it
    * re-posts one; kicks are turned on only while a sender waits for a TX buffer.
    */
   private transmitKicksWanted = false;
-  /** Called for every name-service announcement the host makes (OpenAMP hosts announce). */
-  onNameService: NameServiceListener | null = null;
   private readonly counters: ErrorCounters;
-  /** The same endpoints as a list, walked with an index on the message path (no iterator objects). */
-  private readonly endpointList: Endpoint[] = [];
-  private nextAddress = RPMSG_RESERVED_ADDRESSES;
-  /** Scratch for name-service messages (sent rarely, but still without allocation). */
-  private readonly nameServiceScratch = new Uint8Array(RPMSG_NS_MSG_SIZE);
-  private readonly nameServiceView = new DataView(this.nameServiceScratch.buffer);
+  /** report() as a function value, for the table and the name service. */
+  private readonly reportError = (error: unknown): void => this.report(error);
 
-  constructor(memory: SharedMemory, platform: Platform, counters: ErrorCounters) {
+  constructor(memory: SharedMemory, platform: PlatformCommon, counters: ErrorCounters) {
     this.memory = memory;
     this.platform = platform;
     this.counters = counters;
+    this.endpoints = new EndpointTable(this.reportError);
+    this.nameService = new NameService(this, this.endpoints, counters, this.reportError);
   }
 
   // The message path's methods first: XS finds a method by walking the prototype's list in order.
@@ -107,26 +90,16 @@ export class RpmsgDevice implements EndpointHost {
       this.wakeWriters();
       return;
     }
-    let handled = 0;
     for (;;) {
-      let head: number;
-      try {
-        head = receive.takeAvailable();
-      } catch (error) {
-        this.report(error);
-        receive.discard();
-        handled++;
-        continue;
-      }
+      const head = receive.takeValid();
       if (head < 0) break;
       const length = receive.bufferLength;
       this.receiveOne(receive.bufferOffset, length);
       receive.pushUsed(head, length);
-      handled++;
       if (this.receiveRing !== receive) break; // detached from inside a callback
     }
-    if (handled > 0 && receive.shouldNotify()) this.platform.notify(receive.notifyId);
-    if (this.waitingWriters > 0 || this.transmitKicksWanted) this.wakeWriters(); // the usual case skips the call
+    if (receive.shouldNotify()) this.platform.notify(receive.notifyId);
+    if (this.endpoints.waitingWriters > 0 || this.transmitKicksWanted) this.wakeWriters(); // the usual case skips the call
   }
 
   private receiveOne(offset: number, length: number): void {
@@ -153,11 +126,11 @@ export class RpmsgDevice implements EndpointHost {
       return;
     }
     this.statistics.received++;
-    if (destination === RPMSG_NS_ADDR && this.nameService) {
-      this.receiveNameService(offset + RPMSG_HDR_SIZE, payload);
+    if (destination === RPMSG_NS_ADDR && this.nameService.enabled) {
+      this.nameService.receive(memory.bytes, offset + RPMSG_HDR_SIZE, payload);
       return;
     }
-    const endpoint = this.endpoints.get(destination);
+    const endpoint = this.endpoints.byAddress.get(destination);
     if (endpoint === undefined) {
       this.statistics.unrouted++;
       this.counters.record('no-recipient', new RpmsgError('ENXIO', `host sent to 0x${destination.toString(16)}, where no endpoint listens; dropped`));
@@ -226,11 +199,12 @@ export class RpmsgDevice implements EndpointHost {
       head = this.takeTransmitBuffer(transmit, length);
     }
     if (head < 0 && wait) {
-      const deadline = this.platform.now() + this.sendTimeoutFor(source);
+      const timeout = this.endpoints.sendTimeoutFor(source);
+      const deadline = this.platform.now() + timeout;
       while (head < 0) {
         const left = deadline - this.platform.now();
         if (left <= 0) {
-          throw new RpmsgError('ERESTARTSYS', `no TX buffer came back from the host within ${this.sendTimeoutFor(source)} ms; the host is not consuming messages`);
+          throw new RpmsgError('ERESTARTSYS', `no TX buffer came back from the host within ${timeout} ms; the host is not consuming messages`);
         }
         this.platform.waitForNotify(left);
         transmit = this.transmitRing;
@@ -239,11 +213,7 @@ export class RpmsgDevice implements EndpointHost {
       }
     }
     if (head < 0) {
-      const endpoint = this.endpoints.get(source);
-      if (endpoint !== undefined && !endpoint.wantsWritable) {
-        endpoint.wantsWritable = true;
-        this.waitingWriters++;
-      }
+      this.endpoints.markWaiting(source);
       throw new RpmsgError('ENOMEM', 'no free TX buffer: the host has not returned any; retry in onWritable');
     }
     const offset = transmit.bufferOffset;
@@ -273,14 +243,7 @@ export class RpmsgDevice implements EndpointHost {
   /** The head of a TX buffer big enough for `length`, or -1; bad host buffers are skipped. */
   private takeTransmitBuffer(transmit: VringDevice, length: number): number {
     for (;;) {
-      let head: number;
-      try {
-        head = transmit.takeAvailable();
-      } catch (error) {
-        this.report(error);
-        transmit.discard();
-        continue;
-      }
+      const head = transmit.takeValid();
       if (head < 0) return -1;
       if (transmit.bufferLength >= RPMSG_HDR_SIZE + length) return head;
       this.report(this.counters.record('transmit-buffer-too-small', new RpmsgError('EINVAL', `host posted a ${transmit.bufferLength}-byte TX buffer; rpmsg needs 512-byte buffers`)));
@@ -294,16 +257,16 @@ export class RpmsgDevice implements EndpointHost {
   }
 
   /** The host set DRIVER_OK: take over the vrings (in `memory`, if the transport brings its own) and announce every named endpoint. */
-  attach(config: RpmsgDeviceConfig, memory: SharedMemory = this.memory): void {
+  attach(config: DeviceConfiguration, memory: SharedMemory = this.memory): void {
     this.memory = memory;
     const eventIndex = false; // EVENT_IDX is not offered in dfeatures.
-    this.transmitRing = new VringDevice(this.memory, config.transmit, eventIndex, this.counters);
-    this.receiveRing = new VringDevice(this.memory, config.receive, eventIndex, this.counters);
+    this.transmitRing = new VringDevice(this.memory, config.transmit, eventIndex, this.counters, this.reportError);
+    this.receiveRing = new VringDevice(this.memory, config.receive, eventIndex, this.counters, this.reportError);
     this.attached = true;
-    this.nameService = (config.features & VIRTIO_RPMSG_F_NS_MASK) !== 0;
-    this.transmitKicksWanted = this.waitingWriters > 0;
+    this.nameService.enabled = (config.features & VIRTIO_RPMSG_F_NS_MASK) !== 0;
+    this.transmitKicksWanted = this.endpoints.waitingWriters > 0;
     this.transmitRing.setKicksWanted(this.transmitKicksWanted);
-    for (const endpoint of this.endpoints.values()) this.announce(endpoint, RPMSG_NS_CREATE);
+    this.nameService.announceAll(RPMSG_NS_CREATE);
   }
 
   /** The host reset the device: forget the vrings and the addresses learned from it, and tell each endpoint. */
@@ -311,116 +274,34 @@ export class RpmsgDevice implements EndpointHost {
     this.transmitRing = null;
     this.receiveRing = null;
     this.attached = false;
-    for (const endpoint of [...this.endpointList]) {
-      if (endpoint.destinationLearned) endpoint.destination = RPMSG_ADDR_ANY;
-      if (endpoint.onError === undefined) continue;
-      try {
-        endpoint.onError.call(endpoint, new RpmsgError('EPIPE', `the host reset the device; ${endpoint.describe()} stays open and is announced again when the host is back`));
-      } catch (error) {
-        this.report(error);
-      }
-    }
-  }
-
-  private receiveNameService(offset: number, length: number): void {
-    let address: number;
-    let name: string;
-    let destroyed: boolean;
-    try {
-      const message = decodeNameServiceMessage(this.memory.bytes, offset, length);
-      address = message.addr;
-      name = message.name;
-      destroyed = isNameServiceDestroy(message.flags);
-    } catch (error) {
-      this.report(this.counters.record('name-service-malformed', error as RpmsgError));
-      return;
-    }
-    // Bind a same-named endpoint that does not know its peer yet (OpenAMP hosts announce too).
-    for (const endpoint of this.endpoints.values()) {
-      if (endpoint.name !== name || !endpoint.destinationLearned) continue;
-      if (!destroyed && endpoint.destination === RPMSG_ADDR_ANY) endpoint.destination = address;
-      else if (destroyed && endpoint.destination === address) endpoint.destination = RPMSG_ADDR_ANY;
-    }
-    if (this.onNameService) this.onNameService(name, address, destroyed);
+    this.endpoints.hostGone();
   }
 
   private wakeWriters(): void {
     const transmit = this.transmitRing;
     if (transmit === null) return;
-    if (this.waitingWriters > 0) this.deliverWritable(transmit);
-    if (this.waitingWriters === 0 && this.transmitKicksWanted) {
+    if (this.endpoints.waitingWriters > 0) this.endpoints.deliverWritable(this.transmitBuffersPosted);
+    if (this.endpoints.waitingWriters === 0 && this.transmitKicksWanted) {
       // Nobody waits for a TX buffer any more: the host need not kick vring 0.
       this.transmitKicksWanted = false;
       transmit.setKicksWanted(false);
     }
   }
 
-  /** onWritable for the waiting endpoints, as long as TX buffers are posted. */
-  private deliverWritable(transmit: VringDevice): void {
-    const list = this.endpointList;
-    for (let i = 0; i < list.length; i++) {
-      const endpoint = list[i];
-      if (!endpoint.wantsWritable) continue;
-      if (transmit.pending() === 0) return;
-      endpoint.wantsWritable = false;
-      this.waitingWriters--;
-      if (endpoint.onWritable) {
-        try {
-          endpoint.onWritable.call(endpoint);
-        } catch (error) {
-          this.report(error);
-        }
-      }
-    }
-  }
+  /** How many TX buffers the host has posted (0 while detached). */
+  private readonly transmitBuffersPosted = (): number => (this.transmitRing === null ? 0 : this.transmitRing.pending());
 
-
-  /** EndpointHost: allocate or claim the endpoint's address and announce it. */
+  /** EndpointHost: bind the endpoint (allocating its address) and announce it. */
   bind(endpoint: Endpoint): void {
-    if (endpoint.address === RPMSG_ADDR_ANY) {
-      endpoint.address = this.allocateAddress();
-    } else if (this.endpoints.has(endpoint.address)) {
-      throw new RpmsgError('EBUSY', `address 0x${endpoint.address.toString(16)} is taken by endpoint ${this.endpoints.get(endpoint.address)!.describe()}; omit the address to get a free one`);
-    }
-    this.endpoints.set(endpoint.address, endpoint);
-    this.endpointList.push(endpoint);
-    this.announce(endpoint, RPMSG_NS_CREATE);
+    this.endpoints.add(endpoint);
+    this.nameService.announce(endpoint, RPMSG_NS_CREATE);
   }
 
   /** EndpointHost: withdraw the endpoint. */
   unbind(endpoint: Endpoint): void {
-    if (this.endpoints.get(endpoint.address) !== endpoint) return;
-    this.announce(endpoint, RPMSG_NS_DESTROY);
-    this.endpoints.delete(endpoint.address);
-    this.endpointList.splice(this.endpointList.indexOf(endpoint), 1);
-    if (endpoint.wantsWritable) {
-      endpoint.wantsWritable = false;
-      this.waitingWriters--;
-    }
-  }
-
-  private allocateAddress(): number {
-    for (let tries = 0; tries < 0x10000; tries++) {
-      const address = this.nextAddress;
-      this.nextAddress = address >= 0x7fffffff ? RPMSG_RESERVED_ADDRESSES : address + 1;
-      if (!this.endpoints.has(address)) return address;
-    }
-    throw new RpmsgError('ENOSPC', 'no free endpoint address; close endpoints you no longer use');
-  }
-
-  private announce(endpoint: Endpoint, flags: number): void {
-    if (!this.nameService || this.transmitRing === null || endpoint.name === '') return;
-    writeNameServiceMessage(this.nameServiceView, 0, endpoint.name, endpoint.address, flags);
-    try {
-      this.transmit(endpoint.address, RPMSG_NS_ADDR, this.nameServiceScratch, RPMSG_NS_MSG_SIZE, true);
-    } catch (error) {
-      this.report(error);
-    }
-  }
-
-  private sendTimeoutFor(source: number): number {
-    const endpoint = this.endpoints.get(source);
-    return endpoint === undefined ? 15000 : endpoint.sendTimeout;
+    if (this.endpoints.byAddress.get(endpoint.address) !== endpoint) return;
+    this.nameService.announce(endpoint, RPMSG_NS_DESTROY);
+    this.endpoints.remove(endpoint);
   }
 
   /** Log an error that has no caller to throw to. */

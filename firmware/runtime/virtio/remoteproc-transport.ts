@@ -1,33 +1,17 @@
 /** The virtio transport of a remoteproc remote: the vdev entry of its own resource table. */
 import { RpmsgError, type ErrorCounters } from '../../../wire/errors.ts';
 import type { SharedMemory } from '../../../wire/shared-memory.ts';
-import { VIRTIO_ID_RPMSG } from '../../../wire/rpmsg.ts';
 import { vringLayout, isValidVringNum } from '../../../wire/vring.ts';
-import {
-  RSC_HDR_TYPE,
-  RSC_TABLE_HEADER_SIZE,
-  RSC_TABLE_NUM,
-  RSC_TABLE_VER,
-  RSC_TABLE_VERSION,
-  RSC_TRACE,
-  RSC_VDEV,
-  TRACE_DA,
-  TRACE_LEN,
-  VDEV_ID,
-  VDEV_NUM_OF_VRINGS,
-  VDEV_STATUS,
-  VIRTIO_CONFIG_S_DRIVER_OK,
-  entryOffsetSlot,
-  vdevVringOffset,
-} from '../../../resource-table/layout.ts';
+import { TRACE_DA, TRACE_LEN, VDEV_NUM_OF_VRINGS, VDEV_STATUS, VIRTIO_CONFIG_S_DRIVER_OK } from '../../../resource-table/layout.ts';
 import {
   readVdevGfeatures,
   readVringAlign,
   readVringDa,
   readVringNotifyid,
   readVringNum,
+  walkResourceTable,
 } from '../../../resource-table/in-place.ts';
-import type { RpmsgDeviceConfig } from '../rpmsg/rpmsg-virtio.ts';
+import type { DeviceConfiguration } from './device-configuration.ts';
 import { checkVringAlignment, type VringPlacement } from './vring-device.ts';
 
 /** Where the runtime's resources sit in its own table (local offsets into shared memory). */
@@ -71,7 +55,7 @@ export class RemoteprocTransport {
   }
 
   /** Read gfeatures and both vrings as the host set them; refuse anything outside memory. */
-  configuration(): RpmsgDeviceConfig {
+  configuration(): DeviceConfiguration {
     return {
       features: readVdevGfeatures(this.memory.view, this.vdev),
       transmit: this.vring(0),
@@ -96,33 +80,20 @@ export class RemoteprocTransport {
   }
 }
 
-/** Walk the table header to the rpmsg vdev and the trace entry, checking every offset. */
+/** Find the rpmsg vdev and the trace entry in the firmware's own table: a strict walk, every problem refused with a named error. */
 export function findOwnResources(memory: SharedMemory, table: number, counters: ErrorCounters): OwnResources {
   const view = memory.view;
   const refuse = (reason: string, message: string): never => {
     throw counters.record(reason, new RpmsgError('EINVAL', `own resource table at offset 0x${table.toString(16)}: ${message}`));
   };
-  if (!memory.contains(table, RSC_TABLE_HEADER_SIZE)) refuse('resource-table-outside', 'header lies outside shared memory; check the linker script');
-  if (view.getUint32(table + RSC_TABLE_VER, true) !== RSC_TABLE_VERSION) refuse('resource-table-version', `version is ${view.getUint32(table + RSC_TABLE_VER, true)}, expected 1`);
-  const count = view.getUint32(table + RSC_TABLE_NUM, true);
-  if (!memory.contains(table, entryOffsetSlot(count))) refuse('resource-table-outside', `${count} entries do not fit in shared memory`);
-  let vdev = -1;
+  const found = walkResourceTable(view, table, memory.size - table, { refuse });
+  if (found.vdev < 0) refuse('no-rpmsg-vdev', 'has no VDEV entry with id 7 (rpmsg); generate it from manifest.json');
+  const vrings = view.getUint8(found.vdev + VDEV_NUM_OF_VRINGS);
+  if (vrings !== 2) refuse('vdev-vrings', `rpmsg vdev entry has ${vrings} vrings; rpmsg needs 2`);
   let trace: OwnResources['trace'] = null;
-  for (let index = 0; index < count; index++) {
-    const entry = table + view.getUint32(table + entryOffsetSlot(index), true);
-    if (!memory.contains(entry, 8)) refuse('resource-table-outside', `entry ${index} lies outside shared memory`);
-    const type = view.getUint32(entry + RSC_HDR_TYPE, true);
-    if (type === RSC_VDEV && vdev < 0 && view.getUint32(entry + VDEV_ID, true) === VIRTIO_ID_RPMSG) {
-      if (!memory.contains(entry, vdevVringOffset(2))) refuse('resource-table-outside', `vdev entry ${index} lies outside shared memory`);
-      if (view.getUint8(entry + VDEV_NUM_OF_VRINGS) !== 2) refuse('vdev-vrings', `rpmsg vdev entry ${index} has ${view.getUint8(entry + VDEV_NUM_OF_VRINGS)} vrings; rpmsg needs 2`);
-      vdev = entry;
-    } else if (type === RSC_TRACE && trace === null) {
-      if (!memory.contains(entry, TRACE_LEN + 4)) refuse('resource-table-outside', `trace entry ${index} lies outside shared memory`);
-      const length = view.getUint32(entry + TRACE_LEN, true);
-      const offset = memory.translate(view.getUint32(entry + TRACE_DA, true), length, `trace entry ${index} buffer`, counters);
-      trace = { offset, length };
-    }
+  if (found.trace >= 0) {
+    const length = view.getUint32(found.trace + TRACE_LEN, true);
+    trace = { offset: memory.translate(view.getUint32(found.trace + TRACE_DA, true), length, 'trace entry buffer', counters), length };
   }
-  if (vdev < 0) refuse('no-rpmsg-vdev', 'has no VDEV entry with id 7 (rpmsg); generate it from manifest.json');
-  return { vdev, trace };
+  return { vdev: found.vdev, trace };
 }

@@ -2,32 +2,12 @@
 import { RpmsgError, type ErrorCounters } from '../../../wire/errors.ts';
 import { SharedMemory } from '../../../wire/shared-memory.ts';
 import { VRING_DESC_SIZE, VRING_RING, VRING_USED_ELEM_SIZE, isValidVringNum } from '../../../wire/vring.ts';
-import type { RpmsgDeviceConfig } from '../rpmsg/rpmsg-virtio.ts';
+import type { VhostUserDeviceInfo } from '../platform.ts';
+import type { DeviceConfiguration } from './device-configuration.ts';
 import { checkVringAlignment, type VringPlacement } from './vring-device.ts';
 
-/** One vring as the C layer reports it: addresses are guest-physical, like descriptor addresses. */
-export interface VhostUserVring {
-  index: number;
-  notifyId: number;
-  num: number;
-  desc: number;
-  avail: number;
-  used: number;
-}
-
-/** What platform.onDeviceReady receives (docs/LINUX.md, "The seam with the runtime"). */
-export interface VhostUserDeviceInfo {
-  /** Acked features (64-bit value as a Number). */
-  features: number;
-  /** The shared region (a host buffer on XS). */
-  memory: ArrayBuffer;
-  /** Guest-physical address of byte 0 of `memory`. */
-  memoryBase: number;
-  vrings: VhostUserVring[];
-}
-
 /** Turn a ready device into the rpmsg configuration, checking every ring lies inside the region. */
-export function vhostUserConfiguration(info: VhostUserDeviceInfo, counters: ErrorCounters): { config: RpmsgDeviceConfig; memory: SharedMemory } {
+export function vhostUserConfiguration(info: VhostUserDeviceInfo, counters: ErrorCounters): { config: DeviceConfiguration; memory: SharedMemory } {
   const memory = new SharedMemory(info.memory, info.memoryBase);
   const ring = (index: number): VringPlacement => {
     const vring = info.vrings.find((candidate) => candidate.index === index);

@@ -100,8 +100,10 @@ export class VringDevice {
   /** EVENT_IDX fields: avail.used_event and used.avail_event, as u16 indexes. */
   private readonly usedEventHalf: number;
   private readonly availEventHalf: number;
+  /** Where takeValid() reports the malformed entries it skips. */
+  private readonly report: (error: unknown) => void;
 
-  constructor(memory: SharedMemory, placement: VringPlacement, eventIndex: boolean, counters: ErrorCounters) {
+  constructor(memory: SharedMemory, placement: VringPlacement, eventIndex: boolean, counters: ErrorCounters, report: (error: unknown) => void = () => {}) {
     checkVringAlignment(memory, placement, `vring ${placement.notifyId}`, counters);
     const num = placement.num;
     const buffer = memory.bytes.buffer;
@@ -119,6 +121,7 @@ export class VringDevice {
     this.memory = memory;
     this.counters = counters;
     this.eventIndex = eventIndex;
+    this.report = report;
     // A ring the driver hands over starts empty; take over its used index as published.
     this.usedIndex = this.usedHalves[IDX_HALF];
     this.lastAvail = this.usedIndex;
@@ -172,6 +175,21 @@ export class VringDevice {
     this.bufferLength = length;
     this.lastAvail = (lastAvail + 1) & 0xffff;
     return head;
+  }
+
+  /**
+   * Take the next well-formed posted buffer, or -1: each malformed entry on the way is reported
+   * (already counted by takeAvailable) and discarded, so the ring keeps moving.
+   */
+  takeValid(): number {
+    for (;;) {
+      try {
+        return this.takeAvailable();
+      } catch (error) {
+        this.report(error);
+        this.discard();
+      }
+    }
   }
 
   /** Return buffer `head` to the driver with `length` bytes written. */
