@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { App, RuntimeOptions } from '../firmware/runtime/runtime.ts';
+import { loadInProcessApp } from '../launch/in-process.ts';
 import { LinuxHost } from './host.ts';
 import type { LogLine } from './log.ts';
 import type { Rproc } from './remoteproc/remoteproc-core.ts';
@@ -55,12 +55,6 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** manifest.json of the project. */
 export function readManifest(): { app?: { name?: string } } & Record<string, unknown> {
   return JSON.parse(readFileSync(resolve(root, 'manifest.json'), 'utf8'));
-}
-
-/** Load a firmware app's TypeScript and the runtime options it asks for (in-process target). */
-async function loadApp(name: string): Promise<{ app: App; runtimeOptions?: RuntimeOptions }> {
-  const module = (await import(resolve(root, 'firmware/apps', name, 'main.ts'))) as { default: App; runtimeOptions?: RuntimeOptions };
-  return { app: module.default, runtimeOptions: module.runtimeOptions };
 }
 
 /** Boot a remote on `options.target` against a fresh simulated Linux host. */
@@ -124,7 +118,7 @@ async function launchRemote(options: SessionOptions, appName: string, manifest: 
   }
   switch (target) {
     case 'in-process': {
-      const remote = new InProcessRemote({ manifest, ...(await loadApp(appName)), console: onConsole });
+      const remote = new InProcessRemote({ manifest, ...(await loadInProcessApp(appName)), console: onConsole });
       return { ops: remote, firmware: remote.firmware, close: async () => remote.stop() };
     }
     case 'qemu': {

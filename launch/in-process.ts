@@ -2,6 +2,8 @@
  * Starting the in-process remote: its "firmware image" (the resource table and trace buffer
  * placed in the shared window) and the runtime booted over that window in this Node process.
  */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInProcessPlatform, InProcessDoorbells } from '../firmware/platform/in-process/platform.ts';
 import { startRuntime, type App, type Runtime, type RuntimeOptions } from '../firmware/runtime/runtime.ts';
 import { encodeResourceTable } from '../resource-table/codec.ts';
@@ -39,6 +41,14 @@ export function placeInProcessImage(manifest: unknown, window: Uint8Array, memor
   size = bytes.length;
   window.set(bytes, 0);
   return { resourceTable: bytes, resourceTableOffset: 0, end: align(end, 4096) };
+}
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Load a firmware app's TypeScript (firmware/apps/NAME/main.ts) and the runtime options it asks for. */
+export async function loadInProcessApp(name: string): Promise<{ app: App; runtimeOptions?: RuntimeOptions }> {
+  const module = (await import(resolve(root, 'firmware/apps', name, 'main.ts'))) as { default: App; runtimeOptions?: RuntimeOptions };
+  return { app: module.default, runtimeOptions: module.runtimeOptions };
 }
 
 /** What an in-process firmware runs: the app and the runtime tuning it asks for. */

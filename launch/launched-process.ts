@@ -3,6 +3,7 @@
  * records how it ended, and lets a caller wait for a line of its console.
  */
 import type { ChildProcess } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
 
 /** How the process ended. */
 export interface ProcessExit {
@@ -20,6 +21,8 @@ export class LaunchedProcess {
   /** Resolves when the process has ended. */
   readonly exited: Promise<ProcessExit>;
   private readonly waiters = new Set<() => void>();
+  /** The doorbell connections made through connectDoorbellSocket (destroyed by closeDoorbellSockets). */
+  private readonly doorbellSockets = new Set<Socket>();
 
   constructor(readonly child: ChildProcess, private readonly what: string, onConsole?: (text: string) => void) {
     child.stdout!.setEncoding('utf8');
@@ -67,4 +70,26 @@ export class LaunchedProcess {
   private wake(): void {
     for (const wake of this.waiters) wake();
   }
+
+  /** Connect to the doorbell socket the process serves at `path` once; the connection is closed by closeDoorbellSockets(). */
+  protected async connectDoorbellSocket(path: string): Promise<Socket> {
+    const socket = await connectUnixSocket(path);
+    this.doorbellSockets.add(socket);
+    socket.once('close', () => this.doorbellSockets.delete(socket));
+    return socket;
+  }
+
+  /** Destroy every doorbell connection made through connectDoorbellSocket. */
+  protected closeDoorbellSockets(): void {
+    for (const socket of this.doorbellSockets) socket.destroy();
+  }
+}
+
+/** One connection to a UNIX socket: resolves when connected, rejects with the connect error. */
+export function connectUnixSocket(path: string): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    const socket = connect(path);
+    socket.once('connect', () => resolve(socket));
+    socket.once('error', reject);
+  });
 }

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, unlinkSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { LaunchedProcess, type ProcessExit } from './launched-process.ts';
 import { join } from 'node:path';
@@ -38,7 +38,6 @@ process.once('exit', () => {
 
 /** A running posix remote. */
 export class PosixRemote extends LaunchedProcess {
-  private sockets = new Set<Socket>();
   private closing: Promise<void> | null = null;
 
   constructor(child: ChildProcess, readonly shmPath: string, readonly socketPath: string, private readonly deleteShm: boolean, onConsole?: (text: string) => void) {
@@ -51,14 +50,7 @@ export class PosixRemote extends LaunchedProcess {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        const socket = await new Promise<Socket>((resolve, reject) => {
-          const s = connect(this.socketPath);
-          s.once('connect', () => resolve(s));
-          s.once('error', reject);
-        });
-        this.sockets.add(socket);
-        socket.once('close', () => this.sockets.delete(socket));
-        return socket;
+        return await this.connectDoorbellSocket(this.socketPath);
       } catch (error) {
         if (this.exitStatus) throw new Error(`posix remote exited (${JSON.stringify(this.exitStatus)}):\n${this.stderr}`);
         if (Date.now() > deadline) throw error;
@@ -70,7 +62,7 @@ export class PosixRemote extends LaunchedProcess {
   /** Kills the remote if running and removes the socket (and the shm file if deleteShm). Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      for (const socket of this.sockets) socket.destroy();
+      this.closeDoorbellSockets();
       if (!this.exitStatus) {
         this.child.kill('SIGTERM');
         const timer = setTimeout(() => this.child.kill('SIGKILL'), 1000);

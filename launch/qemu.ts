@@ -10,9 +10,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, unlinkSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { LaunchedProcess, type ProcessExit } from './launched-process.ts';
+import { connectUnixSocket, LaunchedProcess, type ProcessExit } from './launched-process.ts';
 import { join } from 'node:path';
 
 /** Size of the mps2 PSRAM = the shared window; QEMU requires the backend to be exactly this. */
@@ -104,12 +104,7 @@ export class QmpClient {
 
   /** Connects to QEMU's QMP socket and leaves capabilities negotiation mode. */
   static async connect(path: string): Promise<QmpClient> {
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = connect(path);
-      s.once('connect', () => resolve(s));
-      s.once('error', reject);
-    });
-    const client = new QmpClient(socket);
+    const client = new QmpClient(await connectUnixSocket(path));
     await client.greeting;
     await client.execute('qmp_capabilities');
     return client;
@@ -162,7 +157,6 @@ export class QmpClient {
 export class QemuInstance extends LaunchedProcess {
   qmp: QmpClient | null = null;
   private closing: Promise<void> | null = null;
-  private doorbellSockets = new Set<Socket>();
   private keepShm = false;
 
   constructor(
@@ -183,14 +177,7 @@ export class QemuInstance extends LaunchedProcess {
 
   /** Connects to UART1 (the doorbell). Do it before cont(): bytes sent to no client are lost. */
   async connectDoorbell(): Promise<Socket> {
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = connect(this.doorbellPath);
-      s.once('connect', () => resolve(s));
-      s.once('error', reject);
-    });
-    this.doorbellSockets.add(socket);
-    socket.once('close', () => this.doorbellSockets.delete(socket));
-    return socket;
+    return this.connectDoorbellSocket(this.doorbellPath);
   }
 
   private requireQmp(): QmpClient {
@@ -225,7 +212,7 @@ export class QemuInstance extends LaunchedProcess {
   /** Stops QEMU if running and deletes the shm file and sockets. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      for (const socket of this.doorbellSockets) socket.destroy();
+      this.closeDoorbellSockets();
       if (!this.exitStatus) {
         this.child.kill('SIGKILL');
         await this.exited;

@@ -1,6 +1,6 @@
 /** The posix target: the remote as a native XS process over a /dev/shm file and a socket doorbell (OpenAMP's convention). */
 import { rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { connectUnixSocket } from '../../launch/launched-process.ts';
 import { launchPosixRemote, POSIX_SHM_SIZE, type PosixRemote as PosixProcess } from '../../launch/posix.ts';
 import { decodeResourceTable, resourceTableLayout } from '../../resource-table/codec.ts';
 import { SharedMemory } from '../../wire/shared-memory.ts';
@@ -71,10 +71,8 @@ export class PosixRemote implements RprocOps {
     const remote = new PosixRemote({ executable: '', console: options.console });
     const shmPath = options.shmPath ?? '/dev/shm/openamp.shm';
     const socketPath = options.socketPath ?? '/tmp/openamp.event.0';
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const connection = connect(socketPath);
-      connection.once('connect', () => resolve(connection));
-      connection.once('error', (error) => reject(new Error(`ECONNREFUSED: no remote serves ${socketPath} (${error.message}); start one, e.g. build/posix/xs-rpmsg-posix`)));
+    const socket = await connectUnixSocket(socketPath).catch((error: Error) => {
+      throw new Error(`ECONNREFUSED: no remote serves ${socketPath} (${error.message}); start one, e.g. build/posix/xs-rpmsg-posix`);
     });
     remote.attached = true;
     remote.doorbell.connect(socket);

@@ -6,9 +6,8 @@ import { bundleFirmware } from '../../tools/bundle-firmware.ts';
 import { tmpdir } from 'node:os';
 
 const root = resolve(import.meta.dirname, '../..');
-/** Folders whose TypeScript is bundled into the firmware (and files that are Node-only by design). */
+/** Folders whose TypeScript is bundled into the firmware. */
 const xsFolders = ['firmware/runtime', 'firmware/apps', 'wire', 'resource-table'];
-const nodeOnly = new Set(['cli/resource-table.ts']);
 const nodeApi = /from\s+['"](node:|fs|path|os|net|child_process|worker_threads|buffer|url|util|events)['"]|\brequire\(|\bprocess\.|\bBuffer\.|\b__dirname\b|\bsetImmediate\(/;
 
 function typeScriptFiles(folder: string): string[] {
@@ -16,7 +15,7 @@ function typeScriptFiles(folder: string): string[] {
   for (const name of readdirSync(join(root, folder))) {
     const path = join(folder, name);
     if (statSync(join(root, path)).isDirectory()) out.push(...typeScriptFiles(path));
-    else if (name.endsWith('.ts') && !name.endsWith('.test.ts') && !nodeOnly.has(path)) out.push(path);
+    else if (name.endsWith('.ts') && !name.endsWith('.test.ts')) out.push(path);
   }
   return out;
 }
