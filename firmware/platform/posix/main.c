@@ -25,8 +25,8 @@
 #include "xs_board.h"
 
 extern uint8_t __resource_table_start[], __resource_table_end[];
-/* Generated resource_table.c: stores 64-bit addresses the linker could not (absent in older tables). */
-extern void resource_table_fixup(void) __attribute__((weak));
+/* Generated resource_table.c (resource-table/c-source.ts, always emitted): stores 64-bit addresses the linker could not. */
+extern void resource_table_fixup(void);
 
 static xs_board_window window;
 static int doorbell = -1;
@@ -58,8 +58,10 @@ static void console_text(const char* text)
 	xs_board_console_write(text, strlen(text));
 }
 
-/* vhost-user mode (--vhost-user PATH): the board functions below delegate to the backend. */
+/* vhost-user mode (--vhost-user PATH): the board functions below delegate to the backend,
+   and the platform hooks to its JS side. */
 #include "vhost_user_board.h"
+#include "xs_vhost_user.h"
 
 /* ------------------------------------------------------------------ stop */
 
@@ -175,6 +177,22 @@ void xs_board_wait(double deadline)
 	int ready = poll(&entry, 1, timeout);
 	if ((ready > 0) && (entry.revents & (POLLIN | POLLHUP | POLLERR)))
 		drain_doorbell();
+}
+
+/* ------------------------------------------------------------------ platform hooks */
+
+/* With --vhost-user: platform.transport, onDeviceReady/onDeviceReset and a copy() over the
+   device's region; with the shm window nothing beyond what the core defines. */
+void xs_board_extend_platform(struct sxMachine* the, struct sxSlot* platform)
+{
+	if (vhost_user_board_active())
+		xs_vhost_user_install(the, platform);
+}
+
+/* With --vhost-user: the device's ready/reset events; the shm window has none. */
+bool xs_board_deliver_event(struct sxMachine* machine, struct sxSlot* platform)
+{
+	return vhost_user_board_active() && xs_vhost_user_deliver(machine, platform);
 }
 
 /* ------------------------------------------------------------------ memory */
@@ -296,8 +314,7 @@ int main(int argc, char** argv)
 	window.resource_table_offset = 0;
 
 	/* 2. the resource table at offset 0, before listening (OpenAMP: the socket server does it) */
-	if (resource_table_fixup)
-		resource_table_fixup();
+	resource_table_fixup();
 	if (table_size == 0 || table_size > XS_CRASH_RECORD_OFFSET) {
 		fprintf(stderr, "posix: resource table of %zu bytes does not fit below the crash record at 0x%x\n", table_size, XS_CRASH_RECORD_OFFSET);
 		return 1;

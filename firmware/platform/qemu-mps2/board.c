@@ -176,6 +176,23 @@ void* _sbrk(ptrdiff_t increment)
 	return previous;
 }
 
+/* ------------------------------------------------------------------ platform hooks */
+
+/* No board members beyond what the core defines: the shared window is the whole transport. */
+void xs_board_extend_platform(struct sxMachine* the, struct sxSlot* platform)
+{
+	(void)the;
+	(void)platform;
+}
+
+/* No device events on this board: the host's kicks are all there is. */
+bool xs_board_deliver_event(struct sxMachine* machine, struct sxSlot* platform)
+{
+	(void)machine;
+	(void)platform;
+	return false;
+}
+
 /* ------------------------------------------------------------------ newlib */
 
 int _write(int file, const char* buffer, int length)

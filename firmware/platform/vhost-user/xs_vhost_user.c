@@ -2,11 +2,27 @@
  * The JS side of the vhost-user mode (docs/LINUX.md "Seam"): marks the `platform` global as a
  * vhost-user transport and turns device events of vhost_user_board.c into calls of
  * platform.onDeviceReady(info) / platform.onDeviceReset(reason). Compiled with the XS
- * platform layer's flags (xs_platform.c calls these two functions).
+ * platform layer's flags; called by the posix board's platform hooks (xs_vhost_user.h), and
+ * calls nothing of the platform layer: its console lines go straight to xs_board_console_write.
  */
 #include "xsAll.h"
 #include "xs.h"
+#include "xs_board.h"
 #include "vhost_user_board.h"
+#include "xs_vhost_user.h"
+
+/* Console text formatted here (at most 255 bytes; longer text is cut), no newline added. */
+static void console_printf(const char* format, ...)
+{
+	char line[256];
+	va_list arguments;
+	va_start(arguments, format);
+	int length = vsnprintf(line, sizeof(line), format, arguments);
+	va_end(arguments);
+	if (length < 0)
+		return;
+	xs_board_console_write(line, ((size_t)length < sizeof(line)) ? (size_t)length : sizeof(line) - 1);
+}
 
 /* The region of the device JS currently holds (from the ready it was given to the reset it was given). */
 static uint8_t* device_memory = NULL;
@@ -82,21 +98,21 @@ static void build_ready_info(txMachine* the, const vhost_user_device* device)
 
 /*
  * Delivers the oldest pending device event to JS, from the event loop only (never re-entered).
- * Returns 1 if one was delivered. Call it before delivering kicks: the first kick of a device
+ * Returns true if one was delivered. Call it before delivering kicks: the first kick of a device
  * comes right behind its ready event.
  */
-int xs_vhost_user_deliver(txMachine* the_machine, txSlot* platform)
+bool xs_vhost_user_deliver(txMachine* the_machine, txSlot* platform)
 {
 	vhost_user_board_event event;
 
 	if (!vhost_user_board_take_event(&event))
-		return 0;
+		return false;
 	xsBeginHost(the_machine);
 	{
 		xsVars(4);
 		if (event.kind == VHOST_USER_BOARD_READY) {
 			if (event.device.memory_size > 0x7fffffffu) {
-				xs_platform_printf("vhost-user: the shared region is 0x%llx bytes, more than an XS host buffer holds (2 GB): boot UML with a smaller mem=\n",
+				console_printf("vhost-user: the shared region is 0x%llx bytes, more than an XS host buffer holds (2 GB): boot UML with a smaller mem=\n",
 					(unsigned long long)event.device.memory_size);
 			}
 			else {
@@ -107,7 +123,7 @@ int xs_vhost_user_deliver(txMachine* the_machine, txSlot* platform)
 				if (xsIsInstanceOf(xsVar(3), xsFunctionPrototype))
 					(void)xsCallFunction1(xsVar(3), *platform, xsVar(0));
 				else
-					xs_platform_printf("vhost-user: device ready but platform.onDeviceReady is not set: the runtime does not speak vhost-user\n");
+					console_printf("vhost-user: device ready but platform.onDeviceReady is not set: the runtime does not speak vhost-user\n");
 			}
 		}
 		else {
@@ -119,5 +135,5 @@ int xs_vhost_user_deliver(txMachine* the_machine, txSlot* platform)
 		}
 	}
 	xsEndHost(the_machine);
-	return 1;
+	return true;
 }

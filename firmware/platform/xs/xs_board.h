@@ -1,7 +1,9 @@
 /*
  * The board seam under the XS platform layer: what each target (qemu-mps2, posix) gives
- * xs_platform.c. Protocol code never sees this; JS sees it only through the `platform`
- * global that xs_platform.c builds on top of it.
+ * xs_platform.c, and the two functions of the core a board may call (xs_platform_main,
+ * xs_platform_crash). The core calls nothing of a board beyond this file; a board's own
+ * capabilities (posix: vhost-user) hang off the two `platform` hooks at the end. Protocol
+ * code never sees this; JS sees it only through the `platform` global.
  */
 #ifndef XS_RPMSG_XS_BOARD_H
 #define XS_RPMSG_XS_BOARD_H
@@ -60,6 +62,16 @@ char* xs_board_c_stack_limit(void);
 
 /** Ends the firmware with an exit status (semihosting exit on qemu, exit() on posix). */
 void xs_board_exit(int status) __attribute__((noreturn));
+
+/* The XS machine and a value slot (txMachine, txSlot of xsAll.h), opaque to boards that do not use them. */
+struct sxMachine;
+struct sxSlot;
+
+/** Adds the board's own members to the `platform` object (`*platform`) after the core built it; most boards add nothing. */
+void xs_board_extend_platform(struct sxMachine* the, struct sxSlot* platform);
+
+/** Delivers the oldest pending board device event to JS (event loop only, before kicks); returns true if it delivered one. */
+bool xs_board_deliver_event(struct sxMachine* machine, struct sxSlot* platform);
 
 /** The bundled JS program, a NUL-terminated classic script embedded in the image. */
 extern const char xs_app_script[];
