@@ -80,8 +80,8 @@ describe.each(TARGETS)('end to end on %s', (target) => {
     // Our own endpoint on the echo channel's parent, so the echoes come back to us.
     const sink = session.host.rpmsg.devices().find((device) => device.name === 'rpmsg-client-sample')!;
     const ept = createEndpoint(sink, (_device, data) => echoes.push(new DataView(data.buffer, data.byteOffset).getUint32(0, true)));
-    // Long enough for 257 trySends even on a loaded machine; the blocking sends below then wait it out.
-    expect(await control.command('pause 2500')).toBe('ok pause 2500');
+    // Long enough for 257 trySends on a heavily loaded machine (2.5 s was once too short with seven builds running); the blocking sends below then wait it out.
+    expect(await control.command('pause 5000')).toBe('ok pause 5000');
     // 256 TX buffers (the upper half of 512): the 257th try fails at once.
     const payload = (n: number) => { const bytes = new Uint8Array(8); new DataView(bytes.buffer).setUint32(0, n, true); return bytes; };
     let sent = 0;

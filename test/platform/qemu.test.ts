@@ -154,7 +154,8 @@ describe('qemu-mps2 firmware', () => {
     writeWords(qemu.shmPath, COMMAND, [Command.NEST, 200]);
     doorbell.kick();
     expect(await doorbell.next()).toBe(8);
-    expect(qemu.console).toContain('parsed 200 nested arrays');
+    // The console (UART0) and the doorbell (UART1) are separate channels: the line may come after the reply.
+    await qemu.waitForConsole('parsed 200 nested arrays');
   }, 30_000);
 
   it('reports an exception thrown by the top-level script, and a script that does not parse, with its line', async () => {
