@@ -60,7 +60,10 @@ describe('posix remote', () => {
     expect(remote.console).toContain(`memory write readback a5 deadbeef u8len=${POSIX_SHM_SIZE}`);
     expect(remote.console).toContain('views with offsets a5 65536 16 deadbeef false');
     expect(remote.console).toContain('promise job ran 1');
-    expect(remote.console).toMatch(/timeout fired after (2\d|3\d) ms args x 42/);
+    // A 20 ms timer fires no earlier than asked (board ms granularity allows 19 on qemu); no upper bound: machines here are shared.
+    const fired = /timeout fired after (\d+) ms args x 42/.exec(remote.console);
+    expect(fired, 'the timer line').not.toBeNull();
+    expect(Number(fired![1])).toBeGreaterThanOrEqual(20);
     expect(remote.console).toContain('interval ran 3 times');
   }, 30_000);
 

@@ -42,7 +42,10 @@ describe('qemu-mps2 firmware', () => {
     expect(qemu.console).toContain(`memory write readback a5 deadbeef u8len=${PSRAM_SIZE}`);
     expect(qemu.console).toContain('views with offsets a5 65536 16 deadbeef false');
     expect(qemu.console).toContain('promise job ran 1');
-    expect(qemu.console).toMatch(/timeout fired after (19|2\d|3\d) ms args x 42/);
+    // A 20 ms timer fires no earlier than asked (board ms granularity allows 19 on qemu); no upper bound: machines here are shared.
+    const fired = /timeout fired after (\d+) ms args x 42/.exec(qemu.console);
+    expect(fired, 'the timer line').not.toBeNull();
+    expect(Number(fired![1])).toBeGreaterThanOrEqual(19);
     expect(qemu.console).toContain('interval ran 3 times');
     expect(qemu.console).toMatch(/xs: heap after boot \(\d+ ms\): \d+ bytes in use/);
     // the script's writes landed in the /dev/shm file the host maps

@@ -41,9 +41,11 @@ export default function e2eApp(rpmsg: Rpmsg): void {
           endpoint.close();
           reply(`ok close ${argument}`);
         } else if (command === 'pause') {
-          reply(`ok pause ${argument}`);
           rpmsg.pauseReceive(true);
           setTimeout(() => rpmsg.pauseReceive(false), Number(argument));
+          // Reply after this pass, once the command's own buffer is back on vring 1's used ring:
+          // a reply sent from here can reach the host first, which then counts one TX buffer short.
+          setTimeout(() => reply(`ok pause ${argument}`), 0);
         } else if (command === 'burst') {
           burst.left = Number(argument);
           burst.payload = new Uint8Array(Number(extra)); // allocated per command, not per message
