@@ -114,6 +114,11 @@ export class OpenAmpHostPeer {
   kicksSent = 0;
   /** The notifyid of every notify the model made, in order (vdev's for set_features/set_status, a vring's for a kick); -1 for a raw kick(). */
   readonly notified: number[] = [];
+  /**
+   * used.len and hdr.len of every vring 0 element consumed. OpenAMP's remote writes used.len 512
+   * (the whole buffer), ours 16 + len; OpenAMP's host takes the length from hdr.len either way.
+   */
+  readonly usedElements: { usedLength: number; messageLength: number }[] = [];
   /** Refusals of the remote's output, by reason (a conforming remote causes none). */
   readonly refusals: string[] = [];
   private readonly endpoints = new Map<number, PeerEndpoint>();
@@ -346,10 +351,12 @@ export class OpenAmpHostPeer {
       if (this.lastUsed[0] === idx) break;
       const element = ring.used + VRING_RING + (this.lastUsed[0] % OPENAMP.num) * VRING_USED_ELEM_SIZE;
       const head = this.view.getUint32(element, true);
+      const usedLength = this.view.getUint32(element + 4, true);
       this.lastUsed[0] = (this.lastUsed[0] + 1) & 0xffff;
       if (head >= OPENAMP.num) { this.refusals.push(`vring 0 used id ${head} out of range`); continue; }
       const buffer = OPENAMP.bufferPool + head * RPMSG_BUF_SIZE;
       const header = readRpmsgHeader(this.view, buffer);
+      this.usedElements.push({ usedLength, messageLength: header.len });
       if (header.len > RPMSG_MTU) this.refusals.push(`hdr.len ${header.len} above ${RPMSG_MTU}`);
       else this.deliver({ src: header.src, dst: header.dst, data: this.memory.bytes.slice(buffer + RPMSG_HDR_SIZE, buffer + RPMSG_HDR_SIZE + header.len) });
       // OpenAMP keeps its own bookkeeping in hdr.reserved of buffers it holds.
