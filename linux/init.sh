@@ -3,6 +3,7 @@
 # hostfs, read-only. linux/uml.ts passes parameters on the kernel command line; the kernel hands
 # unknown name=value pairs to init as environment variables:
 #   xsr_dir     folder with rpmsg_client_sample.ko and rpmsg-char-exercise (the build output)
+#   xsr_exercise the exercise binary to run (default $xsr_dir/rpmsg-char-exercise)
 #   xsr_steps   comma-separated steps to run in order (see below)
 #   xsr_char    rpmsg_char exercise: ENDPOINT_NAME:DST:MIN:MAX
 #               (default xsr-char:@rpmsg-client-sample:1:496; @NAME = the address NAME was announced at)
@@ -14,6 +15,7 @@
 #   xsr_unknown unknown step: the remote address nobody listens at (default 0x7777)
 #   xsr_send    send step: the host address the remote is asked to send to (default 0x7000)
 #   xsr_unbind_ms rebind/inflight steps: ms between unbind and bind (default 100)
+#   xsr_stall_ms  stall step: how long the remote stops taking messages (default 17000)
 # Every line this script prints starts with "xsr-init:" (or "rpmsg-char:" from the exercise)
 # so the harness can tell it from kernel messages. It always ends with a sysrq power-off.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -28,6 +30,7 @@ grep -q ' /dev devtmpfs ' /proc/mounts || mount -t devtmpfs devtmpfs /dev
 echo 8 > /proc/sys/kernel/printk 2>/dev/null
 
 wait_seconds=${xsr_wait:-20}
+exercise_binary=${xsr_exercise:-$xsr_dir/rpmsg-char-exercise}
 
 # Waits until the kernel log has a line matching $1 (grep -E), up to $wait_seconds.
 wait_for_log() {
@@ -67,14 +70,14 @@ step_char() {
   spec=${xsr_char:-xsr-char:@rpmsg-client-sample:1:496}
   old_ifs=$IFS; IFS=:; set -- $spec; IFS=$old_ifs
   wait_for_path /dev/rpmsg_ctrl0 || return 1
-  "$xsr_dir/rpmsg-char-exercise" roundtrip "$1" "$2" "$3" "$4"
+  "$exercise_binary" roundtrip "$1" "$2" "$3" "$4"
 }
 
 # Through the remote's control service: open a service (NS create -> a channel appears), close it
 # (NS destroy -> the channel device must disappear).
 step_nsdestroy() {
   control=${xsr_control:-xs-rpmsg-test-control}
-  exercise="$xsr_dir/rpmsg-char-exercise"
+  exercise="$exercise_binary"
   "$exercise" wait-present "$control" "$wait_seconds" &&
   "$exercise" command xsr-control "@$control" "open xsr-ns-probe" &&
   "$exercise" wait-present xsr-ns-probe "$wait_seconds" &&
@@ -82,7 +85,7 @@ step_nsdestroy() {
   "$exercise" wait-gone xsr-ns-probe "$wait_seconds"
 }
 
-exercise() { "$xsr_dir/rpmsg-char-exercise" "$@"; }
+exercise() { "$exercise_binary" "$@"; }
 control_service() { echo "${xsr_control:-xs-rpmsg-test-control}"; }
 
 # host -> remote -> host: numbered, checksummed messages to the echo service.
@@ -118,6 +121,14 @@ step_unknown() {
   exercise wait-present "$(control_service)" "$wait_seconds" &&
   exercise unknown xsr-unknown "${xsr_unknown:-0x7777}" &&
   exercise command xsr-stats "@$(control_service)" stats
+}
+
+# The remote stops taking messages for xsr_stall_ms (default 17000): the host's writes take every
+# TX buffer, the next one blocks for virtio_rpmsg_bus's 15 s and fails.
+step_stall() {
+  exercise wait-present "$(control_service)" "$wait_seconds" &&
+  exercise command xsr-pause "@$(control_service)" "pause ${xsr_stall_ms:-17000}" &&
+  exercise stall xsr-stall @rpmsg-client-sample
 }
 
 # The remote sends one message to a host address nobody listens at.
@@ -182,7 +193,7 @@ step_inflight() {
 }
 
 step_list() {
-  "$xsr_dir/rpmsg-char-exercise" list
+  "$exercise_binary" list
 }
 
 step_rmmod() {
@@ -197,7 +208,7 @@ say "init up (steps: ${xsr_steps:-none})"
 old_ifs=$IFS; IFS=,; steps=${xsr_steps:-}; set -- $steps; IFS=$old_ifs
 for step in "$@"; do
   case "$step" in
-    online|sample|char|nsdestroy|list|rmmod|sleep|flood|burst|many|zero|unknown|send|rebind|inflight)
+    online|sample|char|nsdestroy|list|rmmod|sleep|flood|burst|many|zero|unknown|send|stall|rebind|inflight)
       if "step_$step"; then say "step $step ok"; else say "step $step FAILED"; fi ;;
     *) say "unknown step $step" ;;
   esac

@@ -29,6 +29,10 @@
  *       then a 5-byte round trip on the same endpoint.
  *   rpmsg-char-exercise unknown NAME DST
  *       a write to an address where nothing listens must succeed and get no reply (1 s).
+ *   rpmsg-char-exercise stall NAME DST
+ *       (the remote has stopped taking messages) writes to DST until a write fails: all TX
+ *       buffers taken, the next write blocks 15 s and fails (6.1: errno 512, ERESTARTSYS);
+ *       then reads the echoes of everything written once the remote takes messages again.
  *
  * DST is a number (0x400) or @CHANNEL: the remote address of the channel the remote announced
  * under that name (the last field of "<parent>.<name>.<src>.<dst>" in /sys/bus/rpmsg/devices).
@@ -666,6 +670,42 @@ static int unknown(const char *name, uint32_t dst)
 	return n != 11 || rc != 0 || failures;
 }
 
+static int stall(const char *name, uint32_t dst)
+{
+	uint8_t out[64], in[1024];
+	int ctrl, ept = open_endpoint(name, dst, &ctrl), error = 0, echoes = 0, i;
+	uint32_t written = 0;
+	double started = 0, elapsed;
+
+	if (ept < 0)
+		return 1;
+	for (;;) {
+		put32(out, written);
+		memset(out + 4, 0x3c, sizeof(out) - 4);
+		started = now_ms();
+		if (write(ept, out, sizeof(out)) != (ssize_t)sizeof(out)) {
+			error = errno;
+			break;
+		}
+		written++;
+		if (written > 4096)
+			break;
+	}
+	elapsed = now_ms() - started;
+	printf("rpmsg-char: %u writes went through; write %u failed after %.0f ms: %s\n", written, written + 1,
+	       elapsed, error ? write_error(error) : "no failure");
+	for (i = 0; i < (int)written; i++) {
+		ssize_t n = read_message(ept, in, sizeof(in));
+
+		if (n != (ssize_t)sizeof(out) || get32(in) != (uint32_t)i)
+			break;
+		echoes++;
+	}
+	printf("rpmsg-char: %d of %u stalled messages echoed in order once the remote took messages again\n", echoes, written);
+	close_endpoint(name, ept, ctrl);
+	return !error || echoes != (int)written || failures;
+}
+
 int main(int argc, char **argv)
 {
 	uint32_t dst;
@@ -690,6 +730,8 @@ int main(int argc, char **argv)
 		return parse_destination(argv[3], &dst) ? 1 : many(argv[2], dst, atoi(argv[4]), atoi(argv[5]));
 	if (argc == 4 && !strcmp(argv[1], "zero"))
 		return parse_destination(argv[3], &dst) ? 1 : zero(argv[2], dst);
+	if (argc == 4 && !strcmp(argv[1], "stall"))
+		return parse_destination(argv[3], &dst) ? 1 : stall(argv[2], dst);
 	if (argc == 4 && !strcmp(argv[1], "unknown"))
 		return parse_destination(argv[3], &dst) ? 1 : unknown(argv[2], dst);
 	if (argc == 2 && !strcmp(argv[1], "list")) {
@@ -699,6 +741,6 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: %s roundtrip NAME DST MIN MAX | command NAME DST TEXT | "
 			"wait-present CHANNEL SECONDS | wait-gone CHANNEL SECONDS | list | "
 			"flood NAME DST COUNT WINDOW | burst NAME DST COUNT SIZE | many PREFIX DST COUNT ROUNDS | "
-			"zero NAME DST | unknown NAME DST\n", argv[0]);
+			"zero NAME DST | unknown NAME DST | stall NAME DST\n", argv[0]);
 	return 2;
 }

@@ -8,7 +8,8 @@
  *                           [-- REMOTE_COMMAND ARGS...]   (the literal {socket} is replaced)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +28,7 @@ export interface KernelBuild {
   linux: string;
   /** samples/rpmsg/rpmsg_client_sample.ko. */
   sampleModule: string;
-  /** The static rpmsg_char exercise run inside the guest. */
+  /** The static rpmsg_char exercise run inside the guest, built from this tree's linux/rpmsg-char-exercise.c. */
   exercise: string;
   /** linux/init.sh (PID 1 in the guest). */
   init: string;
@@ -38,7 +39,8 @@ function kernelBuildAt(dir: string): KernelBuild {
     dir,
     linux: join(dir, 'linux'),
     sampleModule: join(dir, 'rpmsg_client_sample.ko'),
-    exercise: join(dir, 'rpmsg-char-exercise'),
+    // The cache is shared by worktrees: build-kernel.sh keeps one binary per version of the source.
+    exercise: join(dir, `rpmsg-char-exercise.${createHash('sha256').update(readFileSync(join(here, 'rpmsg-char-exercise.c'))).digest('hex').slice(0, 16)}`),
     init: join(here, 'init.sh'),
   };
 }
@@ -88,6 +90,8 @@ export interface RunningRemote {
   readonly log: string;
   /** Exit code once it exited by itself, else null. */
   readonly exitCode: number | null;
+  /** SIGKILL its process group now (no cleanup on its side); stop() still waits for it. */
+  kill(): void;
   stop(): Promise<void>;
 }
 
@@ -115,6 +119,9 @@ export async function startRemote(remote: RemoteCommand, socketPath: string): Pr
     },
     get exitCode() {
       return exitCode;
+    },
+    kill() {
+      killGroup(child, 'SIGKILL');
     },
     async stop() {
       killGroup(child, 'SIGTERM');
@@ -158,6 +165,8 @@ export interface BootOptions {
   onLine?: (line: string) => void;
   /** SIGKILL the UML process group (the host dies, no orderly removal) at the first line matching this. */
   killOn?: RegExp;
+  /** SIGKILL the remote this boot started (the remote dies mid-session) at the first line matching this. */
+  killRemoteOn?: RegExp;
 }
 
 export interface BootResult {
@@ -176,6 +185,8 @@ export interface BootResult {
   timedOut: boolean;
   /** The line that matched killOn, when UML was killed because of it. */
   killedAt: string | null;
+  /** The line that matched killRemoteOn, when the remote was killed because of it. */
+  remoteKilledAt: string | null;
   /** True when init printed its last line and the kernel said "reboot: Power down". */
   poweredOff: boolean;
   /** Host ms from starting UML until the kernel ran init. */
@@ -321,6 +332,7 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
   let log = '';
   let timedOut = false;
   let killedAt: string | null = null;
+  let remoteKilledAt: string | null = null;
   let bootToInitMs: number | null = null;
   const deadline = Date.now() + timeoutMs;
 
@@ -329,6 +341,7 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
 
     const parameters: Record<string, string> = {
       xsr_dir: options.kernel.dir,
+      xsr_exercise: options.kernel.exercise,
       xsr_steps: (options.steps ?? []).join(','),
       ...options.initParameters,
     };
@@ -371,6 +384,10 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
           killedAt = line;
           killGroup(uml, 'SIGKILL');
         }
+        if (remoteKilledAt === null && remote && options.killRemoteOn?.test(line)) {
+          remoteKilledAt = line;
+          remote.kill();
+        }
       }
     };
     uml.stdout!.on('data', take);
@@ -398,6 +415,7 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
       remoteExitCode,
       timedOut,
       killedAt,
+      remoteKilledAt,
       poweredOff: log.includes('xsr-init: done') && log.includes('reboot: Power down'),
       bootToInitMs,
       totalMs,

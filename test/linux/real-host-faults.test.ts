@@ -6,7 +6,8 @@
  * Every rpmsg error line of the kernel (linux/uml.ts RPMSG_PROBLEMS) fails a test unless the
  * test provokes it on purpose and names it.
  *
- * XSR_LINUX_FLOOD=N sizes the flood (default 100,000 messages: 20-35 s here).
+ * XSR_LINUX_FLOOD=N sizes the flood. Default 50,000 messages (10-30 s here); the issue's 100,000 take
+ * 33-62 s on this 2-core machine depending on load, over the suite's budget: XSR_LINUX_FLOOD=100000.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,7 @@ import {
 import { linuxRemote } from './remote.ts';
 
 const SETUP_MS = 900_000; // a cold kernel build plus a cold XS build
-const FLOOD = Number(process.env.XSR_LINUX_FLOOD ?? 100_000);
+const FLOOD = Number(process.env.XSR_LINUX_FLOOD ?? 50_000);
 const FLOOD_WINDOW = 128;
 const BURST = 10_000;
 
@@ -78,6 +79,8 @@ function sampleMessages(result: BootResult): number[] {
 
 /** The one kernel line the unknown-address send provokes, on purpose. */
 const NO_RECIPIENT = /virtio_rpmsg_bus virtio0: msg received with no recipient/;
+/** The write the stall step lets time out, on purpose. */
+const TX_TIMEOUT = /rpmsg_ctrl virtio0\.rpmsg_ctrl\.0\.0: timeout waiting for a tx buffer/;
 /** The 497-byte write of the char step, on purpose. */
 const TOO_BIG = /rpmsg_ctrl virtio0\.rpmsg_ctrl\.0\.0: message is too big \(497\)/;
 
@@ -89,12 +92,12 @@ describe('Linux 6.1 against the XS remote: flood, many endpoints, bad input', ()
     boot = await bootUml({
       kernel,
       remote,
-      steps: ['online', 'flood', 'burst', 'many', 'zero', 'unknown', 'send'],
+      steps: ['online', 'flood', 'burst', 'many', 'zero', 'unknown', 'send', 'stall'],
       initParameters: { xsr_flood: `${FLOOD}:${FLOOD_WINDOW}`, xsr_burst: `${BURST}:496`, xsr_many: '64:10', xsr_unknown: '0x7777', xsr_send: '0x7000' },
-      timeoutMs: 150_000,
+      timeoutMs: 180_000,
     });
     for (const line of guestMatching(boot, /rpmsg-char: (flood \d+ sent|burst of)/)) process.stdout.write(`[linux flood] ${line}\n`);
-  }, 180_000);
+  }, 210_000);
 
   it(`floods ${FLOOD} numbered, checksummed messages of 12..496 bytes through /dev/rpmsgN to the echo service: none lost, duplicated, reordered or corrupted`, (context) => {
     if (!remote) return context.skip(skipReason);
@@ -149,9 +152,20 @@ describe('Linux 6.1 against the XS remote: flood, many endpoints, bad input', ()
     expect(guestLines(boot)).toContain('xsr-init: step send ok');
   });
 
+  it('a remote that stops taking messages: 256 writes take every TX buffer, the 257th fails after 15 s with errno 512 (ERESTARTSYS leaks to userspace), then all 256 are echoed in order', (context) => {
+    if (!remote) return context.skip(skipReason);
+    const guest = guestLines(boot);
+    expect(guest, explain(boot)).toContain('rpmsg-char: reply "ok pause 17000"');
+    const report = guest.find((line) => line.startsWith('rpmsg-char: 256 writes went through'));
+    expect(report, explain(boot)).toMatch(/^rpmsg-char: 256 writes went through; write 257 failed after 1[5-6]\d{3} ms: errno 512 \(ERESTARTSYS leaked/);
+    expect(guest).toContain('rpmsg-char: 256 of 256 stalled messages echoed in order once the remote took messages again');
+    expect(linesMatching(boot.log, TX_TIMEOUT)).toHaveLength(1); // declared: Linux logs the timed-out send
+    expect(guest).toContain('xsr-init: step stall ok');
+  });
+
   it('leaves no other rpmsg error line and no kernel fault in the whole boot', (context) => {
     if (!remote) return context.skip(skipReason);
-    expect(problemSummary(kernelProblems(boot.log, [NO_RECIPIENT])), explain(boot)).toEqual([]);
+    expect(problemSummary(kernelProblems(boot.log, [NO_RECIPIENT, TX_TIMEOUT])), explain(boot)).toEqual([]);
     expect(guestLines(boot).filter((line) => /FAIL/.test(line))).toEqual([]);
     expect(boot.remoteExitCode).toBe(null); // still serving at power-off
   });
