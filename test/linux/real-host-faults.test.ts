@@ -236,7 +236,13 @@ describe('virtio_rpmsg_bus unbound from virtio0 and bound again through sysfs wh
   it('with a flood to the echo service and a burst from the remote in flight: both end, every channel comes back, no stale message arrives', async (context) => {
     if (!remote) return context.skip(skipReason);
     const result = await bootUml({ kernel, remote, steps: ['online', 'inflight'], timeoutMs: 90_000 });
-    expect(problemSummary(kernelProblems(result.log, [TOO_BIG])), explain(result)).toEqual([]);
+    // rpmsg_remove resets the device (over vhost-user only UML sees that), removes the channels and their endpoints,
+    // and only then deletes the virtqueues: the remote's messages in flight meanwhile are "no recipient". Declared for
+    // that window only (from the unbind to the new bus's "rpmsg host is online"); not one afterwards.
+    const unbind = result.lines.findIndex((line) => line.startsWith('xsr-init: traffic in flight'));
+    const online = result.lines.findIndex((line, index) => index > unbind && /virtio_rpmsg_bus virtio0: rpmsg host is online/.test(line));
+    const outsideWindow = result.lines.filter((line, index) => !(unbind >= 0 && index > unbind && (online < 0 || index < online) && NO_RECIPIENT.test(line)));
+    expect(problemSummary(kernelProblems(outsideWindow.join('\n'), [TOO_BIG])), explain(result)).toEqual([]);
     expect(result.poweredOff, explain(result)).toBe(true);
     const guest = guestLines(result);
     expect(guest.some((line) => /^xsr-init: traffic in flight: \d+ burst lines/.test(line)), explain(result)).toBe(true);
