@@ -55,6 +55,9 @@ wait_for_path() {
   return 1
 }
 
+exercise() { "$exercise_binary" "$@"; }
+control_service() { echo "${xsr_control:-xs-rpmsg-test-control}"; }
+
 step_online() {
   wait_for_log 'rpmsg host is online' && say "rpmsg host online"
 }
@@ -70,23 +73,19 @@ step_char() {
   spec=${xsr_char:-xsr-char:@rpmsg-client-sample:1:496}
   old_ifs=$IFS; IFS=:; set -- $spec; IFS=$old_ifs
   wait_for_path /dev/rpmsg_ctrl0 || return 1
-  "$exercise_binary" roundtrip "$1" "$2" "$3" "$4"
+  exercise roundtrip "$1" "$2" "$3" "$4"
 }
 
 # Through the remote's control service: open a service (NS create -> a channel appears), close it
 # (NS destroy -> the channel device must disappear).
 step_nsdestroy() {
-  control=${xsr_control:-xs-rpmsg-test-control}
-  exercise="$exercise_binary"
-  "$exercise" wait-present "$control" "$wait_seconds" &&
-  "$exercise" command xsr-control "@$control" "open xsr-ns-probe" &&
-  "$exercise" wait-present xsr-ns-probe "$wait_seconds" &&
-  "$exercise" command xsr-control "@$control" "close xsr-ns-probe" &&
-  "$exercise" wait-gone xsr-ns-probe "$wait_seconds"
+  control=$(control_service)
+  exercise wait-present "$control" "$wait_seconds" &&
+  exercise command xsr-control "@$control" "open xsr-ns-probe" &&
+  exercise wait-present xsr-ns-probe "$wait_seconds" &&
+  exercise command xsr-control "@$control" "close xsr-ns-probe" &&
+  exercise wait-gone xsr-ns-probe "$wait_seconds"
 }
-
-exercise() { "$exercise_binary" "$@"; }
-control_service() { echo "${xsr_control:-xs-rpmsg-test-control}"; }
 
 # host -> remote -> host: numbered, checksummed messages to the echo service.
 step_flood() {
@@ -193,7 +192,7 @@ step_inflight() {
 }
 
 step_list() {
-  "$exercise_binary" list
+  exercise list
 }
 
 step_rmmod() {

@@ -403,12 +403,17 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
     if (outcome === 'timeout') timedOut = true;
     if (pending) options.onLine?.(pending);
 
-    const lines = log.split('\n');
+    // UML first: a remote stopped under a live UML makes virtio_uml WARN (EOF on its call pipes) into this log.
+    if (timedOut) {
+      killGroup(uml, 'SIGKILL');
+      await Promise.race([umlExited, sleep(2000)]);
+    }
     const remoteExitCode = remote ? remote.exitCode : null; // non-null: the remote died during the boot
     if (remote) await remote.stop();
+    const finalLog = log; // nothing arrives after this point
     return {
-      log,
-      lines,
+      log: finalLog,
+      lines: finalLog.split('\n'),
       remoteLog: remote ? remote.log : '',
       commandLine,
       exitCode: timedOut ? null : uml.exitCode,
