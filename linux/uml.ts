@@ -8,7 +8,8 @@
  *                           [-- REMOTE_COMMAND ARGS...]   (the literal {socket} is replaced)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +28,7 @@ export interface KernelBuild {
   linux: string;
   /** samples/rpmsg/rpmsg_client_sample.ko. */
   sampleModule: string;
-  /** The static rpmsg_char exercise run inside the guest. */
+  /** The static rpmsg_char exercise run inside the guest, built from this tree's linux/rpmsg-char-exercise.c. */
   exercise: string;
   /** linux/init.sh (PID 1 in the guest). */
   init: string;
@@ -38,7 +39,8 @@ function kernelBuildAt(dir: string): KernelBuild {
     dir,
     linux: join(dir, 'linux'),
     sampleModule: join(dir, 'rpmsg_client_sample.ko'),
-    exercise: join(dir, 'rpmsg-char-exercise'),
+    // The cache is shared by worktrees: build-kernel.sh keeps one binary per version of the source.
+    exercise: join(dir, `rpmsg-char-exercise.${createHash('sha256').update(readFileSync(join(here, 'rpmsg-char-exercise.c'))).digest('hex').slice(0, 16)}`),
     init: join(here, 'init.sh'),
   };
 }
@@ -88,6 +90,8 @@ export interface RunningRemote {
   readonly log: string;
   /** Exit code once it exited by itself, else null. */
   readonly exitCode: number | null;
+  /** SIGKILL its process group now (no cleanup on its side); stop() still waits for it. */
+  kill(): void;
   stop(): Promise<void>;
 }
 
@@ -115,6 +119,9 @@ export async function startRemote(remote: RemoteCommand, socketPath: string): Pr
     },
     get exitCode() {
       return exitCode;
+    },
+    kill() {
+      killGroup(child, 'SIGKILL');
     },
     async stop() {
       killGroup(child, 'SIGTERM');
@@ -156,6 +163,10 @@ export interface BootOptions {
   timeoutMs?: number;
   /** Called with every console/kernel line as it arrives. */
   onLine?: (line: string) => void;
+  /** SIGKILL the UML process group (the host dies, no orderly removal) at the first line matching this. */
+  killOn?: RegExp;
+  /** SIGKILL the remote this boot started (the remote dies mid-session) at the first line matching this. */
+  killRemoteOn?: RegExp;
 }
 
 export interface BootResult {
@@ -172,6 +183,10 @@ export interface BootResult {
   /** The remote's exit code, or null when it was still running and had to be killed. */
   remoteExitCode: number | null;
   timedOut: boolean;
+  /** The line that matched killOn, when UML was killed because of it. */
+  killedAt: string | null;
+  /** The line that matched killRemoteOn, when the remote was killed because of it. */
+  remoteKilledAt: string | null;
   /** True when init printed its last line and the kernel said "reboot: Power down". */
   poweredOff: boolean;
   /** Host ms from starting UML until the kernel ran init. */
@@ -182,12 +197,77 @@ export interface BootResult {
   temporaryDir: string;
 }
 
-/** Kernel log lines that mean the kernel is not well (a clean boot has none). */
-export const KERNEL_PROBLEM = /\bBUG\b|scheduling while atomic|sleeping function called from invalid context|WARNING:|Oops|Kernel panic|Call Trace|general protection|segfault|Modules linked in/;
+/** Kernel log lines that mean the kernel itself is not well (a clean boot has none). */
+export const KERNEL_FAULT = /\bBUG\b|scheduling while atomic|sleeping function called from invalid context|WARNING:|Oops|Kernel panic|Call Trace|general protection|segfault|Modules linked in/;
 
-/** The lines of `log` matching KERNEL_PROBLEM. */
-export function kernelProblems(log: string): string[] {
-  return log.split('\n').filter((line) => KERNEL_PROBLEM.test(line));
+/**
+ * Every error and warning text of Linux 6.1's rpmsg stack, as printed (dev_err, dev_warn,
+ * pr_err; the device prefix varies): drivers/rpmsg/virtio_rpmsg_bus.c, rpmsg_core.c,
+ * rpmsg_ns.c, rpmsg_char.c, rpmsg_ctrl.c, samples/rpmsg/rpmsg_client_sample.c, and the
+ * virtio ring's BAD_RING ("input:" / "output:" are virtio_rpmsg_bus's virtqueue names) and
+ * feature refusal (drivers/virtio/virtio_ring.c, virtio.c). Any of them fails a test that does
+ * not declare it (kernelProblems' `expected`).
+ */
+export const RPMSG_PROBLEMS: readonly RegExp[] = [
+  // virtio_rpmsg_bus.c
+  /idr_alloc failed: /,
+  /failed to announce service /,
+  /channel .* already exist/,
+  /invalid addr \(src 0x/,
+  /message is too big \(/,
+  /timeout waiting for a tx buffer/,
+  /virtqueue_add_outbuf failed: /,
+  /inbound msg too big: \(/,
+  /msg received with no recipient/,
+  /failed to add a virtqueue buffer: /,
+  /uhm, incoming signal, but no used buffer/,
+  /can't remove rpmsg device: /,
+  /failed to register virtio driver: /,
+  // rpmsg_core.c
+  /no create_channel ops found/,
+  /no release_channel ops found/,
+  /failed to create endpoint/,
+  /rpmsg_dev_probe: failed: /,
+  /failed to announce creation/,
+  /device_set_override failed: /,
+  /device_add failed: /,
+  /failed to create rpmsg class/,
+  /failed to register rpmsg bus: /,
+  // rpmsg_ns.c
+  /malformed ns msg \(/,
+  /rpmsg_destroy_channel failed: /,
+  /rpmsg_create_channel failed/,
+  /failed to create the ns ept/,
+  /Failed to register rpmsg driver/,
+  // rpmsg_char.c
+  /failed to open /,
+  /failed to destroy endpoints: /,
+  /failed to allocate char dev region/,
+  /failed to register rpmsg raw driver/,
+  // rpmsg_ctrl.c
+  /failed to create .* channel/,
+  /failed to release .* channel \(/,
+  /failed to nuke endpoints: /,
+  /failed to register rpmsg driver/,
+  // rpmsg_client_sample.c
+  /rpmsg_send failed: /,
+  // virtio_ring.c BAD_RING (vq names of virtio_rpmsg_bus), virtio.c
+  /\b(?:input|output):id \d+ (?:out of range|is not a head!)/,
+  /virtio: device refuses features: /,
+  /device must provide VIRTIO_F_(?:VERSION_1|ACCESS_PLATFORM)/,
+];
+
+/** Kernel log lines that mean something went wrong: a kernel fault or any rpmsg error line. */
+export const KERNEL_PROBLEM = new RegExp([KERNEL_FAULT, ...RPMSG_PROBLEMS].map((pattern) => pattern.source).join('|'));
+
+/**
+ * The lines of `log` matching KERNEL_PROBLEM, except those matching one of `expected` (the
+ * error lines a test provokes on purpose and checks for itself). A kernel fault is never
+ * excused: `expected` only covers rpmsg lines.
+ */
+export function kernelProblems(log: string, expected: readonly RegExp[] = []): string[] {
+  return log.split('\n').filter((line) =>
+    KERNEL_PROBLEM.test(line) && (KERNEL_FAULT.test(line) || !expected.some((pattern) => pattern.test(line))));
 }
 
 /** Every UML and remote process group still running, and every boot's temporary folder not yet removed. */
@@ -251,6 +331,8 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
   let uml: ChildProcess | null = null;
   let log = '';
   let timedOut = false;
+  let killedAt: string | null = null;
+  let remoteKilledAt: string | null = null;
   let bootToInitMs: number | null = null;
   const deadline = Date.now() + timeoutMs;
 
@@ -259,6 +341,7 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
 
     const parameters: Record<string, string> = {
       xsr_dir: options.kernel.dir,
+      xsr_exercise: options.kernel.exercise,
       xsr_steps: (options.steps ?? []).join(','),
       ...options.initParameters,
     };
@@ -297,6 +380,14 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
       for (const line of lines) {
         if (bootToInitMs === null && / as init process/.test(line)) bootToInitMs = Date.now() - umlStarted;
         options.onLine?.(line);
+        if (killedAt === null && options.killOn?.test(line)) {
+          killedAt = line;
+          killGroup(uml, 'SIGKILL');
+        }
+        if (remoteKilledAt === null && remote && options.killRemoteOn?.test(line)) {
+          remoteKilledAt = line;
+          remote.kill();
+        }
       }
     };
     uml.stdout!.on('data', take);
@@ -312,17 +403,24 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
     if (outcome === 'timeout') timedOut = true;
     if (pending) options.onLine?.(pending);
 
-    const lines = log.split('\n');
+    // UML first: a remote stopped under a live UML makes virtio_uml WARN (EOF on its call pipes) into this log.
+    if (timedOut) {
+      killGroup(uml, 'SIGKILL');
+      await Promise.race([umlExited, sleep(2000)]);
+    }
     const remoteExitCode = remote ? remote.exitCode : null; // non-null: the remote died during the boot
     if (remote) await remote.stop();
+    const finalLog = log; // nothing arrives after this point
     return {
-      log,
-      lines,
+      log: finalLog,
+      lines: finalLog.split('\n'),
       remoteLog: remote ? remote.log : '',
       commandLine,
       exitCode: timedOut ? null : uml.exitCode,
       remoteExitCode,
       timedOut,
+      killedAt,
+      remoteKilledAt,
       poweredOff: log.includes('xsr-init: done') && log.includes('reboot: Power down'),
       bootToInitMs,
       totalMs,

@@ -6,7 +6,10 @@
  * - addresses are offsets into /dev/shm/openamp.shm (0x80000 bytes); vrings at 0x4000 and
  *   0x8000 (num 256, align 0x1000, notifyids 1/2); buffers 0x10000..0x4FFFF, RX the lower
  *   half, TX from 0x30000;
- * - handshake: gfeatures = dfeatures, status = 0x04 (DRIVER_OK alone), no kick;
+ * - handshake: gfeatures = dfeatures (set_features, at vdev creation, before the rings are
+ *   zeroed), then status = 0x04 (DRIVER_OK alone, set_status); each write is followed by a
+ *   notify with the vdev's notifyid (one kick byte on the socket: the id is not sent);
+ * - reset: status = NEEDS_RESET (0x40), notify, then wait for the remote to write 0;
  * - desc.len and used.len are the whole 512-byte buffer; message lengths come from hdr.len;
  *   hdr.reserved carries the host's own bookkeeping (garbage to the remote);
  * - its endpoints take addresses from 0x400 with dst ANY and are announced by NS, with
@@ -28,6 +31,7 @@ import {
   writeVdevGfeatures,
   writeVdevStatus,
 } from '../../resource-table/in-place.ts';
+import { VDEV_NOTIFYID } from '../../resource-table/layout.ts';
 import { decodeNameServiceMessage, writeNameServiceMessage, RPMSG_NAME_SIZE, RPMSG_NS_CREATE, RPMSG_NS_DESTROY, RPMSG_NS_MSG_SIZE } from '../../wire/name-service.ts';
 import {
   RPMSG_ADDR_ANY,
@@ -71,6 +75,8 @@ export const OPENAMP = {
   kickByte: 0x01,
   /** Value OpenAMP's status write sets: DRIVER_OK alone. */
   driverOk: 0x04,
+  /** VIRTIO_CONFIG_STATUS_NEEDS_RESET: what rproc_virtio_reset_device writes. */
+  needsReset: 0x40,
 } as const;
 
 /** Garbage the model writes after a name's NUL and into hdr.reserved (OpenAMP's bookkeeping stands in). */
@@ -106,6 +112,13 @@ export class OpenAmpHostPeer {
   /** Kicks received from the remote, and kicks sent. */
   kicksReceived = 0;
   kicksSent = 0;
+  /** The notifyid of every notify the model made, in order (vdev's for set_features/set_status, a vring's for a kick); -1 for a raw kick(). */
+  readonly notified: number[] = [];
+  /**
+   * used.len and hdr.len of every vring 0 element consumed. OpenAMP's remote writes used.len 512
+   * (the whole buffer), ours 16 + len; OpenAMP's host takes the length from hdr.len either way.
+   */
+  readonly usedElements: { usedLength: number; messageLength: number }[] = [];
   /** Refusals of the remote's output, by reason (a conforming remote causes none). */
   readonly refusals: string[] = [];
   private readonly endpoints = new Map<number, PeerEndpoint>();
@@ -167,10 +180,46 @@ export class OpenAmpHostPeer {
     writeVdevStatus(this.view, this.vdev, status);
   }
 
-  /** One kick: a single byte 0x01 on the socket (names no vring). */
-  kick(): void {
+  /** One kick: a single byte 0x01 on the socket (names no vring); `notifyid` is only recorded in `notified`. */
+  kick(notifyid = -1): void {
     this.kicksSent++;
+    this.notified.push(notifyid);
     this.socket?.write(Uint8Array.of(OPENAMP.kickByte));
+  }
+
+  /** The vdev's own notifyid in the remote's table (OpenAMP notifies it after set_features and set_status). */
+  vdevNotifyId(): number {
+    return this.view.getUint32(this.vdev + VDEV_NOTIFYID, true);
+  }
+
+  /** rproc_virtio_set_features: gfeatures, then notify with the vdev notifyid. */
+  setFeatures(features: number): void {
+    writeVdevGfeatures(this.view, this.vdev, features);
+    this.kick(this.vdevNotifyId());
+  }
+
+  /** rproc_virtio_set_status: the status byte, then notify with the vdev notifyid. */
+  setStatus(status: number): void {
+    this.writeStatus(status);
+    this.kick(this.vdevNotifyId());
+  }
+
+  /**
+   * rproc_virtio_reset_device: status NEEDS_RESET (0x40) and a notify; then wait until the
+   * remote has written 0 back. Returns the ms it took; ETIMEDOUT when the remote never does.
+   */
+  async reset(timeoutMs = 2000): Promise<number> {
+    const started = Date.now();
+    this.started = false;
+    this.setStatus(OPENAMP.needsReset);
+    for (;;) {
+      const status = this.status();
+      if (status === 0) return Date.now() - started;
+      if (Date.now() - started > timeoutMs) {
+        throw new Error(`ETIMEDOUT: the remote left the status at 0x${status.toString(16)} for ${timeoutMs} ms after NEEDS_RESET (0x40); an OpenAMP host waits for 0`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
   }
 
   /** Create a host endpoint (address from 0x400, dst ANY); announced by NS once started. */
@@ -188,11 +237,13 @@ export class OpenAmpHostPeer {
   }
 
   /**
-   * rpmsg_init_vdev as a driver, OpenAMP style: check the table's vrings are the fixed layout,
-   * zero both rings, NO_INTERRUPT on vring 1, every RX buffer posted on vring 0 (desc.len 512),
-   * gfeatures = dfeatures, status = 0x04 alone (no kick: the remote polls), then announce.
+   * rproc_virtio_create_vdev + rpmsg_init_vdev as a driver, OpenAMP style: gfeatures =
+   * dfeatures and a notify (vdev notifyid); check the table's vrings are the fixed layout, zero
+   * both rings, NO_INTERRUPT on vring 1, every RX buffer posted on vring 0 (desc.len 512);
+   * status = 0x04 alone and a notify (vdev notifyid); then announce.
    */
   start(): void {
+    this.setFeatures(readVdevDfeatures(this.view, this.vdev));
     for (const index of [0, 1]) {
       const da = readVringDa(this.view, this.vdev, index);
       const num = readVringNum(this.view, this.vdev, index);
@@ -212,15 +263,15 @@ export class OpenAmpHostPeer {
     }
     this.freshTx = 0;
     this.freeTxHeads = [];
-    this.driverOk();
+    this.setStatus(OPENAMP.driverOk);
     this.started = true;
     for (const endpoint of this.endpoints.values()) this.announce(endpoint, RPMSG_NS_CREATE);
   }
 
-  /** The OpenAMP status write: gfeatures = dfeatures, then status = 0x04 alone. */
+  /** The OpenAMP handshake without touching the rings: set_features(dfeatures), set_status(0x04), each notified. */
   driverOk(): void {
-    writeVdevGfeatures(this.view, this.vdev, readVdevDfeatures(this.view, this.vdev));
-    this.writeStatus(OPENAMP.driverOk);
+    this.setFeatures(readVdevDfeatures(this.view, this.vdev));
+    this.setStatus(OPENAMP.driverOk);
   }
 
   /** Write descriptor `head` of vring `index`. */
@@ -243,7 +294,7 @@ export class OpenAmpHostPeer {
 
   /** Kick unless the remote set VRING_USED_F_NO_NOTIFY on that vring (virtqueue_kick). */
   kickIfWanted(index: number): void {
-    if ((this.view.getUint16(this.vring(index).used + VRING_FLAGS, true) & VRING_USED_F_NO_NOTIFY) === 0) this.kick();
+    if ((this.view.getUint16(this.vring(index).used + VRING_FLAGS, true) & VRING_USED_F_NO_NOTIFY) === 0) this.kick(OPENAMP.notifyIds[index]);
   }
 
   /** rpmsg_send: header (garbage in reserved) + payload into a TX buffer, desc.len 512, kick. */
@@ -300,10 +351,12 @@ export class OpenAmpHostPeer {
       if (this.lastUsed[0] === idx) break;
       const element = ring.used + VRING_RING + (this.lastUsed[0] % OPENAMP.num) * VRING_USED_ELEM_SIZE;
       const head = this.view.getUint32(element, true);
+      const usedLength = this.view.getUint32(element + 4, true);
       this.lastUsed[0] = (this.lastUsed[0] + 1) & 0xffff;
       if (head >= OPENAMP.num) { this.refusals.push(`vring 0 used id ${head} out of range`); continue; }
       const buffer = OPENAMP.bufferPool + head * RPMSG_BUF_SIZE;
       const header = readRpmsgHeader(this.view, buffer);
+      this.usedElements.push({ usedLength, messageLength: header.len });
       if (header.len > RPMSG_MTU) this.refusals.push(`hdr.len ${header.len} above ${RPMSG_MTU}`);
       else this.deliver({ src: header.src, dst: header.dst, data: this.memory.bytes.slice(buffer + RPMSG_HDR_SIZE, buffer + RPMSG_HDR_SIZE + header.len) });
       // OpenAMP keeps its own bookkeeping in hdr.reserved of buffers it holds.

@@ -12,7 +12,7 @@ import { asciiBytes as ascii, asciiText as text } from '../lib/ascii.ts';
 /** The control service's name. */
 export const CONTROL_SERVICE = 'xs-rpmsg-test-control';
 
-/** Commands: "open NAME", "close NAME", "pause MS", "burst COUNT SIZE", "crash", "stats". Each is answered "ok ..." or "error ...". */
+/** Commands: "open NAME", "close NAME", "pause MS", "burst COUNT SIZE", "send ADDRESS SIZE", "crash", "stats". Each is answered "ok ..." or "error ...". */
 export default function e2eApp(rpmsg: Rpmsg): void {
   echoApp(rpmsg);
   const opened = new Map<string, Endpoint>();
@@ -52,6 +52,10 @@ export default function e2eApp(rpmsg: Rpmsg): void {
           burst.sequence = 0;
           burst.to = source;
           sendBurst(this);
+        } else if (command === 'send') {
+          // One message of SIZE bytes to any host address (tests: an address nobody listens at).
+          this.sendTo(Number(argument), new Uint8Array(Number(extra)).fill(0x5e));
+          reply(`ok send ${argument} ${extra}`);
         } else if (command === 'crash') {
           reply('ok crash');
           // An uncaught exception from the event loop: the platform reports it and the firmware stops.

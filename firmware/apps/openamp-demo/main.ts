@@ -1,12 +1,13 @@
 /**
  * The interop test app: what an OpenAMP remote of the legacy demos offers a host, on our
- * runtime. Echoes "rpmsg-client-sample" (the sample) and "rpmsg-openamp-demo-channel" (the
+ * runtime. Echoes "rpmsg-client-sample" as OpenAMP's rpmsg-sample-echo does (100 messages, then
+ * the endpoint is withdrawn, which OpenAMP's rpmsg-sample-ping waits for) and "rpmsg-openamp-demo-channel" (the
  * echo demo, payload {u64 num; u64 size; data[size]}), and answers "xs-rpmsg-interop-stats"
  * with the runtime's counters as JSON so tests can see what was refused.
  */
 import type { Rpmsg } from '../../runtime/runtime.ts';
 import { RPMSG_MTU } from '../../../wire/rpmsg.ts';
-import echoApp from '../echo/main.ts';
+import echoApp, { OPENAMP_SAMPLE_ECHO } from '../echo/main.ts';
 import { asciiBytes as ascii } from '../lib/ascii.ts';
 
 /** The channel both sides of OpenAMP's echo demo announce. */
@@ -17,7 +18,7 @@ export const STATS_SERVICE = 'xs-rpmsg-interop-stats';
 const SHUTDOWN_MSG = 0xef56a55a;
 
 export default function openampDemoApp(rpmsg: Rpmsg): void {
-  echoApp(rpmsg);
+  echoApp(rpmsg, OPENAMP_SAMPLE_ECHO);
   const scratch = new Uint8Array(RPMSG_MTU);
   // getUint32, not `b3 << 24`: XS evaluates << with C int shifts, undefined behaviour into the sign bit.
   const scratchView = new DataView(scratch.buffer);
