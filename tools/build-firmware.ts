@@ -13,6 +13,8 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resourceTableCSource } from '../resource-table/c-source.ts';
 import { resourceTableFromManifest } from '../resource-table/manifest.ts';
+import { manifestApp } from './bundle-firmware.ts';
+import { typecheckOrFail } from './typecheck.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -316,6 +318,7 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   const jobs = options.jobs ?? availableParallelism();
   const manifestPath = resolve(options.manifest ?? join(root, 'manifest.json'));
 
+  if (!options.js) typecheckOrFail(manifestApp(manifestPath)); // first: a type error stops the build with file:line:column
   run('bash', [join(root, 'scripts/install-toolchain.sh')]);
   const xs = run('bash', [join(root, 'tools/fetch-xs.sh')], { capture: true }).trim().split('\n').pop()!;
   if (!existsSync(join(xs, 'sources/xsAll.h'))) fail(`XS sources not found at ${xs}`);
@@ -325,7 +328,7 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   if (!options.js) {
     if (!existsSync(join(root, 'tools/bundle-firmware.ts'))) fail('no --js given and tools/bundle-firmware.ts does not exist');
     progress('bundling firmware JS (tools/bundle-firmware.ts)');
-    run('npx', ['tsx', join(root, 'tools/bundle-firmware.ts'), js], { capture: true });
+    run('npx', ['tsx', join(root, 'tools/bundle-firmware.ts'), js, manifestApp(manifestPath)], { capture: true });
   }
   if (!existsSync(js)) fail(`JS file ${js} does not exist`);
   const jsText = readFileSync(js);
