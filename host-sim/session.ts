@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadInProcessApp } from '../launch/in-process.ts';
+import { loadInProcessScript } from '../launch/in-process.ts';
 import { LinuxHost } from './host.ts';
 import type { LogLine } from './log.ts';
 import type { Rproc } from './remoteproc/remoteproc-core.ts';
@@ -118,7 +118,7 @@ async function launchRemote(options: SessionOptions, appName: string, manifest: 
   }
   switch (target) {
     case 'in-process': {
-      const remote = new InProcessRemote({ manifest, ...(await loadInProcessApp(appName)), console: onConsole });
+      const remote = new InProcessRemote({ manifest, script: await loadInProcessScript(appName), console: onConsole, onExit: onFirmwareExit });
       return { ops: remote, firmware: remote.firmware, close: async () => remote.stop() };
     }
     case 'qemu': {

@@ -58,6 +58,30 @@ export function manifestApp(manifestPath = resolve(root, 'manifest.json')): stri
   return name;
 }
 
+/** The bundle as text plus its source map (JSON text), for the in-process target's context. */
+export async function bundleFirmwareScript(app: string, entry = 'firmware/platform/xs/xs-entry.ts', sourceFile = 'firmware.js'): Promise<{ code: string; map: string }> {
+  const result = await build({
+    entryPoints: [resolve(root, entry)],
+    bundle: true,
+    format: 'iife',
+    platform: 'neutral',
+    target: 'es2022',
+    write: false,
+    outfile: resolve(root, 'build', sourceFile),
+    sourcemap: 'external',
+    sourceRoot: root,
+    minify: false,
+    legalComments: 'none',
+    alias: { 'xs-rpmsg-app': appEntry(app) },
+    define: { process: 'undefined', Buffer: 'undefined', require: 'undefined', __dirname: 'undefined', __filename: 'undefined' },
+    plugins: [forbidNodeApis],
+    logLevel: 'silent',
+  });
+  const code = result.outputFiles.find((file) => file.path.endsWith('.js'))!.text;
+  const map = result.outputFiles.find((file) => file.path.endsWith('.map'))!.text;
+  return { code, map };
+}
+
 /** Bundle firmware/platform/xs-entry.ts with `app` into `outFile`; returns the script text. */
 export async function bundleFirmware(outFile: string, app = manifestApp()): Promise<string> {
   const entry = appEntry(app);
