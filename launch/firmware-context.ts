@@ -111,13 +111,14 @@ export class FirmwareContext {
     return this.timers.size;
   }
 
-  /** Map `file.js:line:column` positions of the bundle in a stack to TypeScript sources. */
+  /** Map `file.js:line:column` positions of the bundle in a stack to TypeScript sources; frames outside the bundle (this launcher's) are dropped. */
   mapStack(stack: string): string {
     const name = this.options.script.filename.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    return stack.replace(new RegExp(`${name}:(\\d+):(\\d+)`, 'g'), (whole, line: string, column: string) => {
+    const inBundle = stack.split('\n').filter((line) => line.includes(this.options.script.filename)).join('\n');
+    return inBundle.replace(new RegExp(`${name}:(\\d+):(\\d+)`, 'g'), (whole, line: string, column: string) => {
       const entry = this.sourceMap.findEntry(Number(line) - 1, Number(column) - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number };
       if (entry.originalSource === undefined || entry.originalLine === undefined) return whole;
-      const source = entry.originalSource.startsWith('file://') ? fileURLToPath(entry.originalSource) : resolve(root, entry.originalSource);
+      const source = entry.originalSource.startsWith('file://') ? fileURLToPath(entry.originalSource) : resolve(entry.originalSource);
       return `${relative(root, source)}:${entry.originalLine + 1}:${(entry.originalColumn ?? 0) + 1}`;
     });
   }

@@ -2,7 +2,7 @@
  * Starting the in-process remote: its "firmware image" (the resource table and trace buffer
  * placed in the shared window) and the runtime booted over that window in this Node process.
  */
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInProcessPlatform, InProcessDoorbells } from '../firmware/platform/in-process/platform.ts';
 import { bundleFirmwareScript } from '../tools/bundle-firmware.ts';
@@ -60,7 +60,8 @@ export async function loadInProcessApp(name: string): Promise<{ app: App; runtim
 export function loadInProcessScript(name: string): Promise<FirmwareScript> {
   let cached = scripts.get(name);
   if (cached === undefined) {
-    cached = bundleFirmwareScript(name, 'firmware/platform/in-process/vm-entry.ts', `${name}.firmware.js`).then(({ code, map }) => ({ code, map, filename: `${name}.firmware.js` }));
+    const filename = `${name.endsWith('.ts') ? basename(dirname(name)) : name}.firmware.js`;
+    cached = bundleFirmwareScript(name, 'firmware/platform/in-process/vm-entry.ts', filename).then(({ code, map }) => ({ code, map, filename }));
     cached.catch(() => scripts.delete(name));
     scripts.set(name, cached);
   }

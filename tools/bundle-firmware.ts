@@ -58,7 +58,7 @@ export function manifestApp(manifestPath = resolve(root, 'manifest.json')): stri
   return name;
 }
 
-/** The bundle as text plus its source map (JSON text), for the in-process target's context. */
+/** The bundle as text plus its source map (JSON text, absolute source paths), for the in-process target's context; `sourceFile` is a plain file name. */
 export async function bundleFirmwareScript(app: string, entry = 'firmware/platform/xs/xs-entry.ts', sourceFile = 'firmware.js'): Promise<{ code: string; map: string }> {
   const result = await build({
     entryPoints: [resolve(root, entry)],
@@ -69,7 +69,6 @@ export async function bundleFirmwareScript(app: string, entry = 'firmware/platfo
     write: false,
     outfile: resolve(root, 'build', sourceFile),
     sourcemap: 'external',
-    sourceRoot: root,
     minify: false,
     legalComments: 'none',
     alias: { 'xs-rpmsg-app': appEntry(app) },
@@ -78,8 +77,10 @@ export async function bundleFirmwareScript(app: string, entry = 'firmware/platfo
     logLevel: 'silent',
   });
   const code = result.outputFiles.find((file) => file.path.endsWith('.js'))!.text;
-  const map = result.outputFiles.find((file) => file.path.endsWith('.map'))!.text;
-  return { code, map };
+  // Sources as absolute paths (esbuild writes them relative to the output file's folder).
+  const map = JSON.parse(result.outputFiles.find((file) => file.path.endsWith('.map'))!.text) as { sources: string[] };
+  map.sources = map.sources.map((source) => resolve(root, 'build', source));
+  return { code, map: JSON.stringify(map) };
 }
 
 /** Bundle firmware/platform/xs-entry.ts with `app` into `outFile`; returns the script text. */
