@@ -168,13 +168,20 @@ export class FirmwareContext {
       this.timers.delete(Number(id));
     };
     const self = this;
+    let traced = '';
     const defineAll: Record<string, unknown> = {
       setTimeout: addTimer(false),
       setInterval: addTimer(true),
       clearTimeout: clearTimer,
       clearInterval: clearTimer,
       print: log,
-      trace: log,
+      trace: (text: unknown) => {
+        // XS's trace writes its text as is (no newline added): lines are completed here.
+        traced += String(text);
+        const lines = traced.split('\n');
+        traced = lines.pop()!;
+        for (const line of lines) platform.log(line);
+      },
       console: { log, info: log, warn: log, error: log, debug: log },
       global,
     };
