@@ -15,6 +15,7 @@ import { resourceTableCSource } from '../resource-table/c-source.ts';
 import { resourceTableFromManifest } from '../resource-table/manifest.ts';
 import { manifestApp } from './bundle-firmware.ts';
 import { typecheckOrFail } from './typecheck.ts';
+import { chooseToolchain } from './toolchain.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -319,7 +320,7 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   const manifestPath = resolve(options.manifest ?? join(root, 'manifest.json'));
 
   if (!options.js) typecheckOrFail(manifestApp(manifestPath)); // first: a type error stops the build with file:line:column
-  run('bash', [join(root, 'scripts/install-toolchain.sh')]);
+  const chosen = chooseToolchain(target, () => run('bash', [join(root, 'scripts/install-toolchain.sh')]), progress); // CROSS_COMPILE, CC, PATH, then Debian (tools/toolchain.ts)
   const xs = run('bash', [join(root, 'tools/fetch-xs.sh')], { capture: true }).trim().split('\n').pop()!;
   if (!existsSync(join(xs, 'sources/xsAll.h'))) fail(`XS sources not found at ${xs}`);
 
@@ -338,7 +339,7 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   const { creation, board, notes } = creationFromManifest(manifest, target);
   for (const note of notes) progress(note);
 
-  const tc = toolchain(target);
+  const tc = { ...toolchain(target), cc: chosen.cc, size: chosen.size };
   if (options.sanitize) {
     if (target !== 'posix') fail('sanitize is only available for the posix target');
     const sanitizers = ['-fsanitize=address,undefined', '-fno-omit-frame-pointer'];
