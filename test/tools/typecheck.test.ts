@@ -78,6 +78,6 @@ describe('firmware type-check', () => {
     mkdirSync(dir, { recursive: true });
     const manifest = join(dir, 'manifest.json');
     writeFileSync(manifest, JSON.stringify({ app: { name: 'ehco' } }));
-    expect(() => manifestApp(manifest)).toThrow(/manifest\.json "app\.name": there is no app "ehco" \(no firmware\/apps\/ehco\/main\.ts\); the apps are: bench, e2e, echo, openamp-demo/);
+    expect(() => manifestApp(manifest)).toThrow(/manifest\.json "app\.name": there is no app "ehco" \(no firmware\/apps\/ehco\/main\.ts\); the apps are: bench, e2e, echo, hello, openamp-demo/);
   });
 });
