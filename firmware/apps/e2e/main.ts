@@ -58,7 +58,7 @@ export default function e2eApp(rpmsg: Rpmsg): void {
           }, 10);
         } else if (command === 'stats') {
           const s = rpmsg.statistics;
-          reply(`ok stats received=${s.received} sent=${s.sent} unrouted=${s.unrouted} refused=${rpmsg.errors.total()}`);
+          reply(`ok stats received=${s.received} sent=${s.sent} unrouted=${s.unrouted} refused=${rpmsg.errors.total()} appErrors=${s.appErrors}`);
         } else {
           throw new RpmsgError('EINVAL', `unknown command "${command}"`);
         }
