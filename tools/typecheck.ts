@@ -75,7 +75,6 @@ const absentGlobals: Record<string, string> = {
   module: '',
   __dirname: '',
   __filename: '',
-  global: '; use globalThis',
   fetch: '',
   structuredClone: '',
   atob: '',

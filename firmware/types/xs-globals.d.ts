@@ -23,6 +23,12 @@ declare function clearInterval(timer: XsTimer | undefined | null): void;
 /** Write one line to the console (UART0 on qemu, stdout on posix); the same as platform.log. */
 declare function print(text: string): void;
 
+/** XS's own trace: writes `text` to the console as is (no newline added). */
+declare function trace(text: string): void;
+
+/** XS's alias of globalThis. */
+declare var global: typeof globalThis;
+
 /**
  * The console: every method writes its first argument, converted to a string, as one line
  * (no formatting of further arguments, no %s: XS's console here is platform.log).
