@@ -44,7 +44,8 @@ export function appEntry(app: string, from = 'the app name'): string {
  * path ending in .ts, relative to the manifest), checked to exist.
  */
 export function manifestApp(manifestPath = resolve(root, 'manifest.json')): string {
-  const shown = relative(process.cwd(), manifestPath) || manifestPath;
+  const nearby = relative(process.cwd(), manifestPath);
+  const shown = nearby === '' || nearby.startsWith('..') ? manifestPath : nearby;
   let manifest: { app?: { name?: unknown } };
   try {
     manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { app?: { name?: unknown } };
