@@ -8,7 +8,8 @@ import { send, type RpmsgDevice, type RpmsgDriver } from '../../host-sim/rpmsg/r
 import { openSession, readManifest, type Session, type TargetName } from '../../host-sim/session.ts';
 import { InProcessRemote } from '../../host-sim/transports/in-process.ts';
 import { firmwareImage } from '../../launch/firmware-image.ts';
-import { loadInProcessScript } from '../../launch/in-process.ts';
+import { inProcessHeapLimit, loadInProcessScript } from '../../launch/in-process.ts';
+import { MPS2_BUFFER_BUDGET } from '../../launch/firmware-context.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const fixture = (name: string) => resolve(root, 'test/fixtures/apps', name, 'main.ts');
@@ -115,6 +116,13 @@ describe('the in-process context', () => {
     expect(held).toBeGreaterThanOrEqual(1 << 19);
     expect(held).toBeLessThanOrEqual(1 << 20);
     await rproc.shutdown();
+  });
+
+  it('the heap budget comes from manifest.json: platforms["in-process"].creation.static, else creation.static, else the mps2 figure', () => {
+    expect(inProcessHeapLimit({})).toBe(MPS2_BUFFER_BUDGET);
+    expect(inProcessHeapLimit({ creation: { static: 500_000 } })).toBe(500_000);
+    expect(inProcessHeapLimit({ creation: { static: 500_000 }, platforms: { 'in-process': { creation: { static: 123_456 } } } })).toBe(123_456);
+    expect(inProcessHeapLimit(readManifest())).toBe(MPS2_BUFFER_BUDGET);
   });
 
   it('a throwing timer with rpmsg.onError set is reported, counted and delivered; the firmware goes on', async () => {
