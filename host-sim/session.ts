@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadInProcessApp } from '../launch/in-process.ts';
+import { loadInProcessScript } from '../launch/in-process.ts';
 import { LinuxHost } from './host.ts';
 import type { LogLine } from './log.ts';
 import type { Rproc } from './remoteproc/remoteproc-core.ts';
@@ -68,9 +68,10 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     options.console?.(line);
   };
   options.beforeBoot?.(host);
-  const remote = await launchRemote(options, appName, manifest, onConsole, () => {
+  const remote = await launchRemote(options, appName, manifest, onConsole, (detail?: string | number | null) => {
     // The firmware ended on its own: a crash, as a watchdog or fault interrupt would report it.
-    void rproc.reportCrash('the firmware exited').catch(() => {});
+    const reason = typeof detail === 'string' ? detail : `the firmware exited${typeof detail === 'number' ? ` (status ${detail})` : ''}`;
+    void rproc.reportCrash(reason).catch(() => {});
   });
   // Count the host's doorbells (the benchmark uses it to know how many remote passes to expect).
   let kicks = 0;
@@ -108,7 +109,7 @@ interface LaunchedRemote {
 }
 
 /** Start the remote of `target` (building its firmware first for native targets). */
-async function launchRemote(options: SessionOptions, appName: string, manifest: unknown, onConsole: (line: string) => void, onFirmwareExit: () => void): Promise<LaunchedRemote> {
+async function launchRemote(options: SessionOptions, appName: string, manifest: unknown, onConsole: (line: string) => void, onFirmwareExit: (detail?: string | number | null) => void): Promise<LaunchedRemote> {
   const consoleText = lineSplitter(onConsole);
   const target = options.target;
   const verboseBuild = options.verboseBuild ?? false;
@@ -118,7 +119,7 @@ async function launchRemote(options: SessionOptions, appName: string, manifest: 
   }
   switch (target) {
     case 'in-process': {
-      const remote = new InProcessRemote({ manifest, ...(await loadInProcessApp(appName)), console: onConsole });
+      const remote = new InProcessRemote({ manifest, script: await loadInProcessScript(appName), console: onConsole, onExit: (_status, reason) => setImmediate(onFirmwareExit, reason) });
       return { ops: remote, firmware: remote.firmware, close: async () => remote.stop() };
     }
     case 'qemu': {

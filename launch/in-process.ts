@@ -2,9 +2,11 @@
  * Starting the in-process remote: its "firmware image" (the resource table and trace buffer
  * placed in the shared window) and the runtime booted over that window in this Node process.
  */
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInProcessPlatform, InProcessDoorbells } from '../firmware/platform/in-process/platform.ts';
+import { bundleFirmwareScript } from '../tools/bundle-firmware.ts';
+import { FirmwareContext, MPS2_BUFFER_BUDGET, type FirmwareScript } from './firmware-context.ts';
 import { startRuntime, type App, type Runtime, type RuntimeOptions } from '../firmware/runtime/runtime.ts';
 import { encodeResourceTable } from '../resource-table/codec.ts';
 import { resourceTableFromManifest } from '../resource-table/manifest.ts';
@@ -51,12 +53,47 @@ export async function loadInProcessApp(name: string): Promise<{ app: App; runtim
   return { app: module.default, runtimeOptions: module.runtimeOptions };
 }
 
-/** What an in-process firmware runs: the app and the runtime tuning it asks for. */
+/**
+ * Bundle app `name` with the runtime (the XS bundle, entry firmware/platform/in-process/vm-entry.ts)
+ * for the in-process target's XS-like context (launch/firmware-context.ts). Cached per app.
+ */
+export function loadInProcessScript(name: string): Promise<FirmwareScript> {
+  let cached = scripts.get(name);
+  if (cached === undefined) {
+    const filename = `${name.endsWith('.ts') ? basename(dirname(name)) : name}.firmware.js`;
+    cached = bundleFirmwareScript(name, 'firmware/platform/in-process/vm-entry.ts', filename).then(({ code, map }) => ({ code, map, filename }));
+    cached.catch(() => scripts.delete(name));
+    scripts.set(name, cached);
+  }
+  return cached;
+}
+const scripts = new Map<string, Promise<FirmwareScript>>();
+
+/** The in-process heap budget: manifest platforms["in-process"].creation.static, else creation.static, else MPS2_BUFFER_BUDGET. */
+export function inProcessHeapLimit(manifest: unknown): number {
+  const object = (value: unknown) => (typeof value === 'object' && value !== null ? value as Record<string, unknown> : {});
+  const m = object(manifest);
+  const perTarget = object(object(object(m.platforms)['in-process']).creation).static;
+  const base = object(m.creation).static;
+  const value = perTarget ?? base;
+  return typeof value === 'number' && value > 0 ? value : MPS2_BUFFER_BUDGET;
+}
+
+/** What an in-process firmware runs: the bundled app in an XS-like context, or an app function run directly in Node. */
 export interface InProcessFirmwareOptions {
   /** manifest.json contents (its resource table is generated for target "in-process"). */
   manifest: unknown;
-  /** The firmware app. */
-  app: App;
+  /**
+   * The bundled firmware (loadInProcessScript): runs in a context with XS's globals only, a heap
+   * budget, device Date.now(); what the in-process session target uses.
+   */
+  script?: FirmwareScript;
+  /** Or the firmware app as a function, run directly in this Node process (unit tests of the runtime). */
+  app?: App;
+  /** The firmware stopped on its own (crash, platform.exit): exit status and reason. */
+  onExit?: (status: number, reason: string) => void;
+  /** Buffer bytes the bundled firmware may hold; default inProcessHeapLimit(manifest). */
+  heapLimit?: number;
   /** Runtime tuning the app asks for (its `runtimeOptions` export). */
   runtimeOptions?: RuntimeOptions;
   /** Size of the shared window. Default 1 MiB. */
@@ -79,9 +116,12 @@ export class InProcessFirmware {
   readonly doorbells = new InProcessDoorbells();
   /** The running runtime, or null while stopped. */
   runtime: Runtime | null = null;
+  /** The context of the running bundled firmware (null for a direct app or while stopped). */
+  context: FirmwareContext | null = null;
   private readonly options: InProcessFirmwareOptions;
 
   constructor(options: InProcessFirmwareOptions) {
+    if ((options.script === undefined) === (options.app === undefined)) throw new Error('EINVAL: give an in-process firmware either script (bundled, XS-like context) or app (a function run in Node)');
     this.options = options;
     this.memoryBase = options.memoryBase ?? 0x21000000;
     this.buffer = new ArrayBuffer(options.memorySize ?? 1 << 20);
@@ -98,15 +138,34 @@ export class InProcessFirmware {
       doorbells: this.doorbells,
       log: this.options.console,
     });
-    this.runtime = startRuntime(platform, this.options.app, this.options.runtimeOptions);
+    if (this.options.script === undefined) {
+      this.runtime = startRuntime(platform, this.options.app!, this.options.runtimeOptions);
+      return;
+    }
+    const context = new FirmwareContext({
+      script: this.options.script,
+      platform,
+      heapLimit: this.options.heapLimit ?? inProcessHeapLimit(this.options.manifest),
+      onExit: (status, reason) => {
+        this.runtime = null;
+        this.doorbells.close();
+        this.options.onExit?.(status, reason);
+      },
+    });
+    this.context = context;
+    platform.now = () => context.now();
+    context.run();
+    this.runtime = context.exitStatus === null ? context.runtime : null;
   }
 
-  /** Halt the runtime and close the doorbells. */
+  /** Halt the runtime, clear the firmware's timers and close the doorbells. */
   stop(): void {
-    this.runtime?.stop();
+    if (this.context !== null) this.context.stop();
+    else this.runtime?.stop();
+    this.context = null;
     this.runtime = null;
     this.doorbells.close();
   }
 }
 
-export type { App, Runtime, RuntimeOptions };
+export type { App, Runtime, RuntimeOptions, FirmwareScript };

@@ -13,6 +13,9 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resourceTableCSource } from '../resource-table/c-source.ts';
 import { resourceTableFromManifest } from '../resource-table/manifest.ts';
+import { manifestApp } from './bundle-firmware.ts';
+import { typecheckOrFail } from './typecheck.ts';
+import { chooseToolchain } from './toolchain.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -316,7 +319,8 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   const jobs = options.jobs ?? availableParallelism();
   const manifestPath = resolve(options.manifest ?? join(root, 'manifest.json'));
 
-  run('bash', [join(root, 'scripts/install-toolchain.sh')]);
+  if (!options.js) typecheckOrFail(manifestApp(manifestPath)); // first: a type error stops the build with file:line:column
+  const chosen = chooseToolchain(target, () => run('bash', [join(root, 'scripts/install-toolchain.sh')]), progress); // CROSS_COMPILE, CC, PATH, then Debian (tools/toolchain.ts)
   const xs = run('bash', [join(root, 'tools/fetch-xs.sh')], { capture: true }).trim().split('\n').pop()!;
   if (!existsSync(join(xs, 'sources/xsAll.h'))) fail(`XS sources not found at ${xs}`);
 
@@ -325,7 +329,7 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   if (!options.js) {
     if (!existsSync(join(root, 'tools/bundle-firmware.ts'))) fail('no --js given and tools/bundle-firmware.ts does not exist');
     progress('bundling firmware JS (tools/bundle-firmware.ts)');
-    run('npx', ['tsx', join(root, 'tools/bundle-firmware.ts'), js], { capture: true });
+    run('npx', ['tsx', join(root, 'tools/bundle-firmware.ts'), js, manifestApp(manifestPath)], { capture: true });
   }
   if (!existsSync(js)) fail(`JS file ${js} does not exist`);
   const jsText = readFileSync(js);
@@ -335,7 +339,7 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   const { creation, board, notes } = creationFromManifest(manifest, target);
   for (const note of notes) progress(note);
 
-  const tc = toolchain(target);
+  const tc = { ...toolchain(target), cc: chosen.cc, size: chosen.size };
   if (options.sanitize) {
     if (target !== 'posix') fail('sanitize is only available for the posix target');
     const sanitizers = ['-fsanitize=address,undefined', '-fno-omit-frame-pointer'];

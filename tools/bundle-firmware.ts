@@ -1,7 +1,7 @@
 /** Bundle the remote runtime and an app into one classic script for the XS engine. */
 import { build, type Plugin } from 'esbuild';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -16,15 +16,77 @@ export const forbidNodeApis: Plugin = {
   },
 };
 
-/** The app named in manifest.json ("app": "echo" -> firmware/apps/echo/main.ts). */
+/** The apps that exist: the folders of firmware/apps/ with a main.ts. */
+export function availableApps(): string[] {
+  const dir = resolve(root, 'firmware/apps');
+  return readdirSync(dir).filter((name) => existsSync(resolve(dir, name, 'main.ts'))).sort();
+}
+
+/**
+ * The entry file of `app`: a name (firmware/apps/NAME/main.ts) or a path to a .ts file. An
+ * unknown name throws an error naming `from` (where the name came from) and the apps that exist.
+ */
+export function appEntry(app: string, from = 'the app name'): string {
+  if (app.endsWith('.ts')) {
+    const path = resolve(app);
+    if (!existsSync(path)) throw new Error(`${from}: app file ${path} does not exist`);
+    return path;
+  }
+  const path = resolve(root, 'firmware/apps', app, 'main.ts');
+  if (!/^[A-Za-z0-9._-]+$/.test(app) || !existsSync(path)) {
+    throw new Error(`${from}: there is no app "${app}" (no firmware/apps/${app}/main.ts); the apps are: ${availableApps().join(', ')}`);
+  }
+  return path;
+}
+
+/**
+ * The app named in manifest.json (`"app": { "name": "echo" }` -> firmware/apps/echo/main.ts, or a
+ * path ending in .ts, relative to the manifest), checked to exist.
+ */
 export function manifestApp(manifestPath = resolve(root, 'manifest.json')): string {
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { app?: { name?: string } };
-  return manifest.app?.name ?? 'echo';
+  const nearby = relative(process.cwd(), manifestPath);
+  const shown = nearby === '' || nearby.startsWith('..') ? manifestPath : nearby;
+  let manifest: { app?: { name?: unknown } };
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { app?: { name?: unknown } };
+  } catch (error) {
+    throw new Error(`${shown}: ${(error as Error).message}`);
+  }
+  const name = manifest.app?.name ?? 'echo';
+  if (typeof name !== 'string') throw new Error(`${shown}: "app.name" must be a string naming a folder of firmware/apps/ (${availableApps().join(', ')})`);
+  if (name.endsWith('.ts')) return appEntry(resolve(dirname(manifestPath), name), `${shown} "app.name"`);
+  appEntry(name, `${shown} "app.name"`);
+  return name;
+}
+
+/** The bundle as text plus its source map (JSON text, absolute source paths), for the in-process target's context; `sourceFile` is a plain file name. */
+export async function bundleFirmwareScript(app: string, entry = 'firmware/platform/xs/xs-entry.ts', sourceFile = 'firmware.js'): Promise<{ code: string; map: string }> {
+  const result = await build({
+    entryPoints: [resolve(root, entry)],
+    bundle: true,
+    format: 'iife',
+    platform: 'neutral',
+    target: 'es2022',
+    write: false,
+    outfile: resolve(root, 'build', sourceFile),
+    sourcemap: 'external',
+    minify: false,
+    legalComments: 'none',
+    alias: { 'xs-rpmsg-app': appEntry(app) },
+    define: { process: 'undefined', Buffer: 'undefined', require: 'undefined', __dirname: 'undefined', __filename: 'undefined' },
+    plugins: [forbidNodeApis],
+    logLevel: 'silent',
+  });
+  const code = result.outputFiles.find((file) => file.path.endsWith('.js'))!.text;
+  // Sources as absolute paths (esbuild writes them relative to the output file's folder).
+  const map = JSON.parse(result.outputFiles.find((file) => file.path.endsWith('.map'))!.text) as { sources: string[] };
+  map.sources = map.sources.map((source) => resolve(root, 'build', source));
+  return { code, map: JSON.stringify(map) };
 }
 
 /** Bundle firmware/platform/xs-entry.ts with `app` into `outFile`; returns the script text. */
 export async function bundleFirmware(outFile: string, app = manifestApp()): Promise<string> {
-  const appEntry = resolve(root, 'firmware/apps', app, 'main.ts');
+  const entry = appEntry(app);
   const result = await build({
     entryPoints: [resolve(root, 'firmware/platform/xs/xs-entry.ts')],
     bundle: true,
@@ -34,7 +96,7 @@ export async function bundleFirmware(outFile: string, app = manifestApp()): Prom
     write: false,
     minify: false,
     legalComments: 'none',
-    alias: { 'xs-rpmsg-app': appEntry },
+    alias: { 'xs-rpmsg-app': entry },
     // No reference to Node globals may survive: they do not exist on XS.
     define: { process: 'undefined', Buffer: 'undefined', require: 'undefined', __dirname: 'undefined', __filename: 'undefined' },
     plugins: [forbidNodeApis],
@@ -48,7 +110,13 @@ export async function bundleFirmware(outFile: string, app = manifestApp()): Prom
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const out = resolve(process.argv[2] ?? resolve(root, 'build/firmware.js'));
-  const app = process.argv[3] ?? manifestApp();
+  let app: string;
+  try {
+    app = process.argv[3] ?? manifestApp();
+  } catch (error) {
+    console.error(`bundle-firmware: ${(error as Error).message}`);
+    process.exit(1);
+  }
   bundleFirmware(out, app).then(
     (text) => console.log(`bundled app "${app}" (${text.length} bytes)\n${out}`),
     (error: Error) => {

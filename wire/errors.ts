@@ -18,6 +18,7 @@ export const ERRNO = {
   EBADMSG: 74,
   EMSGSIZE: 90,
   ETIMEDOUT: 110,
+  ECANCELED: 125,
   ERESTARTSYS: 512,
 } as const;
 

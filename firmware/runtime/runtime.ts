@@ -9,6 +9,7 @@ import { RpmsgVirtio, type RpmsgStatistics } from './rpmsg/rpmsg-virtio.ts';
 import type { DeviceConfiguration } from './virtio/device-configuration.ts';
 import { vhostUserConfiguration } from './virtio/vhost-user-transport.ts';
 import { TraceBuffer } from './trace-buffer.ts';
+import type { AppCallback, AppException } from './app-errors.ts';
 import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../resource-table/layout.ts';
 
 /** Tuning a target or app may pass to startRuntime. */
@@ -33,6 +34,12 @@ export interface Rpmsg {
   onHostReset: (() => void) | null;
   /** Called for name-service announcements the host makes. */
   onNameService: NameServiceListener | null;
+  /**
+   * App-wide handler of exceptions that escaped an app callback and that no endpoint onError took
+   * (timers included: with a handler set, a throwing timer no longer stops the firmware). See
+   * app-errors.ts; every such exception is also logged with its stack and counted in statistics.appErrors.
+   */
+  onError: ((error: AppException) => void) | null;
   /** Stop taking messages from the host (they wait in vring 1), or start again. */
   pauseReceive(paused: boolean): void;
   /** Message counts. */
@@ -65,6 +72,8 @@ export class Runtime implements Rpmsg {
   private pollPeriod = 0;
   /** The host's vring configuration was refused; not read again until the host resets (status 0). */
   private configurationRefused = false;
+  /** The app's onNameService (the name service gets it wrapped, so an exception is the app's). */
+  private nameServiceListener: NameServiceListener | null = null;
 
   constructor(platform: Platform, options: RuntimeOptions = {}) {
     this.platform = platform;
@@ -82,6 +91,7 @@ export class Runtime implements Rpmsg {
       this.trace = trace === null ? null : new TraceBuffer(this.memory.bytes, trace.offset, trace.length);
     }
     this.device = new RpmsgVirtio(this.memory, platform, this.errors);
+    this.device.log = (text) => this.log(text);
     platform.onNotify = this.service;
   }
 
@@ -99,14 +109,39 @@ export class Runtime implements Rpmsg {
   private hostArrived(config: DeviceConfiguration, memory: SharedMemory): void {
     this.device.attach(config, memory);
     this.log(`xs-rpmsg: host ready (features 0x${config.features.toString(16)}, vrings ${config.transmit.num}/${config.receive.num})`);
-    if (this.onHostReady) this.onHostReady();
+    if (this.onHostReady) this.callApp('onHostReady', this.onHostReady);
   }
 
   private hostGone(why: string): void {
     if (!this.device.attached) return;
     this.device.detach();
     this.log(`xs-rpmsg: ${why}; waiting for the host again`);
-    if (this.onHostReset) this.onHostReset();
+    if (this.onHostReset) this.callApp('onHostReset', this.onHostReset);
+  }
+
+  /** Call a runtime-wide app callback; an exception is the app's (reported, counted, delivered to onError). */
+  private callApp(callback: AppCallback, call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      this.device.appErrors.exception(error, { callback, endpoint: null });
+    }
+  }
+
+  get onError(): ((error: AppException) => void) | null {
+    return this.device.appErrors.onError;
+  }
+
+  set onError(handler: ((error: AppException) => void) | null) {
+    this.device.appErrors.onError = handler;
+  }
+
+  /**
+   * Report and count exceptions escaping the app's timers too (the entry scripts call this with
+   * the firmware's global object; not done for a runtime hosted directly in Node).
+   */
+  catchTimerExceptions(global: { setTimeout: unknown; setInterval: unknown }): void {
+    this.device.appErrors.wrapTimers(global);
   }
 
   get hostReady(): boolean {
@@ -118,11 +153,14 @@ export class Runtime implements Rpmsg {
   }
 
   get onNameService(): NameServiceListener | null {
-    return this.device.nameService.onNameService;
+    return this.nameServiceListener;
   }
 
   set onNameService(listener: NameServiceListener | null) {
-    this.device.nameService.onNameService = listener;
+    this.nameServiceListener = listener;
+    this.device.nameService.onNameService = listener === null ? null : (name, address, destroyed) => {
+      this.callApp('onNameService', () => listener(name, address, destroyed));
+    };
   }
 
   createEndpoint(options: EndpointOptions): Endpoint {
@@ -212,3 +250,4 @@ export function startRuntime(platform: Platform, app: App, options?: RuntimeOpti
 }
 
 export { RpmsgError };
+export { AppException } from './app-errors.ts';

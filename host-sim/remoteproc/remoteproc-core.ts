@@ -31,7 +31,29 @@ export interface RprocOptions {
   iommu?: boolean;
   /** Restart after reportCrash(). Default true (Linux's default). */
   recovery?: boolean;
+  /** Limit and backoff of crash recovery (Linux has none; a supervisor's defaults, see RecoveryLimit). */
+  recoveryLimit?: Partial<RecoveryLimit>;
 }
+
+/**
+ * How often recovery restarts a crashing remote, like systemd's StartLimitBurst=5 in
+ * StartLimitIntervalSec=10 and a growing RestartSec: the first crash restarts at once, each
+ * further crash within `windowMs` waits `backoffMs` doubled per crash (up to `maxBackoffMs`), and
+ * the `maxCrashes`-th crash within `windowMs` stops recovery with one line: "remote crashed N times
+ * in M s at <reason>; not restarting".
+ */
+export interface RecoveryLimit {
+  /** Crashes within windowMs that end recovery. Default 5. */
+  maxCrashes: number;
+  /** Default 10000 ms. */
+  windowMs: number;
+  /** Wait before the second restart in the window, doubled for each one after. Default 100 ms. */
+  backoffMs: number;
+  /** Default 5000 ms. */
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_RECOVERY_LIMIT: RecoveryLimit = { maxCrashes: 5, windowMs: 10_000, backoffMs: 100, maxBackoffMs: 5_000 };
 
 /** A trace buffer entry (struct rproc_debug_trace). */
 export interface RprocTrace {
@@ -88,6 +110,15 @@ export class Rproc {
   private firmware: LoadedFirmware | null = null;
   private recovering: Promise<void> | null = null;
   private accessDepth = 0;
+  private readonly recoveryLimit: RecoveryLimit;
+  /** When the crashes inside the current window happened (Date.now()). */
+  private crashTimes: number[] = [];
+  /** A crash reported while recovery was still restarting the remote. */
+  private crashDuringRecovery: string | null = null;
+  /** Ends a backoff wait early (shutdown). */
+  private cancelBackoff: (() => void) | null = null;
+  /** The line recovery gave up with, or null while it restarts. */
+  gaveUp: string | null = null;
 
   constructor(
     private readonly log: HostLog,
@@ -101,6 +132,7 @@ export class Rproc {
     this.deviceMemory = new DeviceMemory(options.memory, options.reservedMemory ?? [], options.dmaPool ?? null);
     this.iommu = options.iommu ?? false;
     this.recovery = options.recovery ?? true;
+    this.recoveryLimit = { ...DEFAULT_RECOVERY_LIMIT, ...options.recoveryLimit };
   }
 
   private get source(): string {
@@ -338,6 +370,7 @@ export class Rproc {
 
   /** rproc_shutdown. */
   async shutdown(): Promise<void> {
+    this.cancelBackoff?.();
     if (this.recovering) await this.recovering.catch(() => undefined);
     if (this.state === 'offline') return;
     await this.stop(false);
@@ -351,20 +384,52 @@ export class Rproc {
    * Resolves when recovery is done.
    */
   reportCrash(reason = 'fatal error'): Promise<void> {
-    if (this.recovering) return this.recovering;
+    if (this.recovering) {
+      // The restarted firmware crashed before recovery finished (e.g. at its top level): handle it after.
+      this.crashDuringRecovery ??= reason;
+      return this.recovering;
+    }
     if (this.state !== 'running') return Promise.resolve();
     this.state = 'crashed';
     this.crashCount++;
     this.log.write('err', this.source, `handling crash #${this.crashCount} in ${this.name} (${reason})`);
     if (!this.recovery) return Promise.resolve();
+    const limit = this.recoveryLimit;
+    const now = Date.now();
+    this.crashTimes = this.crashTimes.filter((time) => now - time < limit.windowMs);
+    this.crashTimes.push(now);
+    const inWindow = this.crashTimes.length;
+    if (inWindow >= limit.maxCrashes) {
+      this.gaveUp = `remote crashed ${inWindow} times in ${((now - this.crashTimes[0]) / 1000).toFixed(1)} s at ${reason}; not restarting`;
+      this.log.write('err', this.source, `${this.name}: ${this.gaveUp}`);
+      return (async () => {
+        await this.stop(true);
+        this.state = 'crashed';
+      })();
+    }
+    const delay = inWindow === 1 ? 0 : Math.min(limit.maxBackoffMs, limit.backoffMs * 2 ** (inWindow - 2));
     this.recovering = (async () => {
-      this.log.write('err', this.source, `recovering ${this.name}`);
+      this.log.write('err', this.source, `recovering ${this.name}${delay > 0 ? ` in ${delay} ms (crash ${inWindow} in ${limit.windowMs / 1000} s; recovery stops at ${limit.maxCrashes})` : ''}`);
+      if (delay > 0 && !(await this.backoff(delay))) return; // shut down while waiting
       await this.stop(true);
       this.state = 'offline';
       await this.start();
       this.recoveries++;
-    })().finally(() => { this.recovering = null; });
+    })().finally(() => {
+      this.recovering = null;
+      const again = this.crashDuringRecovery;
+      this.crashDuringRecovery = null;
+      if (again !== null && this.state === 'running') void this.reportCrash(again).catch(() => {});
+    });
     return this.recovering;
+  }
+
+  /** Wait `ms` before a restart; false if shutdown() ended the wait. */
+  private backoff(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { this.cancelBackoff = null; resolve(true); }, ms);
+      this.cancelBackoff = () => { clearTimeout(timer); this.cancelBackoff = null; resolve(false); };
+    });
   }
 
   /**

@@ -7,7 +7,7 @@ import type { Rpmsg } from '../../runtime/runtime.ts';
 import { RpmsgError } from '../../../wire/errors.ts';
 import { RPMSG_MTU } from '../../../wire/rpmsg.ts';
 import echoApp from '../echo/main.ts';
-import { asciiBytes as ascii, asciiText as text } from '../lib/ascii.ts';
+import { utf8Decode, utf8Encode } from '../../runtime/text.ts';
 
 /** The control service's name. */
 export const CONTROL_SERVICE = 'xs-rpmsg-test-control';
@@ -22,8 +22,8 @@ export default function e2eApp(rpmsg: Rpmsg): void {
   const control = rpmsg.createEndpoint({
     name: CONTROL_SERVICE,
     onReadable(count, source) {
-      const [command, argument, extra] = text(scratch, this.read(scratch)).split(' ');
-      const reply = (message: string) => this.sendTo(source, ascii(message));
+      const [command, argument, extra] = utf8Decode(scratch, 0, this.read(scratch)).split(' ');
+      const reply = (message: string) => this.sendTo(source, utf8Encode(message));
       try {
         if (command === 'open') {
           if (opened.has(argument)) throw new RpmsgError('EEXIST', `service ${argument} is already open`);
@@ -64,7 +64,7 @@ export default function e2eApp(rpmsg: Rpmsg): void {
           }, 10);
         } else if (command === 'stats') {
           const s = rpmsg.statistics;
-          reply(`ok stats received=${s.received} sent=${s.sent} unrouted=${s.unrouted} refused=${rpmsg.errors.total()}`);
+          reply(`ok stats received=${s.received} sent=${s.sent} unrouted=${s.unrouted} refused=${rpmsg.errors.total()} appErrors=${s.appErrors}`);
         } else {
           throw new RpmsgError('EINVAL', `unknown command "${command}"`);
         }

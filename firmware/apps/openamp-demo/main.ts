@@ -8,7 +8,7 @@
 import type { Rpmsg } from '../../runtime/runtime.ts';
 import { RPMSG_MTU } from '../../../wire/rpmsg.ts';
 import echoApp, { OPENAMP_SAMPLE_ECHO } from '../echo/main.ts';
-import { asciiBytes as ascii } from '../lib/ascii.ts';
+import { utf8EncodeInto } from '../../runtime/text.ts';
 
 /** The channel both sides of OpenAMP's echo demo announce. */
 export const OPENAMP_DEMO_SERVICE = 'rpmsg-openamp-demo-channel';
@@ -45,7 +45,7 @@ export default function openampDemoApp(rpmsg: Rpmsg): void {
       this.read(scratch);
       const s = rpmsg.statistics;
       const reply = JSON.stringify({ received: s.received, sent: s.sent, unrouted: s.unrouted, echoed, refused: rpmsg.errors.counts });
-      this.sendTo(source, ascii(reply.length > RPMSG_MTU ? reply.slice(0, RPMSG_MTU) : reply));
+      this.sendTo(source, scratch, utf8EncodeInto(reply, scratch)); // cut at the MTU, never inside a character
     },
   });
 }

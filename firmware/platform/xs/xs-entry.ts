@@ -16,6 +16,7 @@ try {
   platform.exit(1);
 }
 if (runtime !== null) {
+  runtime.catchTimerExceptions(globalThis);
   appModule.default(runtime);
   runtime.start();
 }

@@ -5,10 +5,11 @@
  */
 import { RpmsgError } from '../../../wire/errors.ts';
 import { RPMSG_ADDR_ANY, RPMSG_RESERVED_ADDRESSES, RPMSG_SEND_TIMEOUT_MS } from '../../../wire/rpmsg.ts';
+import type { AppCallbackSite } from '../app-errors.ts';
 import type { Endpoint } from './endpoint.ts';
 
-/** Where errors go that have no caller to throw to (the console). */
-export type ReportError = (error: unknown) => void;
+/** Where errors go that have no caller to throw to (the console); `site` when an app callback threw. */
+export type ReportError = (error: unknown, site?: AppCallbackSite) => void;
 
 /** The bound endpoints of one remote. */
 export class EndpointTable {
@@ -70,7 +71,7 @@ export class EndpointTable {
         try {
           endpoint.onWritable.call(endpoint);
         } catch (error) {
-          this.report(error);
+          this.report(error, { callback: 'onWritable', endpoint });
         }
       }
     }
@@ -84,7 +85,7 @@ export class EndpointTable {
       try {
         endpoint.onError.call(endpoint, new RpmsgError('EPIPE', `the host reset the device; ${endpoint.describe()} stays open and is announced again when the host is back`));
       } catch (error) {
-        this.report(error);
+        this.report(error, { callback: 'onError', endpoint });
       }
     }
   }

@@ -24,6 +24,7 @@ import type { SharedMemory } from '../../../wire/shared-memory.ts';
 import type { PlatformCommon } from '../platform.ts';
 import type { DeviceConfiguration } from '../virtio/device-configuration.ts';
 import { VringDevice } from '../virtio/vring-device.ts';
+import { AppErrors, type AppCallbackSite } from '../app-errors.ts';
 import { Endpoint, type EndpointHost, type EndpointOptions } from './endpoint.ts';
 import { EndpointTable } from './endpoint-table.ts';
 import { NameService, type NameServiceTransmitter } from './name-service.ts';
@@ -34,6 +35,8 @@ export interface RpmsgStatistics {
   sent: number;
   /** Messages dropped because nobody listens at their dst (Linux: "no recipient"). */
   unrouted: number;
+  /** Exceptions that escaped app callbacks (onReadable: that message is lost), see app-errors.ts. */
+  appErrors: number;
 }
 
 const VIRTIO_RPMSG_F_NS_MASK = 1;
@@ -61,7 +64,7 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
   private deliveringLength = 0;
   /** While true, messages stay in vring 1 (flow control: the host's sends block once it is full). */
   receivePaused = false;
-  readonly statistics: RpmsgStatistics = { received: 0, sent: 0, unrouted: 0 };
+  readonly statistics: RpmsgStatistics = { received: 0, sent: 0, unrouted: 0, appErrors: 0 };
   /**
    * Whether vring 0 (our TX ring) has the host's kicks turned on. As OpenAMP's remote does, we set
    * VRING_USED_F_NO_NOTIFY on it while we have buffers, so the host does not kick us each time it
@@ -70,12 +73,15 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
   private transmitKicksWanted = false;
   private readonly counters: ErrorCounters;
   /** report() as a function value, for the table and the name service. */
-  private readonly reportError = (error: unknown): void => this.report(error);
+  private readonly reportError = (error: unknown, site?: AppCallbackSite): void => this.report(error, site);
+  /** App exceptions: reported with where they happened, counted, delivered to onError. */
+  readonly appErrors: AppErrors;
 
   constructor(memory: SharedMemory, platform: PlatformCommon, counters: ErrorCounters) {
     this.memory = memory;
     this.platform = platform;
     this.counters = counters;
+    this.appErrors = new AppErrors(platform, (text) => this.log(text), () => this.statistics.received, () => { this.statistics.appErrors++; });
     this.endpoints = new EndpointTable(this.reportError);
     this.nameService = new NameService(this, this.endpoints, counters, this.reportError);
   }
@@ -144,7 +150,7 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
     try {
       endpoint.onReadable(payload, source); // a method call: `this` is the endpoint, no Function.prototype.call
     } catch (error) {
-      this.report(error);
+      this.appErrors.exception(error, { callback: 'onReadable', endpoint });
     } finally {
       this.deliveringTo = null;
     }
@@ -304,8 +310,15 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
     this.endpoints.remove(endpoint);
   }
 
-  /** Log an error that has no caller to throw to. */
-  private report(error: unknown): void {
-    this.platform.log(`rpmsg: ${error instanceof Error ? error.message : String(error)}`);
+  /** Where report() and app exceptions write (the runtime points it at console + trace buffer). */
+  log: (text: string) => void = (text) => this.platform.log(text);
+
+  /** Log an error that has no caller to throw to; one from an app callback (`site`) goes to appErrors. */
+  private report(error: unknown, site?: AppCallbackSite): void {
+    if (site !== undefined) {
+      this.appErrors.exception(error, site);
+      return;
+    }
+    this.log(`rpmsg: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
