@@ -8,6 +8,7 @@ export const ERRNO = {
   ENXIO: 6,
   EAGAIN: 11,
   ENOMEM: 12,
+  EACCES: 13,
   EFAULT: 14,
   EBUSY: 16,
   EEXIST: 17,
@@ -17,6 +18,7 @@ export const ERRNO = {
   EPIPE: 32,
   EBADMSG: 74,
   EMSGSIZE: 90,
+  ENOBUFS: 105,
   ETIMEDOUT: 110,
   ERESTARTSYS: 512,
 } as const;
