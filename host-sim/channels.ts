@@ -6,6 +6,7 @@ import { RpmsgError } from '../wire/errors.ts';
 import type { LinuxHost } from './host.ts';
 import { createEndpoint, destroyEndpoint, payloadBytes, sendTo, type RpmsgDevice, type RpmsgEndpoint } from './rpmsg/rpmsg-core.ts';
 import { isChannel } from './bridge.ts';
+import { VirtprocInfo, type RpmsgTapMessage } from './rpmsg/virtio-rpmsg-bus.ts';
 
 /** The channel called `name` if the remote has announced it. */
 export function findChannel(host: LinuxHost, name: string): RpmsgDevice | undefined {
@@ -133,4 +134,36 @@ export async function request(host: LinuxHost, name: string, data: Uint8Array | 
   } finally {
     endpoint.close();
   }
+}
+
+/** A message seen by tapMessages, with the channel it belongs to (by the remote address), if any. */
+export interface TappedMessage extends RpmsgTapMessage {
+  /** The channel whose remote address sent ('rx') or receives ('tx') it, if one does. */
+  channel: RpmsgDevice | null;
+}
+
+/** See every rpmsg message between host and remote (both directions, every bus, also after recovery). Returns the untap function. */
+export function tapMessages(host: LinuxHost, listener: (message: TappedMessage) => void): () => void {
+  const tapped = new Set<VirtprocInfo>();
+  const tap = (message: RpmsgTapMessage, transport: VirtprocInfo) => {
+    const remote = message.direction === 'rx' ? message.src : message.dst;
+    const channel = host.rpmsg.devices().find((device) => device.transport === transport && isChannel(device) && device.dst === remote) ?? null;
+    listener({ ...message, channel });
+  };
+  const taps = new Map<VirtprocInfo, (message: RpmsgTapMessage) => void>();
+  const add = (transport: unknown) => {
+    if (!(transport instanceof VirtprocInfo) || tapped.has(transport)) return;
+    tapped.add(transport);
+    const bound = (message: RpmsgTapMessage) => tap(message, transport);
+    taps.set(transport, bound);
+    transport.taps.add(bound);
+  };
+  for (const device of host.rpmsg.devices()) add(device.transport);
+  const unwatch = host.rpmsg.watch((event, device) => {
+    if (event === 'add') add(device.transport);
+  });
+  return () => {
+    unwatch();
+    for (const [transport, bound] of taps) transport.taps.delete(bound);
+  };
 }

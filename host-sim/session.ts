@@ -8,7 +8,7 @@ import type { LogLine } from './log.ts';
 import type { Rproc } from './remoteproc/remoteproc-core.ts';
 import type { SharedMemory } from '../wire/shared-memory.ts';
 import type { ReservedMemory, RprocFirmware, RprocOps } from './remoteproc/ops.ts';
-import { firmwareImage } from '../launch/firmware-image.ts';
+import { appManifestPath, checkApp, firmwareImage } from '../launch/firmware-image.ts';
 import { InProcessRemote } from './transports/in-process.ts';
 import { PosixRemote } from './transports/posix.ts';
 import { QemuRemote } from './transports/qemu.ts';
@@ -40,6 +40,8 @@ export interface SessionOptions {
 /** A running host + remote pair. */
 export interface Session {
   readonly target: TargetName;
+  /** The firmware app it runs. */
+  readonly app: string;
   readonly host: LinuxHost;
   readonly rproc: Rproc;
   /** Console lines of the remote so far. */
@@ -48,6 +50,8 @@ export interface Session {
   kicks(): number;
   /** Shut the remote down and release everything (processes, files, sockets). Idempotent. */
   close(): Promise<void>;
+  /** The in-process target's runtime (its statistics and refusal counters), else null. */
+  remoteRuntime(): { statistics: object; errors: { counts: Record<string, number>; total(): number } } | null;
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -65,8 +69,10 @@ async function loadApp(name: string): Promise<{ app: App; runtimeOptions?: Runti
 
 /** Boot a remote on `options.target` against a fresh simulated Linux host. */
 export async function openSession(options: SessionOptions): Promise<Session> {
-  const manifest = readManifest();
-  const appName = options.app ?? manifest.app?.name ?? 'echo';
+  const appName = options.app ?? readManifest().app?.name ?? 'echo';
+  checkApp(appName);
+  // The app's own manifest (firmware/apps/<app>/manifest.json) when it has one.
+  const manifest = JSON.parse(readFileSync(appManifestPath(appName), 'utf8')) as unknown;
   const host = new LinuxHost({ txTimeoutMs: options.txTimeoutMs, logSink: options.logSink });
   const consoleLines: string[] = [];
   const onConsole = (line: string) => {
@@ -74,6 +80,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     options.console?.(line);
   };
   options.beforeBoot?.(host);
+  let runtime: () => ReturnType<Session['remoteRuntime']> = () => null;
   const remote = await launchRemote(options, appName, manifest, onConsole, () => {
     // The firmware ended on its own: a crash, as a watchdog or fault interrupt would report it.
     void rproc.reportCrash('the firmware exited').catch(() => {});
@@ -103,7 +110,9 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     await close();
     throw error;
   }
-  return { target: options.target, host, rproc, console: consoleLines, kicks: () => kicks, close };
+  const inProcess = (remote as { inProcess?: InProcessRemote }).inProcess;
+  if (inProcess) runtime = () => (inProcess.runtime as unknown as ReturnType<Session['remoteRuntime']>) ?? null;
+  return { target: options.target, app: appName, host, rproc, console: consoleLines, kicks: () => kicks, close, remoteRuntime: () => runtime() };
 }
 
 /** What every target's transport provides to remoteproc. */
@@ -125,7 +134,7 @@ async function launchRemote(options: SessionOptions, appName: string, manifest: 
   switch (target) {
     case 'in-process': {
       const remote = new InProcessRemote({ manifest, ...(await loadApp(appName)), console: onConsole });
-      return { ops: remote, firmware: remote.firmware, close: async () => remote.stop() };
+      return { ops: remote, firmware: remote.firmware, close: async () => remote.stop(), inProcess: remote } as LaunchedRemote;
     }
     case 'qemu': {
       const elf = await firmwareImage('qemu-mps2', appName, verboseBuild);
