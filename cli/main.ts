@@ -80,6 +80,8 @@ function printJsonOrLines(parsed: Parsed, result: unknown, lines: () => string[]
 const hex = (n: number | null) => (n === null ? '-' : `0x${n.toString(16)}`);
 
 async function client(verb: string, parsed: Parsed): Promise<number> {
+  // Check what the user typed before looking for a session.
+  const bytes = verb === 'send' ? parseData(parsed.positional[1]) : null;
   const info = findSession(value(parsed, '--session'));
   const json = parsed.flags.has('--json');
   const out = output(json);
@@ -94,10 +96,9 @@ async function client(verb: string, parsed: Parsed): Promise<number> {
       return 0;
     }
     case 'send': {
-      const [channel, data] = parsed.positional;
-      const bytes = parseData(data);
+      const channel = parsed.positional[0];
       const timeoutMs = integer(parsed, '--timeout', 2000);
-      const result = (await callSession(info, { verb: 'send', channel, hex: Buffer.from(bytes).toString('hex'), timeoutMs, wait: !parsed.flags.has('--no-reply') }).result) as { sent: number; local: number; remote: number; reply: { text: string; from: number } | null; roundTripMs?: number; replyNote?: string };
+      const result = (await callSession(info, { verb: 'send', channel, hex: Buffer.from(bytes!).toString('hex'), timeoutMs, wait: !parsed.flags.has('--no-reply') }).result) as { sent: number; local: number; remote: number; reply: { text: string; from: number } | null; roundTripMs?: number; replyNote?: string };
       printJsonOrLines(parsed, result, () => [
         `sent ${result.sent} bytes on ${channel} (0x${result.local.toString(16)} -> 0x${result.remote.toString(16)})`,
         ...(result.reply ? [`reply from 0x${result.reply.from.toString(16)} in ${result.roundTripMs!.toFixed(2)} ms: ${result.reply.text}`] : result.replyNote ? [result.replyNote] : []),
