@@ -98,9 +98,9 @@ async function client(verb: string, parsed: Parsed): Promise<number> {
     case 'send': {
       const channel = parsed.positional[0];
       const timeoutMs = integer(parsed, '--timeout', 2000);
-      const result = (await callSession(info, { verb: 'send', channel, hex: Buffer.from(bytes!).toString('hex'), timeoutMs, wait: !parsed.flags.has('--no-reply') }).result) as { sent: number; local: number; remote: number; reply: { text: string; from: number } | null; roundTripMs?: number; replyNote?: string };
+      const result = (await callSession(info, { verb: 'send', channel, hex: Buffer.from(bytes!).toString('hex'), timeoutMs, wait: !parsed.flags.has('--no-reply') }).result) as { sent: number; local?: number | null; remote: number; device?: string; reply: { text: string; from: number } | null; roundTripMs?: number; replyNote?: string };
       printJsonOrLines(parsed, result, () => [
-        `sent ${result.sent} bytes on ${channel} (0x${result.local.toString(16)} -> 0x${result.remote.toString(16)})`,
+        `sent ${result.sent} bytes on ${channel} (${result.device ?? hex(result.local ?? null)} -> 0x${result.remote.toString(16)})`,
         ...(result.reply ? [`reply from 0x${result.reply.from.toString(16)} in ${result.roundTripMs!.toFixed(2)} ms: ${result.reply.text}`] : result.replyNote ? [result.replyNote] : []),
       ]);
       return 0;
@@ -110,7 +110,8 @@ async function client(verb: string, parsed: Parsed): Promise<number> {
       const call = callSession(info, { verb: 'listen', channel: parsed.positional[0], count }, (event) => {
         const e = event as { kind: string; channel: string; from?: number; to?: number; length?: number; text?: string; remote?: number };
         out.record(e);
-        if (e.kind === 'message') out.line(`${e.channel} 0x${e.from!.toString(16)} -> 0x${e.to!.toString(16)} (${e.length} bytes): ${e.text}`);
+        if (e.kind === 'message') out.line(`${e.channel} 0x${e.from!.toString(16)} -> ${hex(e.to ?? null)} (${e.length} bytes): ${e.text}`);
+        else if (e.kind === 'listening') out.line(`listen: ${e.channel} through ${(e as { device?: string }).device}`);
         else if (e.kind === 'waiting') out.line(`listen: ${e.channel} does not exist yet; waiting for the remote to announce it`);
         else out.line(`listen: ${e.channel} ${e.kind === 'channel-added' ? 'appeared' : 'went away'} (remote 0x${(e.remote ?? 0).toString(16)})`);
       });

@@ -9,7 +9,8 @@ import type { LogLine } from '../host-sim/log.ts';
 import { isChannel } from '../host-sim/bridge.ts';
 import { rpmsgClientSample, SAMPLE_CHANNEL } from '../host-sim/samples/rpmsg-client-sample.ts';
 import { openSession, type Session, type SessionOptions, type TargetName } from '../host-sim/session.ts';
-import { defaultApp } from '../launch/firmware-image.ts';
+import { checkApp, defaultApp } from '../launch/firmware-image.ts';
+import { runLinuxSession } from './linux-session.ts';
 import { ControlServer, sessionsDir } from './control.ts';
 import { describeBytes } from './data.ts';
 import { sessionHandler, sessionStats } from './service.ts';
@@ -49,7 +50,7 @@ export type SessionTarget = (typeof SESSION_TARGETS)[number];
 
 function sessionTarget(target: SessionTarget): TargetName {
   if (target === 'linux') {
-    throw new RpmsgError('EINVAL', '--target linux is not available for run/demo/bench yet: the real Linux 6.1 kernel (User-Mode Linux) runs the remote in the tests, see npx vitest run test/linux and docs/LINUX.md');
+    throw new RpmsgError('EINVAL', '--target linux works with run (then channels, send, listen through /dev/rpmsgN in the guest); for demo and bench use in-process, posix or qemu, or see npx vitest run test/linux and docs/LINUX.md');
   }
   return target;
 }
@@ -73,10 +74,15 @@ export interface RunOptions {
 export async function runSession(options: RunOptions): Promise<number> {
   const out = output(options.json);
   const app = chosenApp(options.app);
-  const target = sessionTarget(options.target);
-  const started = performance.now();
   const id = options.sessionId ?? `${app}-${process.pid}`;
   if (!/^[A-Za-z0-9._-]{1,40}$/.test(id)) throw new RpmsgError('EINVAL', `session id "${id}" must be 1..40 letters, digits, ".", "_" or "-"`);
+  if (options.target === 'linux') {
+    if (options.bridgeConfig) throw new RpmsgError('EINVAL', '--bridge: the bridge is part of the host simulator; on the linux target programs in the guest use /dev/rpmsgN');
+    checkApp(app);
+    return runLinuxSession({ app, id, out, durationMs: options.durationMs });
+  }
+  const target = sessionTarget(options.target);
+  const started = performance.now();
   const bridgePath = options.bridgeConfig ?? (existsSync(join(root, 'firmware/apps', app, 'bridge.json')) ? join(root, 'firmware/apps', app, 'bridge.json') : undefined);
   const bridgeConfig = bridgePath ? readBridgeConfig(bridgePath) : null;
   out.line(`run: app "${app}" on ${target}${target === 'qemu' || target === 'posix' ? ' (building the firmware if it changed)' : ''}`);

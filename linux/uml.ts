@@ -156,6 +156,8 @@ export interface BootOptions {
   timeoutMs?: number;
   /** Called with every console/kernel line as it arrives. */
   onLine?: (line: string) => void;
+  /** Called once UML runs, with its console input (what init's stdin reads), e.g. for linux/guest-agent.py. */
+  onStart?: (console: NodeJS.WritableStream) => void;
 }
 
 export interface BootResult {
@@ -301,6 +303,8 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
     };
     uml.stdout!.on('data', take);
     uml.stderr!.on('data', take);
+    uml.stdin!.on('error', () => { /* UML exited */ });
+    options.onStart?.(uml.stdin!);
     const umlExited = exited(uml);
     let timeoutHandle: NodeJS.Timeout | undefined;
     const timer = new Promise<'timeout'>((resolvePromise) => {
