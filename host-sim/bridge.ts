@@ -18,7 +18,7 @@ import { ErrorCounters, RpmsgError } from '../wire/errors.ts';
 import { RPMSG_MTU } from '../wire/rpmsg.ts';
 import { RPMSG_NAME_SIZE } from '../wire/name-service.ts';
 import type { LinuxHost } from './host.ts';
-import { bridgeNative, READABLE, WRITABLE, type BridgeNative, type PollHandle } from './native/bridge-native.ts';
+import { bridgeNative, DISCONNECT, READABLE, WRITABLE, type BridgeNative, type PollHandle } from './native/bridge-native.ts';
 import { createEndpoint, destroyEndpoint, sendTo, type RpmsgDevice, type RpmsgEndpoint } from './rpmsg/rpmsg-core.ts';
 import { VirtprocInfo } from './rpmsg/virtio-rpmsg-bus.ts';
 
@@ -206,6 +206,8 @@ class Connection {
   private sending: Promise<void> = Promise.resolve();
   private inFlight = 0;
   private closed = false;
+  /** The program hung up (EPOLLRDHUP): a read of 0 bytes is then end of file, not an empty packet. */
+  private peerClosed = false;
 
   constructor(
     private readonly owner: BridgeEndpoint,
@@ -216,7 +218,7 @@ class Connection {
   ) {
     const native = owner.native;
     this.ept = createEndpoint(owner.device!, (_device, data) => this.deliver(data));
-    this.poll = native.poll(fd, READABLE, (flags) => this.ready(flags));
+    this.poll = native.poll(fd, this.pollFlags(), (flags) => this.ready(flags));
   }
 
   private get native(): BridgeNative {
@@ -255,7 +257,12 @@ class Connection {
         return;
       }
     }
-    if (!this.closed) this.native.pollUpdate(this.poll, READABLE | (this.outgoing.length > 0 ? WRITABLE : 0));
+    if (!this.closed) this.native.pollUpdate(this.poll, this.pollFlags());
+  }
+
+  /** Readable unless 16 sends are in flight (the writer is slowed, not dropped); writable while messages wait. */
+  private pollFlags(): number {
+    return (this.inFlight < 16 ? READABLE : 0) | (this.outgoing.length > 0 ? WRITABLE : 0) | (this.isSocket ? DISCONNECT : 0);
   }
 
   private ready(flags: number): void {
@@ -264,29 +271,31 @@ class Connection {
       this.close();
       return;
     }
+    if (flags & DISCONNECT) this.peerClosed = true;
     if (flags & WRITABLE) this.flush();
-    if (flags & READABLE) this.readAll();
+    if (flags & (READABLE | DISCONNECT)) this.readAll();
   }
 
   private readAll(): void {
     while (!this.closed && this.inFlight < 16) {
       const data = this.native.read(this.fd, 65536);
-      if (data === null) return;
+      if (data === null) break;
       if (data === false) {
-        // End of file: the program closed its socket (terminals: no reader left, keep the terminal).
-        if (this.isSocket) this.close();
-        return;
-      }
-      for (let at = 0; at < data.length || (data.length === 0 && at === 0); at += RPMSG_MTU) {
-        if (this.isSocket && data.length > RPMSG_MTU) {
-          this.owner.counters.record('bridge-message-too-big', new RpmsgError('EMSGSIZE', `${this.what()}: a ${data.length}-byte packet was refused; one rpmsg message holds at most ${RPMSG_MTU} bytes`));
-          break;
+        if (!this.isSocket) break; // terminals: no reader left; we keep the slave open, so this is transient
+        if (this.peerClosed) {
+          this.close(); // end of file: the program closed its socket
+          return;
         }
-        this.transmit(new Uint8Array(data.subarray(at, at + RPMSG_MTU)));
-        if (data.length === 0) break;
+        this.transmit(new Uint8Array(0)); // a zero-length packet: an empty rpmsg message
+        break; // wait for the next readiness: a hang-up then comes with DISCONNECT
       }
+      if (this.isSocket && data.length > RPMSG_MTU) {
+        this.owner.counters.record('bridge-message-too-big', new RpmsgError('EMSGSIZE', `${this.what()}: a ${data.length}-byte packet was refused; one rpmsg message holds at most ${RPMSG_MTU} bytes`));
+        continue;
+      }
+      for (let at = 0; at < data.length; at += RPMSG_MTU) this.transmit(new Uint8Array(data.subarray(at, at + RPMSG_MTU)));
     }
-    if (!this.closed) this.native.pollUpdate(this.poll, (this.inFlight < 16 ? READABLE : 0) | (this.outgoing.length > 0 ? WRITABLE : 0));
+    if (!this.closed) this.native.pollUpdate(this.poll, this.pollFlags());
   }
 
   /** Blocking sends (as write() on /dev/rpmsgN), in order. */

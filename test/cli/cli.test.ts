@@ -99,6 +99,20 @@ describe('xs-rpmsg demo', () => {
   });
 });
 
+describe('xs-rpmsg bench', () => {
+  it('prints round-trip figures; --json gives them as numbers', () => {
+    const result = cli(['bench', '--target', 'in-process', '--count', '50', '--size', '496', '--json']);
+    expect(result.status, result.stderr).toBe(0);
+    const record = JSON.parse(result.stdout.trim().split('\n')[0]) as { count: number; size: number; roundTrip: { count: number; medianMs: number }; messagesPerSecond: number };
+    expect(record).toMatchObject({ count: 50, size: 496 });
+    expect(record.roundTrip.count).toBe(50);
+    expect(record.roundTrip.medianMs).toBeGreaterThan(0);
+    expect(cli(['bench', '--target', 'in-process', '--size', '497']).stderr).toMatch(/EMSGSIZE: --size 497/);
+    const human = cli(['bench', '--target', 'in-process', '--count', '10']);
+    expect(human.stdout).toMatch(/^bench: 10 round trips of 64 bytes on rpmsg-client-sample \(app "echo", in-process\): median \d+\.\d+ ms, p95/m);
+  });
+});
+
 describe('xs-rpmsg run, reached from another terminal', () => {
   it('two sessions at once: channels, send (text, hex, @file), listen, stats, trace each reach their own; SIGTERM and stop shut down cleanly', async () => {
     const a = startRun(['--target', 'in-process', '--session', `a-${process.pid}`]);

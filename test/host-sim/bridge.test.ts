@@ -96,6 +96,43 @@ describe('the userland bridge (rpmsg_char / rpmsg_tty for programs outside Node)
     expect(b.stdout.trim().split('\n')).toEqual(["b'from-b-1'"]);
   });
 
+  it('a zero-length packet is an empty message (echoed as an empty packet), not end of file', async () => {
+    const path = bridge.expose('rpmsg-client-sample').socketPath!;
+    const program = `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.settimeout(10)
+s.send(b'')
+s.send(b'after')
+print(repr(s.recv(4096)), repr(s.recv(4096)))
+`;
+    const result = await python(program, [path]);
+    expect(result.stdout.trim(), result.stderr).toBe("b'' b'after'");
+  });
+
+  it('1000 messages in bursts from a writer that does not wait for replies all come back, in order', async () => {
+    const path = bridge.expose('rpmsg-client-sample').socketPath!;
+    const program = `
+import socket, sys, threading, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.settimeout(20)
+def write():
+    for i in range(1000):
+        s.send(b'%04d' % i + b'.' * (i % 64))
+        if i % 50 == 49:
+            time.sleep(0.05)  # bursts larger than the 16 sends the bridge keeps in flight, then quiet
+threading.Thread(target=write).start()
+got = [s.recv(4096) for _ in range(1000)]
+bad = [i for i, m in enumerate(got) if m != b'%04d' % i + b'.' * (i % 64)]
+print('ok' if not bad else 'bad at %d: %r' % (bad[0], got[bad[0]]))
+`;
+    const result = await python(program, [path], 60000);
+    expect(result.stdout.trim(), result.stderr).toBe('ok');
+    expect(bridge.errors.count('bridge-reader-slow')).toBe(0);
+  });
+
   it('a packet larger than one rpmsg buffer is refused and counted, not cut', async () => {
     const path = bridge.expose('rpmsg-client-sample').socketPath!;
     const before = bridge.errors.count('bridge-message-too-big');
