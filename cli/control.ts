@@ -69,6 +69,12 @@ export function findSession(id?: string): SessionInfo {
   return sessions[0];
 }
 
+/** EADDRINUSE if a session called `id` is running. */
+export function checkSessionFree(id: string): void {
+  const running = listSessions().find((session) => session.id === id);
+  if (running) throw new RpmsgError('EADDRINUSE', `a session "${id}" is already running (pid ${running.pid}); pick another --session ID or stop it with: npx xs-rpmsg stop --session ${id}`);
+}
+
 /** A request handler: `emit` streams events; resolve with the result (or throw RpmsgError). `signal` aborts when the client leaves. */
 export type Handler = (request: Record<string, unknown>, emit: (event: unknown) => void, signal: AbortSignal) => Promise<unknown>;
 
@@ -91,6 +97,7 @@ export class ControlServer {
     const dir = sessionsDir();
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const socket = join(dir, `${fields.id}.sock`);
+    checkSessionFree(fields.id);
     if (existsSync(socket)) unlinkSync(socket);
     const info: SessionInfo = { ...fields, pid: process.pid, socket, started: new Date().toISOString() };
     const clients = new Set<Socket>();

@@ -207,8 +207,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'run': {
-      const seconds = value(parsed, '--for');
-      return runSession({ app, target: choice(parsed, '--target', SESSION_TARGETS, 'qemu'), bridgeConfig: value(parsed, '--bridge'), sessionId: value(parsed, '--session'), json, durationMs: seconds ? Number(seconds) * 1000 : undefined });
+      const seconds = integer(parsed, '--for', 0);
+      return runSession({ app, target: choice(parsed, '--target', SESSION_TARGETS, 'qemu'), bridgeConfig: value(parsed, '--bridge'), sessionId: value(parsed, '--session'), json, durationMs: seconds ? seconds * 1000 : undefined });
     }
     case 'sessions': {
       const sessions = listSessions();

@@ -11,7 +11,7 @@ import { rpmsgClientSample, SAMPLE_CHANNEL } from '../host-sim/samples/rpmsg-cli
 import { openSession, type Session, type SessionOptions, type TargetName } from '../host-sim/session.ts';
 import { checkApp, defaultApp } from '../launch/firmware-image.ts';
 import { runLinuxSession } from './linux-session.ts';
-import { ControlServer, sessionsDir } from './control.ts';
+import { checkSessionFree, ControlServer, sessionsDir } from './control.ts';
 import { describeBytes } from './data.ts';
 import { sessionHandler, sessionStats } from './service.ts';
 
@@ -76,6 +76,7 @@ export async function runSession(options: RunOptions): Promise<number> {
   const app = chosenApp(options.app);
   const id = options.sessionId ?? `${app}-${process.pid}`;
   if (!/^[A-Za-z0-9._-]{1,40}$/.test(id)) throw new RpmsgError('EINVAL', `session id "${id}" must be 1..40 letters, digits, ".", "_" or "-"`);
+  checkSessionFree(id);
   if (options.target === 'linux') {
     if (options.bridgeConfig) throw new RpmsgError('EINVAL', '--bridge: the bridge is part of the host simulator; on the linux target programs in the guest use /dev/rpmsgN');
     checkApp(app);

@@ -122,6 +122,12 @@ describe('xs-rpmsg run, reached from another terminal', () => {
     expect(a.output()).toMatch(/\[ +\d+\.\d{6}\] virtio_rpmsg_bus virtio0: rpmsg host is online/);
     expect(a.output()).toMatch(/\[remote\] echo: serving "rpmsg-client-sample"/);
 
+    // A second session under a running one's id is refused before it boots anything.
+    const clash = cli(['run', '--target', 'in-process', '--session', `a-${process.pid}`]);
+    expect(clash.status).toBe(1);
+    expect(clash.stderr).toMatch(new RegExp(`EADDRINUSE: a session "a-${process.pid}" is already running \\(pid \\d+\\)`));
+    expect(clash.stdout).not.toMatch(/powering up/);
+
     // Two sessions: a verb without --session refuses to guess.
     expect(cli(['channels']).stderr).toMatch(/EINVAL: 2 sessions are running .*pick one with --session ID/);
     const sessions = JSON.parse(cli(['sessions', '--json']).stdout) as { sessions: { id: string }[] };
