@@ -69,7 +69,7 @@ describe('xs-rpmsg: help and refused options', () => {
     expect(cli(['send', 'only-channel']).stderr).toMatch(/EINVAL: send: expected CHANNEL DATA, got "only-channel"; see xs-rpmsg send --help/);
     expect(cli(['demo', '--target', 'arm']).stderr).toMatch(/EINVAL: --target must be one of in-process, posix, qemu, linux, got "arm"/);
     expect(cli(['send', 'x', 'hex:zz']).stderr).toMatch(/EINVAL: "hex:zz" is not hex/);
-  });
+  }, 180000);
 
   it('verbs that need a session say how to start one', () => {
     const result = cli(['channels']);
@@ -88,7 +88,7 @@ describe('xs-rpmsg demo', () => {
     expect(result.stdout).toMatch(/^next: npx xs-rpmsg run --app echo/m);
     const verbose = cli(['demo', '--target', 'in-process', '--verbose', '--count', '20']);
     expect(verbose.stdout.match(/incoming msg \d+ \(src/g)).toHaveLength(20);
-  });
+  }, 180000);
 
   it('--json: one summary object', () => {
     const result = cli(['demo', '--target', 'in-process', '--json', '--count', '10']);
@@ -96,7 +96,7 @@ describe('xs-rpmsg demo', () => {
     const summary = records.find((r) => r.type === 'summary')!;
     expect(summary).toMatchObject({ app: 'echo', target: 'in-process', echoed: 10, count: 10 });
     expect((summary.roundTrip as { count: number }).count).toBe(10);
-  });
+  }, 180000);
 });
 
 describe('xs-rpmsg bench', () => {
@@ -110,7 +110,7 @@ describe('xs-rpmsg bench', () => {
     expect(cli(['bench', '--target', 'in-process', '--size', '497']).stderr).toMatch(/EMSGSIZE: --size 497/);
     const human = cli(['bench', '--target', 'in-process', '--count', '10']);
     expect(human.stdout).toMatch(/^bench: 10 round trips of 64 bytes on rpmsg-client-sample \(app "echo", in-process\): median \d+\.\d+ ms, p95/m);
-  });
+  }, 180000);
 });
 
 describe('xs-rpmsg run, reached from another terminal', () => {
@@ -170,7 +170,7 @@ describe('xs-rpmsg run, reached from another terminal', () => {
     expect(cli(['stop', '--session', `b-${process.pid}`]).status).toBe(0);
     expect(await b.exited).toBe(0);
     expect(readdirSync(join(runtimeDir, 'sessions'))).toEqual([]);
-  });
+  }, 180000);
 
   it('the bridge of a session: python3 reaches the allowlisted channel; others are refused by name', async () => {
     const id = `bridge-${process.pid}`;
@@ -188,7 +188,7 @@ describe('xs-rpmsg run, reached from another terminal', () => {
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);
     expect(existsSync(channels.exposed[0].socket)).toBe(false);
-  });
+  }, 180000);
 });
 
 describe('xs-rpmsg new and build', () => {
@@ -215,7 +215,7 @@ describe('xs-rpmsg new and build', () => {
       rmSync(join(root, 'test/apps', `${name}.test.ts`), { force: true });
     }
     expect(cli(['new', 'Bad Name']).stderr).toMatch(/EINVAL: "Bad Name" cannot be an app name/);
-  });
+  }, 180000);
 
   it('tools/build-firmware.ts --manifest X embeds the app X names', () => {
     const out = mkdtempSync(join(tmpdir(), `xs-rpmsg-build-manifest-${process.pid}-`));
