@@ -77,9 +77,9 @@ export async function runSession(options: RunOptions): Promise<number> {
   const id = options.sessionId ?? `${app}-${process.pid}`;
   if (!/^[A-Za-z0-9._-]{1,40}$/.test(id)) throw new RpmsgError('EINVAL', `session id "${id}" must be 1..40 letters, digits, ".", "_" or "-"`);
   checkSessionFree(id);
+  checkApp(app);
   if (options.target === 'linux') {
     if (options.bridgeConfig) throw new RpmsgError('EINVAL', '--bridge: the bridge is part of the host simulator; on the linux target programs in the guest use /dev/rpmsgN');
-    checkApp(app);
     return runLinuxSession({ app, id, out, durationMs: options.durationMs });
   }
   const target = sessionTarget(options.target);
