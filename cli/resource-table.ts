@@ -9,9 +9,9 @@ import { checkResourceTable } from '../resource-table/validate.ts';
 import { elfFindResourceTable } from '../resource-table/elf.ts';
 
 const USAGE = `usage:
-  tsx cli/main.ts c-source <manifest.json> [--target qemu-mps2|posix|...] [--symbol name]   C source on stdout
-  tsx cli/main.ts bytes <manifest.json> [--target T] [--out file]                         binary (stdout or file)
-  tsx cli/main.ts decode <file | firmware.elf>                                           readable dump + Linux's verdict`;
+  npx xs-rpmsg c-source <manifest.json> [--target qemu-mps2|posix|...] [--symbol name]   C source on stdout
+  npx xs-rpmsg bytes <manifest.json> [--target T] [--out file]                         binary (stdout or file)
+  npx xs-rpmsg decode <file | firmware.elf>                                           readable dump + Linux's verdict`;
 
 function option(args: string[], name: string): string | null {
   const i = args.indexOf(name);

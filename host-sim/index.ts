@@ -16,3 +16,10 @@ export { VirtprocInfo, DEFAULT_TX_TIMEOUT_MS, MAX_RPMSG_NUM_BUFS, type VirtioRpm
 export { rpmsgNsDriver } from './rpmsg/rpmsg-ns.ts';
 export { RpmsgChar, RpmsgControlDevice, RpmsgEndpointDevice, type FileOptions } from './rpmsg/rpmsg-char.ts';
 export { rpmsgClientSample, SAMPLE_CHANNEL, SAMPLE_MESSAGE, type RpmsgClientSample } from './samples/rpmsg-client-sample.ts';
+export type { RpmsgTapMessage } from './rpmsg/virtio-rpmsg-bus.ts';
+// Scripts and tests: one host + one booted remote, its channels, request/reply, the bridge.
+export { openSession, readManifest, type Session, type SessionOptions, type TargetName } from './session.ts';
+export {
+  findChannel, listChannels, waitForChannel, openChannel, request, tapMessages, ChannelEndpoint, type ChannelMessage, type TappedMessage,
+} from './channels.ts';
+export { RpmsgBridge, BridgeEndpoint, readBridgeConfig, checkBridgeConfig, isChannel, type BridgeConfig, type BridgeOptions, type ExposeOptions } from './bridge.ts';

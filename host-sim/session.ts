@@ -8,7 +8,7 @@ import type { LogLine } from './log.ts';
 import type { Rproc } from './remoteproc/remoteproc-core.ts';
 import type { SharedMemory } from '../wire/shared-memory.ts';
 import type { ReservedMemory, RprocFirmware, RprocOps } from './remoteproc/ops.ts';
-import { firmwareImage } from '../launch/firmware-image.ts';
+import { appManifestPath, checkApp, firmwareImage } from '../launch/firmware-image.ts';
 import { InProcessRemote } from './transports/in-process.ts';
 import { PosixRemote } from './transports/posix.ts';
 import { QemuRemote } from './transports/qemu.ts';
@@ -40,6 +40,8 @@ export interface SessionOptions {
 /** A running host + remote pair. */
 export interface Session {
   readonly target: TargetName;
+  /** The firmware app it runs. */
+  readonly app: string;
   readonly host: LinuxHost;
   readonly rproc: Rproc;
   /** Console lines of the remote so far. */
@@ -48,6 +50,8 @@ export interface Session {
   kicks(): number;
   /** Shut the remote down and release everything (processes, files, sockets). Idempotent. */
   close(): Promise<void>;
+  /** The in-process target's runtime (its statistics and refusal counters), else null. */
+  remoteRuntime(): { statistics: object; errors: { counts: Record<string, number>; total(): number } } | null;
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -59,8 +63,10 @@ export function readManifest(): { app?: { name?: string } } & Record<string, unk
 
 /** Boot a remote on `options.target` against a fresh simulated Linux host. */
 export async function openSession(options: SessionOptions): Promise<Session> {
-  const manifest = readManifest();
-  const appName = options.app ?? manifest.app?.name ?? 'echo';
+  const appName = options.app ?? readManifest().app?.name ?? 'echo';
+  checkApp(appName);
+  // The app's own manifest (firmware/apps/<app>/manifest.json) when it has one.
+  const manifest = JSON.parse(readFileSync(appManifestPath(appName), 'utf8')) as unknown;
   const host = new LinuxHost({ txTimeoutMs: options.txTimeoutMs, logSink: options.logSink });
   const consoleLines: string[] = [];
   const onConsole = (line: string) => {
@@ -68,6 +74,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     options.console?.(line);
   };
   options.beforeBoot?.(host);
+  let runtime: () => ReturnType<Session['remoteRuntime']> = () => null;
   const remote = await launchRemote(options, appName, manifest, onConsole, (detail?: string | number | null) => {
     // The firmware ended on its own: a crash, as a watchdog or fault interrupt would report it.
     const reason = typeof detail === 'string' ? detail : `the firmware exited${typeof detail === 'number' ? ` (status ${detail})` : ''}`;
@@ -98,7 +105,9 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     await close();
     throw error;
   }
-  return { target: options.target, host, rproc, console: consoleLines, kicks: () => kicks, close };
+  const inProcess = (remote as { inProcess?: InProcessRemote }).inProcess;
+  if (inProcess) runtime = () => (inProcess.runtime as unknown as ReturnType<Session['remoteRuntime']>) ?? null;
+  return { target: options.target, app: appName, host, rproc, console: consoleLines, kicks: () => kicks, close, remoteRuntime: () => runtime() };
 }
 
 /** What every target's transport provides to remoteproc. */
@@ -120,7 +129,7 @@ async function launchRemote(options: SessionOptions, appName: string, manifest: 
   switch (target) {
     case 'in-process': {
       const remote = new InProcessRemote({ manifest, script: await loadInProcessScript(appName), console: onConsole, onExit: (_status, reason) => setImmediate(onFirmwareExit, reason) });
-      return { ops: remote, firmware: remote.firmware, close: async () => remote.stop() };
+      return { ops: remote, firmware: remote.firmware, close: async () => remote.stop(), inProcess: remote } as LaunchedRemote;
     }
     case 'qemu': {
       const elf = await firmwareImage('qemu-mps2', appName, verboseBuild);

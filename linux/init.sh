@@ -16,6 +16,7 @@
 #   xsr_send    send step: the host address the remote is asked to send to (default 0x7000)
 #   xsr_unbind_ms rebind/inflight steps: ms between unbind and bind (default 100)
 #   xsr_stall_ms  stall step: how long the remote stops taking messages (default 17000)
+#   xsr_agent   the agent step: path of linux/guest-agent.py
 # Every line this script prints starts with "xsr-init:" (or "rpmsg-char:" from the exercise)
 # so the harness can tell it from kernel messages. It always ends with a sysrq power-off.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -203,11 +204,19 @@ step_sleep() {
   sleep 1
 }
 
+# The command-line verbs (xs-rpmsg run --target linux): linux/guest-agent.py on the console
+# until it is told to quit. xsr_agent is its path (the host's python3 runs it over hostfs).
+step_agent() {
+  [ -n "${xsr_agent:-}" ] || { say "FAIL no xsr_agent given"; return 1; }
+  wait_for_path /dev/rpmsg_ctrl0 || return 1
+  python3 "$xsr_agent" < /dev/console
+}
+
 say "init up (steps: ${xsr_steps:-none})"
 old_ifs=$IFS; IFS=,; steps=${xsr_steps:-}; set -- $steps; IFS=$old_ifs
 for step in "$@"; do
   case "$step" in
-    online|sample|char|nsdestroy|list|rmmod|sleep|flood|burst|many|zero|unknown|send|stall|rebind|inflight)
+    online|sample|char|nsdestroy|list|rmmod|sleep|flood|burst|many|zero|unknown|send|stall|rebind|inflight|agent)
       if "step_$step"; then say "step $step ok"; else say "step $step FAILED"; fi ;;
     *) say "unknown step $step" ;;
   esac

@@ -167,6 +167,8 @@ export interface BootOptions {
   killOn?: RegExp;
   /** SIGKILL the remote this boot started (the remote dies mid-session) at the first line matching this. */
   killRemoteOn?: RegExp;
+  /** Called once UML runs, with its console input (what init's stdin reads), e.g. for linux/guest-agent.py. */
+  onStart?: (console: NodeJS.WritableStream) => void;
 }
 
 export interface BootResult {
@@ -392,6 +394,8 @@ export async function bootUml(options: BootOptions): Promise<BootResult> {
     };
     uml.stdout!.on('data', take);
     uml.stderr!.on('data', take);
+    uml.stdin!.on('error', () => { /* UML exited */ });
+    options.onStart?.(uml.stdin!);
     const umlExited = exited(uml);
     let timeoutHandle: NodeJS.Timeout | undefined;
     const timer = new Promise<'timeout'>((resolvePromise) => {

@@ -26,6 +26,20 @@ if [ -f tools/fetch-xs.sh ]; then
   step "XS engine sources (@agoric/xsnap, pinned)"
   bash tools/fetch-xs.sh >/dev/null
 fi
+# The bridge's tests drive it with ordinary Debian programs (python3, socat).
+if [ "$purpose" = "test" ]; then
+  missing=()
+  for pkg in python3 socat; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    step "Debian programs the bridge tests use (${missing[*]})"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" ||
+      { $SUDO apt-get -o DPkg::Lock::Timeout=600 update && $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"; }
+  fi
+fi
 # The real Linux kernel (UML) is needed by the tests only.
 if [ "$purpose" = "test" ] && [ -f linux/build-kernel.sh ]; then
   step "User-Mode Linux kernel with rpmsg (cached after the first build)"

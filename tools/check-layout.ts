@@ -40,7 +40,8 @@ const importPattern = /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,]+
 
 /** The imports of one file's text (comments are not stripped: a specifier in a comment is not an import statement). */
 export function importsOf(path: string, text: string): ImportEdge[] {
-  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  // Comments and template literals (code generators write import lines into templates) hold no import.
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '').replace(/`(?:\\[\s\S]|[^\\`])*`/g, '``');
   const edges: ImportEdge[] = [];
   for (const match of code.matchAll(importPattern)) {
     const specifier = match[1] ?? match[2];

@@ -96,8 +96,25 @@ function idMatches(idName: string, channelName: string): boolean {
 export class RpmsgBus {
   private readonly drivers: RpmsgDriver[] = [];
   private readonly channels: RpmsgDevice[] = [];
+  private readonly watchers = new Set<(event: 'add' | 'remove', device: RpmsgDevice) => void>();
 
   constructor(private readonly log: HostLog) {}
+
+  /** Be told after a channel is registered ('add', after its driver's probe) and after it is gone ('remove'). Returns the unwatch function. */
+  watch(listener: (event: 'add' | 'remove', device: RpmsgDevice) => void): () => void {
+    this.watchers.add(listener);
+    return () => this.watchers.delete(listener);
+  }
+
+  private tell(event: 'add' | 'remove', device: RpmsgDevice): void {
+    for (const listener of [...this.watchers]) {
+      try {
+        listener(event, device);
+      } catch (error) {
+        this.log.write('err', 'rpmsg_core', `a channel watcher threw: ${(error as Error).message}`);
+      }
+    }
+  }
 
   /** Every registered channel, in registration order. */
   devices(): readonly RpmsgDevice[] {
@@ -147,13 +164,17 @@ export class RpmsgBus {
     this.channels.push(device);
     const driver = this.drivers.find((candidate) => this.matches(device, candidate));
     if (driver) this.bind(device, driver);
+    this.tell('add', device);
   }
 
   /** rpmsg_unregister_device / device_unregister: remove() if bound, then forget the channel. */
   unregisterDevice(device: RpmsgDevice): void {
     if (device.driver) this.unbind(device);
     const at = this.channels.indexOf(device);
-    if (at >= 0) this.channels.splice(at, 1);
+    if (at >= 0) {
+      this.channels.splice(at, 1);
+      this.tell('remove', device);
+    }
   }
 
   private matches(device: RpmsgDevice, driver: RpmsgDriver): boolean {

@@ -34,6 +34,14 @@ export interface VirtioRpmsgStatistics {
   txKicks: number;
 }
 
+/** One message as a tap sees it: 'rx' from the remote, 'tx' to it. */
+export interface RpmsgTapMessage {
+  direction: 'rx' | 'tx';
+  src: number;
+  dst: number;
+  data: Uint8Array;
+}
+
 interface Waiter {
   resolve: (token: number | null) => void;
   timer: ReturnType<typeof setTimeout>;
@@ -44,6 +52,8 @@ export class VirtprocInfo implements RpmsgTransport {
   readonly statistics: VirtioRpmsgStatistics = { rxMessages: 0, rxNoRecipient: 0, rxDropped: 0, txMessages: 0, txWaits: 0, txTimeouts: 0, rxKicks: 0, txKicks: 0 };
   /** Local endpoints by address (the idr). */
   readonly endpoints = new Map<number, RpmsgEndpoint>();
+  /** Observers of every message delivered ('rx', before the endpoint's callback) or queued ('tx'); a throwing tap is ignored. */
+  readonly taps = new Set<(message: RpmsgTapMessage) => void>();
   readonly parentName: string;
   rvq!: Virtqueue<number>;
   svq!: Virtqueue<number>;
@@ -273,11 +283,20 @@ export class VirtprocInfo implements RpmsgTransport {
       this.memory.bytes.set(data, offset + RPMSG_HDR_SIZE);
       this.svq.addOutbuf(this.bufferAddress(buffer), RPMSG_HDR_SIZE + data.length, buffer);
       this.statistics.txMessages++;
+      this.tap({ direction: 'tx', src, dst, data });
       if (this.svq.kickPrepare()) {
         this.statistics.txKicks++;
         this.svq.notify();
       }
     });
+  }
+
+  private tap(message: RpmsgTapMessage): void {
+    for (const tap of this.taps) {
+      try {
+        tap(message);
+      } catch { /* an observer's failure is not the bus's */ }
+    }
   }
 
   // ---- receive
@@ -302,6 +321,7 @@ export class VirtprocInfo implements RpmsgTransport {
     const src = rpmsgHeaderSrc(this.memory.view, offset);
     const dst = rpmsgHeaderDst(this.memory.view, offset);
     const endpoint = this.endpoints.get(dst);
+    if (this.taps.size > 0) this.tap({ direction: 'rx', src, dst, data: this.memory.bytes.slice(offset + RPMSG_HDR_SIZE, offset + RPMSG_HDR_SIZE + msgLen) });
     if (endpoint && endpoint.callback) {
       const data = this.memory.bytes.slice(offset + RPMSG_HDR_SIZE, offset + RPMSG_HDR_SIZE + msgLen);
       this.statistics.rxMessages++;

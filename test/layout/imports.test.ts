@@ -16,6 +16,7 @@ describe('the layout of the repository', () => {
       "import './e.ts';",
       "const f = await import('./f.ts');",
       "// import { g } from './g.ts';",
+      "const template = `\nimport type { T } from '../../runtime/runtime.ts';\n`;",
       "import {\n  h,\n  i,\n} from 'node:fs';",
     ].join('\n');
     expect(importsOf('x/y/file.ts', text).map((edge) => edge.target ?? edge.specifier)).toEqual([
