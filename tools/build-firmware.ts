@@ -328,8 +328,10 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   let js = options.js ? resolve(options.js) : join(out, 'firmware.js');
   if (!options.js) {
     if (!existsSync(join(root, 'tools/bundle-firmware.ts'))) fail('no --js given and tools/bundle-firmware.ts does not exist');
-    progress('bundling firmware JS (tools/bundle-firmware.ts)');
-    run('npx', ['tsx', join(root, 'tools/bundle-firmware.ts'), js, manifestApp(manifestPath)], { capture: true });
+    // The app the --manifest names (not manifest.json's, unless that is the one given).
+    const app = manifestApp(manifestPath);
+    progress(`bundling firmware JS of app "${app}" (tools/bundle-firmware.ts)`);
+    run('npx', ['tsx', join(root, 'tools/bundle-firmware.ts'), js, app], { capture: true });
   }
   if (!existsSync(js)) fail(`JS file ${js} does not exist`);
   const jsText = readFileSync(js);
