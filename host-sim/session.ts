@@ -46,6 +46,8 @@ export interface Session {
   readonly console: string[];
   /** How many times the host has rung the remote's doorbell. */
   kicks(): number;
+  /** Host reset: rproc_shutdown then rproc_boot of the same firmware (the remote starts afresh). */
+  reboot(): Promise<void>;
   /** Shut the remote down and release everything (processes, files, sockets). Idempotent. */
   close(): Promise<void>;
 }
@@ -103,7 +105,12 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     await close();
     throw error;
   }
-  return { target: options.target, host, rproc, console: consoleLines, kicks: () => kicks, close };
+  const reboot = async () => {
+    if (closed) throw new Error('ENODEV: the session is closed');
+    await rproc.shutdown();
+    await rproc.boot(remote.firmware);
+  };
+  return { target: options.target, host, rproc, console: consoleLines, kicks: () => kicks, reboot, close };
 }
 
 /** What every target's transport provides to remoteproc. */
