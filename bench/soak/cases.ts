@@ -288,6 +288,27 @@ export async function serves(peers: Peers, timeoutMs = 10_000): Promise<boolean>
   }
 }
 
+/** `count` sequential echo round trips of 16 bytes: milliseconds each (a figure for reports, never asserted). */
+export async function pingTimes(peers: Peers, count: number): Promise<number[]> {
+  const device = peers.echo();
+  if (!device) throw new Error('ENODEV: the echo channel is not bound');
+  let got = 0;
+  const endpoint = createEndpoint(device, () => { got++; });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const before = got;
+      const start = process.hrtime.bigint();
+      await send(endpoint, new Uint8Array(16).fill(i & 0xff));
+      await until(() => got > before, 'a ping echo', 20_000);
+      times.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+  } finally {
+    destroyEndpoint(endpoint);
+  }
+  return times;
+}
+
 /** The XS heap in use (slots + chunks, after a collection), from the app's stats; null in-process. */
 export async function remoteHeap(peers: Peers): Promise<number | null> {
   const match = /heap=(\d+)/.exec(await peers.command('stats'));

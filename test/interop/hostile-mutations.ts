@@ -24,7 +24,6 @@ export interface HostileHostResult {
   corrupted: number;
   /** Sanitizer reports or crash records seen. */
   faults: number;
-  resets: number;
   stillServes: boolean;
   ms: number;
 }
@@ -61,7 +60,7 @@ export async function hostileHostRun(options: { seed: number; mutations: number;
   const random = prng(options.seed);
   const checkEvery = options.checkEvery ?? 50;
   const { remote, peer } = await startPair(executable);
-  const result: HostileHostResult = { mutations: 0, refusals: 0, byReason: {}, expectedByReason: {}, checks: 0, lost: 0, corrupted: 0, faults: 0, resets: 0, stillServes: false, ms: 0 };
+  const result: HostileHostResult = { mutations: 0, refusals: 0, byReason: {}, expectedByReason: {}, checks: 0, lost: 0, corrupted: 0, faults: 0, stillServes: false, ms: 0 };
   try {
     const demo = peer.createEndpoint(OPENAMP_DEMO_SERVICE);
     const stats = peer.createEndpoint(STATS_SERVICE);
