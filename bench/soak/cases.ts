@@ -358,6 +358,25 @@ export async function resetCycles(session: Session, peers: Peers, options: Cycle
   });
 }
 
+/**
+ * virtio unbind + bind of the rpmsg bus (the remote keeps running): the host resets the device,
+ * holds status 0 for `holdMs` (longer than the remote's 20 ms status poll, else it cannot see
+ * the reset), then probes again; the remote must start afresh and announce again.
+ * Known to fail (see test/e2e/soak.test.ts): after virtio_dev_remove the status is ACKNOWLEDGE
+ * (1), not 0, and the runtime only takes status 0 as a reset, so it never announces again.
+ */
+export async function rebindCycles(session: Session, peers: Peers, options: CycleOptions & { holdMs?: number; waitMs?: number }): Promise<CycleResult> {
+  return cycles(session, peers, options, async () => {
+    const before = peers.probes.echo;
+    const device = session.rproc.virtioDevices[0];
+    if (!device) throw new Error('ENODEV: no virtio device to unbind');
+    session.rproc.withMemory(() => session.host.virtio.unbindDevice(device));
+    await pause(options.holdMs ?? 150);
+    session.rproc.withMemory(() => session.host.virtio.bindDevice(device));
+    await until(() => peers.probes.echo > before && peers.echo() !== null && peers.control() !== null, 'the channels after the rebind', options.waitMs ?? 60_000);
+  });
+}
+
 function expect(actual: string, wanted: string): void {
   if (actual !== wanted) throw new Error(`expected "${wanted}", got "${actual}"`);
 }

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Session } from '../../host-sim/session.ts';
 import {
-  crashCycles, flood, leaks, openSoakSession, remoteHeap, resetCycles, resources, type Peers, type Resources, type StreamCounts,
+  crashCycles, flood, leaks, openSoakSession, rebindCycles, remoteHeap, resetCycles, resources, type Peers, type Resources, type StreamCounts,
 } from '../../bench/soak/cases.ts';
 import { prepareTarget, TARGETS } from './harness.ts';
 
@@ -62,4 +62,20 @@ describe.each(TARGETS)('soak (short) on %s', (target) => {
       expect(Math.abs(heapAfter! - heapBefore!)).toBeLessThan(16 * 1024);
     }
   }, 180_000);
+
+  // KNOWN BUG, left to the owner of firmware/runtime/: Linux's virtio_dev_remove leaves the
+  // status at ACKNOWLEDGE (1), but Runtime.checkStatus takes only status 0 as a host reset, so
+  // after an unbind/bind the remote keeps its old ring state and never announces again. The
+  // same runtime code runs on every target; this pins it on in-process (fast). When fixed,
+  // turn it.fails into it and drop the skipIf.
+  it.skipIf(target !== 'in-process').fails('virtio unbind/bind of the rpmsg bus while the remote runs: the channels come back and a flood is clean', async () => {
+    let result;
+    try {
+      result = await rebindCycles(session, peers, { cycles: 1, seed: 1530, messagesPerCycle: 200, waitMs: 3000 });
+    } finally {
+      await session.reboot(); // leave a serving remote for whatever runs next
+    }
+    expect(result.failures).toEqual([]);
+    expect(result.recovered).toBe(1);
+  }, 30_000);
 });

@@ -96,6 +96,29 @@ describe('driver binding as in Linux', () => {
   });
 });
 
+describe('virtio unbind and bind (sysfs) as in Linux', () => {
+  it('unbind removes the rpmsg bus and leaves status ACKNOWLEDGE (virtio_dev_remove); bind probes it again (fresh rings, DRIVER_OK, kick)', async () => {
+    const { host, rproc, remote } = await bootScripted();
+    const device = rproc.virtioDevices[0];
+    host.virtio.unbindDevice(device);
+    expect(remote.status()).toBe(1);
+    expect(host.rpmsg.devices()).toEqual([]);
+    expect(host.rpmsgTransports(rproc)).toEqual([]);
+    host.virtio.bindDevice(device);
+    expect(device.statusWrites.slice(-4)).toEqual([0, 1, 3, 7]);
+    expect(host.rpmsg.devices().map((d) => d.deviceName)).toEqual(['virtio0.rpmsg_ctrl.0.0', 'virtio0.rpmsg_ns.53.53']);
+    // fresh RX ring: every buffer posted again from index 0
+    expect(remote.availIdx(0)).toBe(256);
+    remote.lastAvail[0] = 0;
+    remote.lastAvail[1] = 0;
+    const driver: RpmsgDriver = { name: 'back', idTable: ['back'], probe() {}, callback() {} };
+    host.rpmsg.registerRpmsgDriver(driver);
+    remote.announce('back', 0x400);
+    rproc.vqInterrupt(0);
+    expect(host.rpmsg.devices().find((d) => d.name === 'back')!.driver).toBe(driver);
+  });
+});
+
 describe('remoteproc as in Linux', () => {
   /** A table with a carveout "mybuf" (da given) before the rpmsg vdev. */
   function carveoutTable(da: number, len: number): ResourceTable {
