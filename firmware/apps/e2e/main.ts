@@ -47,8 +47,10 @@ export default function e2eApp(rpmsg: Rpmsg): void {
           endpoint.close();
           reply(`ok close ${argument}`);
         } else if (command === 'pause') {
-          reply(`ok pause ${argument}`);
           rpmsg.pauseReceive(true);
+          // Answer from the next turn: the service pass that delivered this command still takes
+          // what is already in the ring, so the host must not send until that pass is over.
+          setTimeout(() => reply(`ok pause ${argument}`), 0);
           setTimeout(() => rpmsg.pauseReceive(false), Number(argument));
         } else if (command === 'burst') {
           burst.left = Number(argument);
