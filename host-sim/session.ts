@@ -48,6 +48,8 @@ export interface Session {
   readonly console: string[];
   /** How many times the host has rung the remote's doorbell. */
   kicks(): number;
+  /** Host reset: rproc_shutdown then rproc_boot of the same firmware (the remote starts afresh). */
+  reboot(): Promise<void>;
   /** Shut the remote down and release everything (processes, files, sockets). Idempotent. */
   close(): Promise<void>;
   /** The in-process target's runtime (its statistics and refusal counters), else null. */
@@ -107,7 +109,12 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   }
   const inProcess = (remote as { inProcess?: InProcessRemote }).inProcess;
   if (inProcess) runtime = () => (inProcess.runtime as unknown as ReturnType<Session['remoteRuntime']>) ?? null;
-  return { target: options.target, app: appName, host, rproc, console: consoleLines, kicks: () => kicks, close, remoteRuntime: () => runtime() };
+  const reboot = async () => {
+    if (closed) throw new Error('ENODEV: the session is closed');
+    await rproc.shutdown();
+    await rproc.boot(remote.firmware);
+  };
+  return { target: options.target, app: appName, host, rproc, console: consoleLines, kicks: () => kicks, reboot, close, remoteRuntime: () => runtime() };
 }
 
 /** What every target's transport provides to remoteproc. */

@@ -273,7 +273,18 @@ export async function launchQemu(options: QemuOptions): Promise<QemuInstance> {
     const timeout = options.startTimeoutMs ?? 10_000;
     await waitForFile(qmpPath, instance, timeout);
     await waitForFile(doorbellPath, instance, timeout);
-    instance.qmp = await QmpClient.connect(qmpPath);
+    // The socket file appears at bind(), a moment before listen(): retry a refused connection.
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      try {
+        instance.qmp = await QmpClient.connect(qmpPath);
+        break;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if ((code !== 'ECONNREFUSED' && code !== 'ENOENT') || Date.now() > deadline || instance.exitStatus) throw error;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
   } catch (error) {
     await instance.close();
     throw error;

@@ -17,8 +17,9 @@ export interface ValidationOptions {
   iommu?: boolean;
   /**
    * Also apply the rules that make virtio_rpmsg_bus's probe fail for rpmsg vdevs (id 7): exactly
-   * two vrings, vring num a power of two (vring_new_virtqueue), both vrings the same size.
-   * Linux accepts such a table at boot and then fails the probe (ENOMEM); we refuse it early.
+   * two vrings, both vrings the same size; and vring num a power of two, which Linux 6.x does not
+   * check (its split ring masks indexes with num - 1, so another num misplaces buffers): we
+   * refuse such a table early.
    * Default true.
    */
   rpmsg?: boolean;
@@ -87,7 +88,7 @@ export function validateResourceEntry(entry: ResourceEntry, index: number, optio
         }
         entry.vrings.forEach((vring, i) => {
           if (!isValidVringNum(vring.num)) {
-            throw new RpmsgError('EINVAL', `${at}: vring ${i} num is ${vring.num}, must be a power of two up to 32768 ("Bad virtqueue length"); Linux would fail the probe with ENOMEM`);
+            throw new RpmsgError('EINVAL', `${at}: vring ${i} num is ${vring.num}, must be a power of two up to 32768. Linux 6.x accepts it (remoteproc's vring_new_virtqueue does not check), but its split ring finds slots by masking indexes with num - 1, so buffers land in the wrong slots; refused here, use a power of two`);
           }
         });
         if (entry.vrings[0].num !== entry.vrings[1].num) {

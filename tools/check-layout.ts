@@ -20,7 +20,8 @@ export const allowedImports: Record<string, readonly string[]> = {
   launch: ['wire', 'resource-table', 'firmware', 'tools'],
   'host-sim': ['wire', 'resource-table', 'launch', 'tools'],
   linux: ['wire', 'resource-table', 'launch', 'tools'],
-  bench: ['wire', 'resource-table', 'launch', 'tools', 'host-sim', 'firmware'],
+  // The soak (bench/soak.ts) drives the suites' own peers (scripted remote, OpenAMP host model): bench may use test helpers, never a .test.ts file.
+  bench: ['wire', 'resource-table', 'launch', 'tools', 'host-sim', 'firmware', 'test'],
   cli: ['wire', 'resource-table', 'launch', 'tools', 'host-sim', 'linux', 'bench', 'firmware'],
   test: ['wire', 'resource-table', 'launch', 'tools', 'host-sim', 'linux', 'bench', 'firmware', 'cli'],
 };
@@ -77,6 +78,10 @@ export function layoutProblems(edges: ImportEdge[]): string[] {
         const kind = nodeBuiltins.has(edge.specifier) ? 'the Node API' : 'the package';
         problems.push(`${edge.from} imports ${kind} "${edge.specifier}": firmware code runs on XS, which has neither`);
       }
+      continue;
+    }
+    if (edge.target.endsWith('.test.ts')) {
+      problems.push(`${edge.from} imports ${edge.target}: a test file is run by vitest, never imported`);
       continue;
     }
     const to = folderOf(edge.target);

@@ -68,13 +68,27 @@ export class DeviceMemory {
     this.insert({ name, da, len, offset });
   }
 
-  /** Allocate `len` bytes named `name` at `da` (fixed) or anywhere (da === null). Throws ENOMEM. */
-  allocate(name: string, len: number, da: number | null): DeviceMemoryEntry {
+  /**
+   * Allocate `len` bytes named `name` at `da` (fixed) or anywhere (da === null). A region the
+   * platform reserved under that name is used whole, as rproc_check_carveout_da accepts it: a
+   * fixed da anywhere inside it, with the length fitting from there. Throws ENOMEM / EINVAL.
+   * `avoid` lists ranges other requests will ask for later (fixed da still to allocate): an ANY
+   * request does not take them.
+   */
+  allocate(name: string, len: number, da: number | null, avoid: readonly { da: number; len: number }[] = []): DeviceMemoryEntry {
     const region = this.reserved.find((candidate) => candidate.name === name);
     if (region) {
-      if (len > region.len) throw new RpmsgError('ENOMEM', `reserved memory "${name}" is ${region.len} bytes, ${len} needed`);
-      if (da !== null && da !== region.da) throw new RpmsgError('ENOMEM', `"${name}" asks for da 0x${da.toString(16)} but the platform reserved it at 0x${region.da.toString(16)}`);
-      da = region.da;
+      const regionText = `the platform reserved "${name}" at 0x${region.da.toString(16)} (+0x${region.len.toString(16)})`;
+      if (len > region.len) throw new RpmsgError('EINVAL', `Registered carveout doesn't fit len request: ${regionText}, ${len} bytes needed`);
+      if (da !== null) {
+        if (da < region.da) throw new RpmsgError('EINVAL', `Registered carveout doesn't fit da request: "${name}" asks for da 0x${da.toString(16)}, below the region; ${regionText}`);
+        if (da - region.da + len > region.len) throw new RpmsgError('EINVAL', `Registered carveout doesn't fit len request: "${name}" at da 0x${da.toString(16)} (+0x${len.toString(16)}) runs past the region; ${regionText}`);
+      }
+      const offset = region.da - this.memory.base;
+      if (!this.memory.contains(offset, region.len)) throw new RpmsgError('ENOMEM', `${regionText}, which lies outside the remote's memory`);
+      const clash = this.overlaps(region.da, region.len);
+      if (clash) throw new RpmsgError('ENOMEM', `${regionText}, which overlaps "${clash.name}" at 0x${clash.da.toString(16)}`);
+      return this.insert({ name, da: region.da, len: region.len, offset });
     }
     if (da !== null) {
       const offset = da - this.memory.base;
@@ -91,7 +105,7 @@ export class DeviceMemory {
       if (candidate + size > this.poolEnd) {
         throw new RpmsgError('ENOMEM', `no room for "${name}" (0x${len.toString(16)} bytes) in the remote's memory; enlarge the shared region or shrink the vrings`);
       }
-      const clash = this.overlaps(candidate, size);
+      const clash = this.overlaps(candidate, size) ?? avoid.find((range) => candidate < range.da + range.len && range.da < candidate + size);
       if (!clash) break;
       candidate = Math.ceil((clash.da + clash.len) / PAGE_SIZE) * PAGE_SIZE;
     }

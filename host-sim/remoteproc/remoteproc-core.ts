@@ -119,6 +119,7 @@ export class Rproc {
   private cancelBackoff: (() => void) | null = null;
   /** The line recovery gave up with, or null while it restarts. */
   gaveUp: string | null = null;
+  private readonly reservedNames: string[];
 
   constructor(
     private readonly log: HostLog,
@@ -130,6 +131,7 @@ export class Rproc {
     this.ops = options.ops;
     this.memory = options.memory;
     this.deviceMemory = new DeviceMemory(options.memory, options.reservedMemory ?? [], options.dmaPool ?? null);
+    this.reservedNames = (options.reservedMemory ?? []).map((region) => region.name);
     this.iommu = options.iommu ?? false;
     this.recovery = options.recovery ?? true;
     this.recoveryLimit = { ...DEFAULT_RECOVERY_LIMIT, ...options.recoveryLimit };
@@ -277,22 +279,27 @@ export class Rproc {
     });
   }
 
-  /** rproc_alloc_registered_carveouts: fixed addresses first, then ANY; carveout entries get da/pa/len. */
+  /**
+   * rproc_alloc_registered_carveouts: in list order (table order, each vdev's vrings at its entry);
+   * carveout entries get da/pa/len. A fixed da is placed there (see docs/HOST-SIM.md), so an ANY
+   * request earlier in the list keeps clear of the fixed ones still to come.
+   */
   private allocateCarveouts(): void {
     const firmware = this.firmware!;
     for (const segment of firmware.segments) this.deviceMemory.reserve('firmware segment', segment.da, segment.memsz);
     if (firmware.elfTable) this.deviceMemory.reserve('resource table', firmware.elfTable.address, firmware.elfTable.size);
     if (firmware.tableOffset !== null && this.cachedTable) this.deviceMemory.reserve('resource table', this.memory.address(firmware.tableOffset), this.cachedTable.length);
-    const ordered = [...this.carveouts.filter((c) => c.da !== null), ...this.carveouts.filter((c) => c.da === null)];
-    for (const carveout of ordered) {
-      carveout.memory = this.deviceMemory.allocate(carveout.name, carveout.len, carveout.da);
+    const reservedNames = new Set(this.reservedNames);
+    this.carveouts.forEach((carveout, index) => {
+      const later = this.carveouts.slice(index + 1).filter((c) => c.da !== null && !reservedNames.has(c.name)).map((c) => ({ da: c.da!, len: c.len }));
+      carveout.memory = this.deviceMemory.allocate(carveout.name, carveout.len, carveout.da, later);
       if (carveout.rscOffset !== null && this.tablePtr) {
         const view = this.tablePtr.view;
         view.setUint32(carveout.rscOffset + CARVEOUT_PA, carveout.memory.da, true);
         view.setUint32(carveout.rscOffset + CARVEOUT_DA, carveout.memory.da, true);
         view.setUint32(carveout.rscOffset + CARVEOUT_LEN, carveout.memory.len, true);
       }
-    }
+    });
     for (const rvdev of this.vdevs) {
       rvdev.vrings.forEach((vring, i) => { vring.memory = this.deviceMemory.find(`vdev${rvdev.index}vring${i}`) ?? null; });
     }
@@ -313,7 +320,7 @@ export class Rproc {
       }
     });
     await this.ops.start();
-    this.state = 'running';
+    // rproc_start_subdevices, then RPROC_RUNNING: drivers probing the vdevs see the rproc not yet running.
     this.withMemory(() => {
       for (const rvdev of this.vdevs) {
         const vdev = new VirtioDevice(rvdev.id, rvdev, this.name);
@@ -321,6 +328,7 @@ export class Rproc {
         this.virtioBus.registerDevice(vdev);
       }
     });
+    this.state = 'running';
     this.log.write('info', this.source, `remote processor ${this.name} is now up`);
   }
 

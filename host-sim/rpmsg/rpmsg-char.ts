@@ -8,7 +8,7 @@ import { RpmsgError } from '../../wire/errors.ts';
 import { RPMSG_NAME_SIZE } from '../../wire/name-service.ts';
 import type { HostLog } from '../log.ts';
 import {
-  createEndpoint, destroyEndpoint, sendTo, trySendTo, type RpmsgBus, type RpmsgChannelInfo, type RpmsgDevice,
+  createEndpoint, destroyEndpoint, payloadBytes, sendTo, trySendTo, type RpmsgBus, type RpmsgPayload, type RpmsgChannelInfo, type RpmsgDevice,
   type RpmsgDriver, type RpmsgEndpoint,
 } from './rpmsg-core.ts';
 import type { VirtprocInfo } from './virtio-rpmsg-bus.ts';
@@ -114,10 +114,12 @@ export class RpmsgEndpointDevice {
   }
 
   /** rpmsg_eptdev_write_iter: one sendto to info.dst; nonBlocking uses trysendto and turns ENOMEM into EAGAIN. */
-  async write(data: Uint8Array | string, options: FileOptions = {}): Promise<number> {
+  async write(data: RpmsgPayload, options: FileOptions = {}): Promise<number> {
     const ept = this.ept;
     if (!ept) throw new RpmsgError('EPIPE', `/dev/${this.name}: the endpoint is gone (closed, destroyed or its channel removed)`);
-    const length = typeof data === 'string' ? data.length : data.length;
+    const bytes = payloadBytes(data);
+    const length = bytes.length;
+    data = bytes;
     if (options.nonBlocking) {
       try {
         await trySendTo(ept, data, this.info.dst);
@@ -249,7 +251,8 @@ export class RpmsgChar {
   ctrlDriver(): RpmsgDriver {
     return {
       name: 'rpmsg_ctrl',
-      idTable: ['rpmsg_ctrl'],
+      // No id table, as in Linux: only the ctrl device (driver_override "rpmsg_ctrl") binds, never an announced channel.
+      idTable: [],
       probe: (device) => {
         const ctrl = new RpmsgControlDevice(this, device, this.controlNumbers.take());
         this.controlDevices.set(ctrl.name, ctrl);

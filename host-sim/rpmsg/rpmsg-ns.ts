@@ -10,7 +10,8 @@ import type { VirtprocInfo } from './virtio-rpmsg-bus.ts';
 export function rpmsgNsDriver(log: HostLog): RpmsgDriver {
   return {
     name: 'rpmsg_ns',
-    idTable: ['rpmsg_ns'],
+    // No id table, as in Linux: only the NS device (driver_override "rpmsg_ns") binds, never an announced channel.
+    idTable: [],
     probe(device: RpmsgDevice): void {
       const transport = device.transport as VirtprocInfo;
       // rpmsg_ns_cb logs against the parent virtio device.

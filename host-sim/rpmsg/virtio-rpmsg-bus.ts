@@ -10,7 +10,7 @@ import { VIRTIO_RING_F_EVENT_IDX } from '../../wire/vring.ts';
 import type { HostLog } from '../log.ts';
 import type { VirtioDevice, VirtioDriver } from '../virtio/virtio.ts';
 import type { Virtqueue } from '../virtio/virtqueue.ts';
-import { RpmsgDevice, RpmsgEndpoint, type RpmsgBus, type RpmsgChannelInfo, type RpmsgRxCallback, type RpmsgTransport } from './rpmsg-core.ts';
+import { RpmsgDevice, RpmsgEndpoint, checkAddress, payloadBytes, type RpmsgBus, type RpmsgChannelInfo, type RpmsgRxCallback, type RpmsgTransport } from './rpmsg-core.ts';
 
 /** MAX_RPMSG_NUM_BUFS: at most 512 buffers, half for each direction. */
 export const MAX_RPMSG_NUM_BUFS = 512;
@@ -42,8 +42,13 @@ export interface RpmsgTapMessage {
   data: Uint8Array;
 }
 
-interface Waiter {
-  resolve: (token: number | null) => void;
+/** A blocking sender waiting for a TX buffer: its message is written by the queue, in arrival order. */
+interface PendingSend {
+  src: number;
+  dst: number;
+  data: Uint8Array;
+  resolve: () => void;
+  reject: (error: Error) => void;
   timer: ReturnType<typeof setTimeout>;
 }
 
@@ -62,7 +67,8 @@ export class VirtprocInfo implements RpmsgTransport {
   buffers = { da: 0, offset: 0 };
   private lastSbuf = 0;
   private sleepers = 0;
-  private readonly waiters: Waiter[] = [];
+  /** Blocking senders waiting for a TX buffer, oldest first (first come, first served). */
+  private readonly txQueue: PendingSend[] = [];
   private removed = false;
   private inReceive = false;
   private receiveAgain = false;
@@ -129,9 +135,10 @@ export class VirtprocInfo implements RpmsgTransport {
     for (const device of this.bus.childrenOf(this.parentName)) this.bus.unregisterDevice(device);
     for (const endpoint of this.endpoints.values()) endpoint.live = false;
     this.endpoints.clear();
-    for (const waiter of this.waiters.splice(0)) {
-      clearTimeout(waiter.timer);
-      waiter.resolve(null);
+    for (const pending of this.txQueue.splice(0)) {
+      clearTimeout(pending.timer);
+      this.downrefSleepers();
+      pending.reject(new RpmsgError('ENODEV', `${this.parentName} went away while waiting for a TX buffer`));
     }
     this.vdev.config.delVqs();
     this.vdev.config.freeBuffers();
@@ -177,11 +184,13 @@ export class VirtprocInfo implements RpmsgTransport {
   }
 
   /** virtio_rpmsg_announce_create/destroy: only for channels with a predefined src, when NS was negotiated. */
-  announce(device: RpmsgDevice, destroy: boolean): void {
-    if (!device.announce || !this.vdev.hasFeature(VIRTIO_RPMSG_F_NS) || !device.ept || this.removed) return;
+  announce(device: RpmsgDevice, destroy: boolean): Promise<void> {
+    if (!device.announce || !this.vdev.hasFeature(VIRTIO_RPMSG_F_NS) || !device.ept || this.removed) return Promise.resolve();
     const message = encodeNameServiceMessage({ name: device.name, addr: destroy ? device.src : device.ept.addr, flags: destroy ? RPMSG_NS_DESTROY : RPMSG_NS_CREATE });
-    this.sendOffchannelRaw(device.ept.addr, RPMSG_NS_ADDR, message, true).catch((error: Error) => {
-      this.log.write('err', `rpmsg ${device.deviceName}`, `failed to announce service: ${error.message}`);
+    return this.sendOffchannelRaw(device.ept.addr, RPMSG_NS_ADDR, message, true).catch((error: Error) => {
+      const errno = error instanceof RpmsgError ? error.errno : 22;
+      this.log.write('err', `rpmsg ${device.deviceName}`, `failed to announce service -${errno}: ${error.message}`);
+      throw error;
     });
   }
 
@@ -225,58 +234,13 @@ export class VirtprocInfo implements RpmsgTransport {
     if (--this.sleepers === 0 && !this.removed) this.vdev.config.access(() => this.svq.disableCb());
   }
 
-  private waitForTxBuf(): Promise<number | null> {
-    const token = this.getTxBuf();
-    if (token !== null || this.removed) return Promise.resolve(token);
-    return new Promise((resolve) => {
-      const waiter: Waiter = {
-        resolve,
-        timer: setTimeout(() => {
-          const at = this.waiters.indexOf(waiter);
-          if (at >= 0) this.waiters.splice(at, 1);
-          resolve(null);
-        }, this.txTimeoutMs),
-      };
-      this.waiters.push(waiter);
-    });
+  /** Senders waiting for a TX buffer right now. */
+  get pendingSends(): number {
+    return this.txQueue.length;
   }
 
-  /** rpmsg_xmit_done: wake senders waiting for a TX buffer. */
-  private xmitDone(): void {
-    while (this.waiters.length > 0) {
-      const token = this.getTxBuf();
-      if (token === null) break;
-      const waiter = this.waiters.shift()!;
-      clearTimeout(waiter.timer);
-      waiter.resolve(token);
-    }
-  }
-
-  /** rpmsg_send_offchannel_raw. */
-  async sendOffchannelRaw(src: number, dst: number, data: Uint8Array, wait: boolean): Promise<void> {
-    if (src === RPMSG_ADDR_ANY || dst === RPMSG_ADDR_ANY) {
-      throw new RpmsgError('EINVAL', `invalid addr (src 0x${(src >>> 0).toString(16)}, dst 0x${(dst >>> 0).toString(16)}): RPMSG_ADDR_ANY cannot be a sender or a receiver`);
-    }
-    if (data.length > RPMSG_MTU) throw new RpmsgError('EMSGSIZE', `message is too big (${data.length}); the most one rpmsg buffer holds is ${RPMSG_MTU} bytes`);
-    if (this.removed) throw new RpmsgError('ENODEV', `${this.parentName} is gone; the remote was stopped or crashed`);
-    let token = this.getTxBuf();
-    if (token === null && !wait) throw new RpmsgError('ENOMEM', 'no free TX buffer: the remote has not returned any; retry later or use a blocking send');
-    while (token === null) {
-      this.statistics.txWaits++;
-      this.uprefSleepers();
-      try {
-        token = await this.waitForTxBuf();
-      } finally {
-        this.downrefSleepers();
-      }
-      if (this.removed) throw new RpmsgError('ENODEV', `${this.parentName} went away while waiting for a TX buffer`);
-      if (token === null) {
-        this.statistics.txTimeouts++;
-        this.log.write('err', this.source, 'timeout waiting for a tx buffer');
-        throw new RpmsgError('ERESTARTSYS', `no TX buffer came back within ${this.txTimeoutMs} ms: the remote is not consuming vring 1 (or never notifies)`);
-      }
-    }
-    const buffer = token;
+  /** Write one message into TX buffer `buffer`, queue it on vring 1 and kick unless suppressed. */
+  private transmit(buffer: number, src: number, dst: number, data: Uint8Array): void {
     this.vdev.config.access(() => {
       const offset = this.bufferOffset(buffer);
       writeRpmsgHeader(this.memory.view, offset, src, dst, data.length);
@@ -288,6 +252,86 @@ export class VirtprocInfo implements RpmsgTransport {
         this.statistics.txKicks++;
         this.svq.notify();
       }
+    });
+  }
+
+  /**
+   * Give returned TX buffers to waiting senders, oldest first; each message is written here,
+   * before its promise settles, so no later sender can slip in between.
+   */
+  private serveWaiting(): void {
+    while (this.txQueue.length > 0 && !this.removed) {
+      const token = this.getTxBuf();
+      if (token === null) break;
+      const pending = this.txQueue.shift()!;
+      clearTimeout(pending.timer);
+      this.downrefSleepers();
+      try {
+        this.transmit(token, pending.src, pending.dst, pending.data);
+      } catch (error) {
+        pending.reject(error as Error);
+        continue;
+      }
+      pending.resolve();
+    }
+  }
+
+  /** rpmsg_xmit_done: TX buffers came back; wake senders waiting for one. */
+  private xmitDone(): void {
+    this.serveWaiting();
+  }
+
+  /**
+   * rpmsg_send_offchannel_raw. Senders are served first come, first served: while older senders
+   * wait for a buffer a new one queues behind them (a try send fails with ENOMEM), so messages
+   * leave in the order the sends were called, per endpoint and overall. Linux wakes every
+   * sleeper and lets them race; one thread's sends stay in order there because each blocks.
+   */
+  sendOffchannelRaw(src: number, dst: number, data: Uint8Array, wait: boolean): Promise<void> {
+    try {
+      checkAddress(src, 'src');
+      checkAddress(dst, 'dst');
+      data = payloadBytes(data);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (data.length > RPMSG_MTU) return Promise.reject(new RpmsgError('EMSGSIZE', `message is too big (${data.length}); the most one rpmsg buffer holds is ${RPMSG_MTU} bytes`));
+    if (this.removed) return Promise.reject(new RpmsgError('ENODEV', `${this.parentName} is gone; the remote was stopped or crashed`));
+    if (this.txQueue.length > 0) this.serveWaiting();
+    if (this.txQueue.length === 0) {
+      const token = this.getTxBuf();
+      if (token !== null) {
+        try {
+          this.transmit(token, src, dst, data);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return Promise.resolve();
+      }
+    }
+    if (!wait) {
+      const why = this.txQueue.length > 0
+        ? `${this.txQueue.length} blocking sender(s) are waiting for TX buffers ahead of this one`
+        : 'the remote has not returned any';
+      return Promise.reject(new RpmsgError('ENOMEM', `no free TX buffer: ${why}; retry later or use a blocking send`));
+    }
+    this.statistics.txWaits++;
+    this.uprefSleepers();
+    return new Promise<void>((resolve, reject) => {
+      // The bytes are copied now, as a blocked Linux sender's buffer stays untouched until sent.
+      const pending: PendingSend = {
+        src, dst, data: data.slice(), resolve, reject,
+        timer: setTimeout(() => {
+          const at = this.txQueue.indexOf(pending);
+          if (at < 0) return;
+          this.txQueue.splice(at, 1);
+          this.downrefSleepers();
+          this.statistics.txTimeouts++;
+          this.log.write('err', this.source, 'timeout waiting for a tx buffer');
+          reject(new RpmsgError('ERESTARTSYS', `no TX buffer came back within ${this.txTimeoutMs} ms: the remote is not consuming vring 1 (or never notifies)`));
+        }, this.txTimeoutMs),
+      };
+      this.txQueue.push(pending);
     });
   }
 

@@ -156,6 +156,21 @@ export class VirtioBus {
     this.usedIndexes.delete(device.index);
   }
 
+  /**
+   * Unbind the driver from `device` (echo virtio0 > /sys/bus/virtio/drivers/<driver>/unbind):
+   * virtio_dev_remove, the device stays registered with status ACKNOWLEDGE.
+   */
+  unbindDevice(device: VirtioDevice): void {
+    if (device.driver) this.remove(device);
+  }
+
+  /** Bind a matching driver to an unbound `device` again (echo virtio0 > .../bind): virtio_dev_probe. */
+  bindDevice(device: VirtioDevice): void {
+    if (device.driver || !this.devices.includes(device)) return;
+    const driver = this.drivers.find((candidate) => candidate.deviceId === device.id);
+    if (driver) this.probe(device, driver);
+  }
+
   /** virtio_dev_probe: DRIVER, negotiate (legacy: no FEATURES_OK), driver probe, DRIVER_OK if the driver did not. */
   private probe(device: VirtioDevice, driver: VirtioDriver): void {
     device.addStatus(VIRTIO_CONFIG_S_DRIVER);

@@ -70,8 +70,8 @@ export class Virtqueue<Token> {
 
   constructor(options: VirtqueueOptions) {
     if (!isValidVringNum(options.num)) {
-      // vring_new_virtqueue: "Bad virtqueue length"; rp_find_vq turns the NULL into ENOMEM.
-      throw new RpmsgError('ENOMEM', `vring ${options.index} (${options.name}): num ${options.num} is not a power of two up to 32768 ("Bad virtqueue length"); fix the resource table`);
+      // Linux 6.x's vring_new_virtqueue (remoteproc's path) has no power-of-two check; the refusal is ours.
+      throw new RpmsgError('ENOMEM', `vring ${options.index} (${options.name}): num ${options.num} is not a power of two up to 32768. Linux 6.x accepts it (vring_new_virtqueue does not check), but its split ring then finds slots by masking indexes with num - 1, so buffers land in the wrong slots; this host refuses it. Use a power of two in the resource table`);
     }
     this.index = options.index;
     this.name = options.name;

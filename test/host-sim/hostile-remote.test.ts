@@ -95,3 +95,15 @@ describe('several vdevs', () => {
     ]);
   });
 });
+
+describe('a random hostile remote (seeded mutations interleaved with echo checks)', () => {
+  it.each([15, 1515])('seed %i, 400 mutations: the host never throws, delivers at most 496 bytes, counts refusals, and serves again after a recovery whenever a ring was broken', async (seed) => {
+    const { hostileRemoteRun } = await import('./hostile-mutations.ts');
+    const result = await hostileRemoteRun({ seed, mutations: 400, checkEvery: 25 });
+    expect(result.threw).toBe(0);
+    expect(result.oversize).toBe(0);
+    expect({ lost: result.lost, duplicated: result.duplicated, reordered: result.reordered, corrupted: result.corrupted }).toEqual({ lost: 0, duplicated: 0, reordered: 0, corrupted: 0 });
+    expect(result.refusals).toBeGreaterThan(0);
+    expect(result.stillServes).toBe(true);
+  }, 60_000);
+});

@@ -104,4 +104,16 @@ describe('rpmsg_char / rpmsg_ctrl', () => {
     await dev.write('dev');
     expect(remote.receive().map((m) => text(m.data))).toEqual(['api', 'dev']);
   });
+
+  it('write returns the bytes written (UTF-8 for text, byteLength for typed arrays) and refuses what is not bytes with EINVAL', async () => {
+    const { host, rproc, remote } = await bootScripted();
+    remote.announce('rpmsg-raw', 0x401);
+    rproc.vqInterrupt(0);
+    const dev = host.rpmsgChar.node('rpmsg0') as RpmsgEndpointDevice;
+    dev.open();
+    expect(await dev.write('é€')).toBe(5);
+    expect(await dev.write(new Uint16Array([0x0201, 0x0403]))).toBe(4);
+    await expect(dev.write(42 as never)).rejects.toThrow(/EINVAL: invalid payload 42/);
+    expect(remote.receive().map((m) => [...m.data])).toEqual([[0xc3, 0xa9, 0xe2, 0x82, 0xac], [1, 2, 3, 4]]);
+  });
 });

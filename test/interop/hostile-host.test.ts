@@ -185,3 +185,16 @@ describe('posix remote against a hostile host (sanitized build)', () => {
     expect(remote.console + remote.stderr).not.toMatch(FAULT_PATTERN);
   });
 });
+
+describe('posix remote against random hostile-host mutations (sanitized build, seeded)', () => {
+  it('300 random mutations interleaved with echo checks: each refused once under its reason, no fault, every echo intact', async () => {
+    const { hostileHostRun } = await import('./hostile-mutations.ts');
+    const result = await hostileHostRun({ seed: 15, mutations: 300, checkEvery: 25, executable });
+    expect(result.faults).toBe(0);
+    expect(result.lost).toBe(0);
+    expect(result.corrupted).toBe(0);
+    expect(result.mutations).toBe(300);
+    expect(result.byReason).toEqual(result.expectedByReason);
+    expect(result.stillServes).toBe(true);
+  }, 120_000);
+});

@@ -317,6 +317,24 @@ export class OpenAmpHostPeer {
     return head;
   }
 
+  /**
+   * Hostile tests: take a TX descriptor, point it at (address, length, flags), publish and kick.
+   * Returns the head (the remote gives it back on the used ring; the next send rewrites it).
+   */
+  sendDescriptor(address: number, length: number, flags: number): number {
+    const head = this.takeTxBuffer();
+    this.setDescriptor(1, head, address, length, flags);
+    this.publish(1, head);
+    this.kickIfWanted(1);
+    return head;
+  }
+
+  /** TX descriptors free right now (fresh or returned by the remote). */
+  freeTxBuffers(): number {
+    this.reclaimTx();
+    return this.freeTxHeads.length + (OPENAMP.num - this.freshTx);
+  }
+
   /** A TX descriptor/buffer: returned ones first (from vring 1's used ring), then fresh ones. */
   private takeTxBuffer(): number {
     this.reclaimTx();

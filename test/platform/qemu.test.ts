@@ -1,4 +1,5 @@
 /** The qemu-mps2 firmware (real XS engine, arm-none-eabi-gcc, qemu-system-arm): console, shared memory, doorbell, timers, crash reporting. */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchQemu, PSRAM_BASE, PSRAM_SIZE, type QemuInstance } from '../../launch/qemu.ts';
@@ -21,6 +22,13 @@ afterEach(async () => {
   }
   running = [];
 });
+
+/** Address of a static variable of the board (arm-none-eabi-nm), for QMP's xp. */
+function boardSymbol(elfPath: string, name: string): number {
+  const line = execFileSync('arm-none-eabi-nm', [elfPath], { encoding: 'utf8' }).split('\n').find((entry) => entry.endsWith(` ${name}`));
+  if (!line) throw new Error(`ENOENT: no symbol ${name} in ${elfPath}`);
+  return parseInt(line.split(' ')[0], 16);
+}
 
 /** Launches a fixture paused, connects the doorbell, then starts the CPU. */
 async function boot(name: string): Promise<{ qemu: QemuInstance; doorbell: DoorbellQueue }> {
@@ -83,6 +91,46 @@ describe('qemu-mps2 firmware', () => {
     expect(calls).toBeLessThanOrEqual(8);
     expect(doorbell.pending).toBe(calls - 1);
   }, 30_000);
+
+  it('keeps the doorbell alive after bursts of kicks: every kick of every burst, and every later kick, is delivered', async () => {
+    // UART1_RX_Handler used to clear INTSTATUS after draining: a kick byte landing between the
+    // last STATE read and that write lost its interrupt while RXFULL stayed set, and QEMU's CMSDK
+    // UART takes no byte while RXFULL is set, so the doorbell was dead for the rest of the session
+    // (before the fix about half of the 10,000-kick rounds below stalled).
+    const { qemu, doorbell } = await boot('doorbell');
+    await qemu.waitForConsole('doorbell fixture ready');
+    const address = boardSymbol(elf.doorbell, 'kicks_received');
+    const hmp = async (line: string) => String(await qemu.qmp!.execute('human-monitor-command', { 'command-line': line })).trim();
+    const kicksReceived = async () => parseInt((await hmp(`xp /1wx 0x${address.toString(16)}`)).split(' ').pop()!, 16);
+    writeWords(qemu.shmPath, COMMAND, [Command.ECHO, 0x5a, 0]); // every onNotify answers: both directions busy
+    let sent = 0;
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 10; i++) {
+        doorbell.socket.write(Buffer.alloc(1000, 1));
+        sent += 1000;
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      // every byte is taken by the board (a stalled count for 3 s is a dead doorbell)
+      let seen = -1;
+      let progress = Date.now();
+      for (;;) {
+        const now = await kicksReceived();
+        if (now === sent) break;
+        if (now !== seen) { seen = now; progress = Date.now(); }
+        // STATE (0x40005004) RXFULL is bit 1, INTSTATUS (0x4000500c) RX bit 0: RXFULL set with no interrupt is the dead state
+        if (Date.now() - progress > 3000) expect.fail(`round ${round}: ${now} of ${sent} kicks received; UART1 STATE/CTRL/INTSTATUS: ${await hmp('xp /3wx 0x40005004')}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    while (doorbell.pending > 0) await doorbell.next();
+    for (let i = 0; i < 100; i++) {
+      writeWords(qemu.shmPath, COMMAND, [Command.ECHO, i]);
+      doorbell.kick();
+      expect(await doorbell.next(3000)).toBe(i);
+    }
+    expect(await kicksReceived()).toBe(sent + 100);
+  }, 90_000);
 
   it('waitForNotify blocks until the deadline without a kick, and returns true as soon as one comes', async () => {
     const { qemu, doorbell } = await boot('doorbell');

@@ -9,6 +9,12 @@ import { RPMSG_MTU } from '../../../wire/rpmsg.ts';
 import echoApp from '../echo/main.ts';
 import { utf8Decode, utf8Encode } from '../../runtime/text.ts';
 
+/** The XS platform object, on native targets only (in-process has none). */
+declare const platform: { heap?: (collect?: boolean) => { slots: number; chunks: number } } | undefined;
+
+/** Messages a burst sends per event-loop pass. */
+const BURST_PASS = 32;
+
 /** The control service's name. */
 export const CONTROL_SERVICE = 'xs-rpmsg-test-control';
 
@@ -42,6 +48,9 @@ export default function e2eApp(rpmsg: Rpmsg): void {
           reply(`ok close ${argument}`);
         } else if (command === 'pause') {
           rpmsg.pauseReceive(true);
+          // Answer from the next turn: the service pass that delivered this command still takes
+          // what is already in the ring, so the host must not send until that pass is over.
+          setTimeout(() => reply(`ok pause ${argument}`), 0);
           setTimeout(() => rpmsg.pauseReceive(false), Number(argument));
           // Reply after this pass, once the command's own buffer is back on vring 1's used ring:
           // a reply sent from here can reach the host first, which then counts one TX buffer short.
@@ -64,7 +73,10 @@ export default function e2eApp(rpmsg: Rpmsg): void {
           }, 10);
         } else if (command === 'stats') {
           const s = rpmsg.statistics;
-          reply(`ok stats received=${s.received} sent=${s.sent} unrouted=${s.unrouted} refused=${rpmsg.errors.total()} appErrors=${s.appErrors}`);
+          // XS targets: the engine's heap in use after a collection (the soak tests watch it for leaks)
+          const heap = typeof platform === 'undefined' ? undefined : platform?.heap?.(true);
+          const inUse = heap === undefined ? '' : ` heap=${heap.slots + heap.chunks}`;
+          reply(`ok stats received=${s.received} sent=${s.sent} unrouted=${s.unrouted} refused=${rpmsg.errors.total()} appErrors=${s.appErrors}${inUse}`);
         } else {
           throw new RpmsgError('EINVAL', `unknown command "${command}"`);
         }
@@ -77,9 +89,24 @@ export default function e2eApp(rpmsg: Rpmsg): void {
     },
   });
 
-  /** Send the rest of a burst with trySend; on ENOMEM wait for onWritable (no message lost). */
+  let continuing = false;
+  /**
+   * Send the rest of a burst with trySend; on ENOMEM wait for onWritable (no message lost).
+   * At most BURST_PASS messages per pass, then back to the event loop: a pump that never hits
+   * ENOMEM would otherwise never return and starve this core's receiving.
+   */
   function sendBurst(endpoint: Endpoint): void {
-    while (burst.left > 0) {
+    for (let pass = 0; burst.left > 0; pass++) {
+      if (pass === BURST_PASS) {
+        if (!continuing) {
+          continuing = true;
+          setTimeout(() => {
+            continuing = false;
+            sendBurst(endpoint);
+          }, 0);
+        }
+        return;
+      }
       const payload = burst.payload;
       payload.fill(burst.sequence & 0xff);
       if (payload.length >= 4) {

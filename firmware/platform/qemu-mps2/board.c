@@ -54,13 +54,19 @@ static volatile uint32_t kicks_received = 0;
 
 void UART1_RX_Handler(void)
 {
-	/* drain every byte (kicks merge), then clear the RX interrupt or the line stays asserted */
-	while (MPS2_UART1->STATE & MPS2_UART_STATE_RX_FULL) {
-		(void)MPS2_UART1->DATA;
-		kicks_received++;
-		kick_pending = 1;
-	}
-	MPS2_UART1->INTSTATUS = MPS2_UART_INT_RX;
+	/* Clear the RX interrupt first, then drain every byte (kicks merge). Cleared after the
+	   drain, a byte landing between the last STATE read and the INTSTATUS write would lose
+	   its interrupt while RXFULL stays set, and QEMU's CMSDK UART (as the hardware) takes no
+	   byte while RXFULL is set: the doorbell would be dead for the rest of the session.
+	   Cleared first, such a byte raises the interrupt again and this handler runs once more. */
+	do {
+		MPS2_UART1->INTSTATUS = MPS2_UART_INT_RX;
+		while (MPS2_UART1->STATE & MPS2_UART_STATE_RX_FULL) {
+			(void)MPS2_UART1->DATA;
+			kicks_received++;
+			kick_pending = 1;
+		}
+	} while (MPS2_UART1->STATE & MPS2_UART_STATE_RX_FULL);
 }
 
 static void doorbell_init(void)
