@@ -8,6 +8,7 @@
 #include "xsScript.h"
 #include "xs.h"
 #include "xs_board.h"
+#include "xs_program.h"
 
 /* The vhost-user mode of the posix target (firmware/platform/vhost-user/); absent from other builds. */
 __attribute__((weak)) bool vhost_user_board_active(void);
@@ -175,44 +176,7 @@ void fxAbort(txMachine* the, int status)
 	xs_platform_crash(XS_CRASH_EXIT_BASE + status, reason);
 }
 
-/* Parser errors and warnings: "app.js:LINE: error: message" on the console. */
-static void report_parser_message(void* console, txString path, txInteger line, txString format, c_va_list arguments, const char* kind)
-{
-	xs_platform_printf("%s:%d: %s: ", path ? path : "app.js", (int)line, kind);
-	xs_platform_vprintf(format, arguments);
-	xs_platform_printf("\n");
-}
-
-static void report_parser_error(void* console, txString path, txInteger line, txString format, c_va_list arguments)
-{
-	report_parser_message(console, path, line, format, arguments, "error");
-}
-
-static void report_parser_warning(void* console, txString path, txInteger line, txString format, c_va_list arguments)
-{
-	report_parser_message(console, path, line, format, arguments, "warning");
-}
-
-/* The engine's default fxParseScript, with the parser's reports sent to the console. */
-txScript* fxParseScript(txMachine* the, void* stream, txGetter getter, txUnsigned flags)
-{
-	txParser _parser;
-	txParser* parser = &_parser;
-	txParserJump jump;
-	txScript* script = NULL;
-	fxInitializeParser(parser, the, the->parserBufferSize, the->parserTableModulo);
-	parser->reportError = report_parser_error;
-	parser->reportWarning = report_parser_warning;
-	parser->firstJump = &jump;
-	if (c_setjmp(jump.jmp_buf) == 0) {
-		fxParserTree(parser, stream, getter, flags, NULL);
-		fxParserHoist(parser);
-		fxParserBind(parser);
-		script = fxParserCode(parser);
-	}
-	fxTerminateParser(parser);
-	return script;
-}
+/* fxParseScript: firmware/platform/xs/xs_program_source.c (source images) or xs_program_bytecode.c (no parser). */
 
 /* ------------------------------------------------------------------ event loop state */
 
@@ -563,16 +527,7 @@ static void run_program(txMachine* the_machine)
 {
 	xsBeginHost(the_machine);
 	{
-		txStringCStream stream;
-		stream.buffer = (txString)xs_app_script;
-		stream.offset = 0;
-		stream.size = (txSize)strlen(xs_app_script);
-		txSlot* realm = mxProgram.value.reference->next->value.module.realm;
-		txScript* script = fxParseScript(the, &stream, fxStringCGetter, mxProgramFlag);
-		if (!script)
-			xs_platform_crash(XS_CRASH_EXIT_BASE + XS_UNHANDLED_EXCEPTION_EXIT, "the bundled script could not be parsed (out of parser memory?)");
-		fxRunScript(the, script, mxRealmGlobal(realm), C_NULL, mxRealmClosures(realm)->value.reference, C_NULL, mxProgram.value.reference);
-		mxPullSlot(mxResult);
+		xs_program_run(the);
 	}
 	xsEndHost(the_machine);
 }
@@ -580,8 +535,8 @@ static void run_program(txMachine* the_machine)
 void xs_platform_main(void)
 {
 	clear_crash_record();
-	xs_platform_printf("xs: booting (board %s, XS %d.%d.%d, script %ld bytes)\n", xs_build_board,
-		XS_MAJOR_VERSION, XS_MINOR_VERSION, XS_PATCH_VERSION, (long)strlen(xs_app_script));
+	xs_platform_printf("xs: booting (board %s, XS %d.%d.%d, %s %ld bytes)\n", xs_build_board,
+		XS_MAJOR_VERSION, XS_MINOR_VERSION, XS_PATCH_VERSION, xs_program_kind, (long)xs_program_size());
 	xsCreation creation = xs_build_creation;
 	machine = xsCreateMachine(&creation, "xs-rpmsg", C_NULL);
 	if (!machine)
@@ -589,6 +544,7 @@ void xs_platform_main(void)
 	machine->promiseJobs = 0;
 	xsBeginHost(machine);
 	{
+		xs_program_prepare(the); /* before anything else makes a name: the byte code's IDs are fixed */
 		install_globals(the);
 		xsCollectGarbage();
 		report_heap(the, "after boot");
