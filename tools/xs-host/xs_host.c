@@ -158,15 +158,22 @@ static void report(void* console, txString path, txInteger line, txString format
 			snprintf(stream->error_text, sizeof(stream->error_text), "%s", text);
 		}
 	}
-	/* the column: where the lexer stood (it reads one token ahead) when the error was found */
-	txSize offset = stream->stream.offset, start = offset;
+	/* the column: where the lexer stood (it reads one token ahead) when the error was found; if it
+	   had already read past the end of the reported line, the end of that line */
+	txSize offset = stream->stream.offset, cursor = 0, size = stream->stream.size;
+	if (offset > size)
+		offset = size;
 	txInteger current = 1;
-	for (txSize i = 0; i < offset && i < stream->stream.size; i++)
-		if (stream->stream.buffer[i] == '\n')
+	while ((current < line) && (cursor < size)) {
+		if (stream->stream.buffer[cursor++] == '\n')
 			current++;
-	while ((start > 0) && (stream->stream.buffer[start - 1] != '\n'))
-		start--;
-	int column = (current == line) ? (int)(offset - start) : 0;
+	}
+	txSize end = cursor;
+	while ((end < size) && (stream->stream.buffer[end] != '\n'))
+		end++;
+	int column = (int)(((offset >= cursor) && (offset <= end)) ? (offset - cursor) : (end - cursor));
+	if (column > 0)
+		column--; /* the last character read is the lookahead */
 	fprintf(stderr, "%s: %d:%d: %s\n", kind, (int)line, column, text);
 }
 
