@@ -15,6 +15,7 @@ import { resourceTableCSource } from '../resource-table/c-source.ts';
 import { resourceTableFromManifest } from '../resource-table/manifest.ts';
 import { BUILDERS, precompile, resolveStrip, type PrecompiledProgram } from './precompile.ts';
 import { xsSources, type XsSources } from './xs-sources.ts';
+import { formatSizeReport, sizeReportOf, type SizeReport } from './size-report.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -54,6 +55,8 @@ export interface BuildResult {
   precompiled?: PrecompiledProgram;
   /** Built-ins left out of the image (manifest "strip"). */
   stripped: string[];
+  /** text by origin (engine, built-ins, parser, byte code, platform, libc), data, bss; also in size-report.json. */
+  report: SizeReport;
 }
 
 /** XS creation sizes (xsCreation), Moddable manifest "creation" naming. */
@@ -513,6 +516,7 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   const ourSources = [
     join(root, 'firmware/platform/xs/xs_platform.c'),
     join(root, 'firmware/platform/xs', precompiled ? 'xs_program_bytecode.c' : 'xs_program_source.c'),
+    join(root, 'firmware/platform/xs/xs_footprint.c'),
     ...boardSources,
     join(genDir, 'xs_build_config.c'),
     join(genDir, 'resource_table.c'),
@@ -538,16 +542,20 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
 
   // 4. Link.
   const output = join(out, target === 'qemu-mps2' ? 'firmware.elf' : 'xs-rpmsg-posix');
+  const mapFile = join(out, 'firmware.map');
   const linkExtra = target === 'posix'
-    ? [`-T${join(root, 'firmware/platform/posix/resource-table.ld')}`, '-lm']
-    : [`-Wl,-Map=${join(out, 'firmware.map')}`, '-lm'];
+    ? [`-T${join(root, 'firmware/platform/posix/resource-table.ld')}`, `-Wl,-Map=${mapFile}`, '-lm']
+    : [`-Wl,-Map=${mapFile}`, '-lm'];
   progress(`linking ${relative(root, output)}`);
   run(tc.cc, [...tc.ldflags, '-o', `${output}.tmp`, ...ourObjects, ...engineObjects, ...linkExtra]);
   renameSync(`${output}.tmp`, output);
 
   const size = sizeReport(tc.size, output);
-  const result: BuildResult = { output, size, seconds: (Date.now() - started) / 1000, program: programKind, precompiled, stripped };
+  const report = sizeReportOf(output, mapFile, size);
+  writeFileSync(join(out, 'size-report.json'), `${JSON.stringify({ ...report, program: programKind, stripped, precompiled: precompiled ? { codeSize: precompiled.codeSize, symbolsSize: precompiled.symbolsSize, symbolCount: precompiled.symbolCount, functionsInPlace: precompiled.functionsInPlace } : null, creation }, null, 2)}\n`);
+  const result: BuildResult = { output, size, seconds: (Date.now() - started) / 1000, program: programKind, precompiled, stripped, report };
   progress(`size: text ${size.text} data ${size.data} bss ${size.bss} (bytes; ${basename(output)}, JS ${jsText.length} bytes, ${programKind}, board ${board})`);
+  progress(`size report (${relative(root, join(out, 'size-report.json'))}):\n${formatSizeReport(report)}`);
   progress(`done in ${result.seconds.toFixed(1)} s`);
   return result;
 }

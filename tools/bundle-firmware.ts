@@ -43,8 +43,8 @@ export async function bundleFirmware(outFile: string, app = manifestApp()): Prom
     plugins: [forbidNodeApis],
     logLevel: 'silent',
   });
-  const js = result.outputFiles.find((file) => file.path.endsWith('.js'));
-  const map = result.outputFiles.find((file) => file.path.endsWith('.js.map'));
+  const map = result.outputFiles.find((file) => file.path.endsWith('.map'));
+  const js = result.outputFiles.find((file) => file !== map);
   if (!js || !map) throw new Error('esbuild returned no script or no source map');
   const text = js.text;
   mkdirSync(dirname(outFile), { recursive: true });

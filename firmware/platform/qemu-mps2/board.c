@@ -164,6 +164,13 @@ const xs_board_window* xs_board_get_window(void)
 }
 
 static uint8_t* heap_top = __heap_start;
+static uint8_t* heap_peak = __heap_start;
+
+/* The highest break ever given (footprint.c: malloc high-water). */
+uint8_t* xs_board_heap_peak(void)
+{
+	return heap_peak;
+}
 
 void* _sbrk(ptrdiff_t increment)
 {
@@ -173,6 +180,8 @@ void* _sbrk(ptrdiff_t increment)
 		return (void*)-1;
 	}
 	heap_top += increment;
+	if (heap_top > heap_peak)
+		heap_peak = heap_top;
 	return previous;
 }
 

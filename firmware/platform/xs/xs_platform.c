@@ -9,6 +9,7 @@
 #include "xs.h"
 #include "xs_board.h"
 #include "xs_program.h"
+#include "xs_footprint.h"
 
 /* The vhost-user mode of the posix target (firmware/platform/vhost-user/); absent from other builds. */
 __attribute__((weak)) bool vhost_user_board_active(void);
@@ -86,8 +87,10 @@ static size_t slot_bytes_allocated = 0;
 void* fxAllocateChunks(txMachine* the, txSize size)
 {
 	void* chunks = c_malloc(size);
-	if (chunks)
+	if (chunks) {
 		chunk_bytes_allocated += size;
+		xs_footprint_count((long)size);
+	}
 	return chunks;
 }
 
@@ -99,8 +102,10 @@ void fxFreeChunks(txMachine* the, void* chunks)
 txSlot* fxAllocateSlots(txMachine* the, txSize count)
 {
 	txSlot* slots = (txSlot*)c_malloc(count * sizeof(txSlot));
-	if (slots)
+	if (slots) {
 		slot_bytes_allocated += count * sizeof(txSlot);
+		xs_footprint_count((long)(count * sizeof(txSlot)));
+	}
 	return slots;
 }
 
@@ -385,6 +390,7 @@ static void fx_platform_heap(txMachine* the)
 	xsSet(xsResult, xsID("slots"), xsInteger((xsIntegerValue)(the->currentHeapCount * sizeof(txSlot))));
 	xsSet(xsResult, xsID("chunks"), xsInteger((xsIntegerValue)the->currentChunksSize));
 	xsSet(xsResult, xsID("allocated"), xsInteger((xsIntegerValue)(chunk_bytes_allocated + slot_bytes_allocated)));
+	xs_footprint_define(the, &xsResult);
 }
 
 /* An offset or length argument of copy(): an XS integer as it is (the usual case: no soft-float on
@@ -548,12 +554,14 @@ void xs_platform_main(void)
 		install_globals(the);
 		xsCollectGarbage();
 		report_heap(the, "after boot");
+		xs_footprint_report(the, "after boot");
 	}
 	xsEndHost(machine);
 
 	run_program(machine);
 	drain_promise_jobs(machine);
 	report_heap(machine, "after script");
+	xs_footprint_report(machine, "after script");
 
 	for (;;) {
 		drain_promise_jobs(machine);
