@@ -73,6 +73,8 @@ interface Creation {
   parserBufferSize: number;
   parserTableModulo: number;
   staticSize: number;
+  /** Bytes of C stack the Cortex-M image reserves (manifest creation.cStack; null: the linker script's 128 KB). */
+  cStack: number | null;
 }
 
 /** Used when manifest.json has no "creation": roomy for 4 MB of RAM, a few hundred KB of JS. */
@@ -89,6 +91,7 @@ const DEFAULT_CREATION: Creation = {
   parserBufferSize: 32 * 1024,
   parserTableModulo: 509,
   staticSize: 0,
+  cStack: null,
 };
 
 const DEFAULT_BOARD: Record<FirmwareTarget, string> = { 'qemu-mps2': 'mps2-an385', posix: 'posix' };
@@ -252,7 +255,9 @@ export function creationFromManifest(manifest: Record<string, unknown> | null, t
     parserBufferSize: pick(parser.buffer, d.parserBufferSize, 'parser.buffer'),
     parserTableModulo: pick(parser.table, d.parserTableModulo, 'parser.table'),
     staticSize: pick(merged.static, d.staticSize, 'static'),
+    cStack: merged.cStack === undefined ? null : pick(merged.cStack, 0, 'cStack'),
   };
+  if (creation.cStack !== null && (creation.cStack < 8192 || creation.cStack % 8 !== 0)) fail(`manifest creation.cStack must be a multiple of 8 of at least 8192 bytes, got ${creation.cStack}`);
   if (!manifest) notes.push('no manifest.json: default XS creation sizes');
   else if (Object.keys(merged).length === 0) notes.push('manifest has no "creation": default XS creation sizes');
   const boardValue = asObject(asObject(manifest?.platforms)[target]).board ?? (target === 'qemu-mps2' ? manifest?.board : undefined);
@@ -545,7 +550,9 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   const mapFile = join(out, 'firmware.map');
   const linkExtra = target === 'posix'
     ? [`-T${join(root, 'firmware/platform/posix/resource-table.ld')}`, `-Wl,-Map=${mapFile}`, '-lm']
-    : [`-Wl,-Map=${mapFile}`, '-lm'];
+    : [`-Wl,-Map=${mapFile}`, '-lm',
+      // the C stack from the manifest; XS aborts with "stack overflow" 4 KB above its bottom (room for the crash report)
+      ...(creation.cStack !== null ? [`-Wl,--defsym=__stack_size=${creation.cStack}`, '-Wl,--defsym=__stack_guard_margin=4096'] : [])];
   progress(`linking ${relative(root, output)}`);
   run(tc.cc, [...tc.ldflags, '-o', `${output}.tmp`, ...ourObjects, ...engineObjects, ...linkExtra]);
   renameSync(`${output}.tmp`, output);
