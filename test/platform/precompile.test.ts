@@ -4,11 +4,12 @@
  * both targets, and manifest "strip" checked against what the app uses.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildFirmware, type BuildResult } from '../../tools/build-firmware.ts';
 import { bundleFirmware } from '../../tools/bundle-firmware.ts';
+import { launchQemu } from '../../launch/qemu.ts';
 import { root } from './helpers.ts';
 
 const fixture = (name: string): string => join(root, 'test/platform/fixtures', name);
@@ -69,6 +70,29 @@ describe('precompiler', () => {
     expect(posix.codeSize).toBeGreaterThan(1000);
     expect(posix.functionsInPlace).toBeGreaterThan(0);
   }, 600_000);
+
+  it('runs function code in place from flash: defining a 20 KB function takes no chunk memory (the source image copies it)', async () => {
+    // one function with a large body, defined and never called; the script prints the chunk bytes in use
+    const body = Array.from({ length: 2500 }, (_, i) => `  total = (total + ${i}) | 0;`).join('\n');
+    const js = join(root, 'build/test/precompile/big-function.js');
+    mkdirSync(join(root, 'build/test/precompile'), { recursive: true });
+    writeFileSync(js, `function big(total) {\n${body}\n  return total;\n}\nplatform.log("chunks " + platform.heap(true).chunks + " " + typeof big);\nplatform.exit(0);\n`);
+    const chunks: Record<string, number> = {};
+    for (const program of ['bytecode', 'source'] as const) {
+      const image = await buildFirmware({ target: 'qemu-mps2', js, out: join(root, 'build/test/precompile/big-function', program), program, verbose: false });
+      if (program === 'bytecode') expect(image.precompiled!.codeSize).toBeGreaterThan(20_000);
+      const qemu = await launchQemu({ elf: image.output });
+      try {
+        await qemu.connectDoorbell();
+        await qemu.cont();
+        expect((await qemu.exited).code, qemu.console).toBe(0);
+        chunks[program] = Number(/chunks (\d+) function/.exec(qemu.console)![1]);
+      } finally {
+        await qemu.close();
+      }
+    }
+    expect(chunks.source - chunks.bytecode).toBeGreaterThan(20_000);
+  }, 300_000);
 
   it('refuses to strip a built-in the app uses, naming it and the use', async () => {
     await expect(build('posix', 'doorbell', { manifest: 'strip-json.manifest.json', out: 'doorbell-strip' }))
