@@ -20,7 +20,12 @@ import { formatSizeReport, sizeReportOf, type SizeReport } from './size-report.t
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The two XS targets of the remote. */
-export type FirmwareTarget = 'qemu-mps2' | 'posix';
+export type FirmwareTarget = 'qemu-mps2' | 'posix' | 'stm32mp15' | 'imx8m';
+
+/** Cortex-M4F boards of real parts: they build and link here (the linker proves the image fits their memory), they cannot run here. */
+export const REAL_BOARDS = ['stm32mp15', 'imx8m'] as const;
+const isRealBoard = (target: FirmwareTarget): boolean => (REAL_BOARDS as readonly string[]).includes(target);
+const CORTEX_M_SHARED_WITH_QEMU = ['footprint.c', 'sbrk.c', 'newlib.c'];
 
 export interface BuildOptions {
   target: FirmwareTarget;
@@ -94,7 +99,7 @@ const DEFAULT_CREATION: Creation = {
   cStack: null,
 };
 
-const DEFAULT_BOARD: Record<FirmwareTarget, string> = { 'qemu-mps2': 'mps2-an385', posix: 'posix' };
+const DEFAULT_BOARD: Record<FirmwareTarget, string> = { 'qemu-mps2': 'mps2-an385', posix: 'posix', stm32mp15: 'stm32mp157-m4', imx8m: 'imx8mm-m4' };
 
 let verbose = true;
 function progress(text: string): void {
@@ -181,6 +186,16 @@ interface Toolchain {
 }
 
 export function toolchain(target: FirmwareTarget): Toolchain {
+  if (isRealBoard(target)) {
+    const cpu = ['-mcpu=cortex-m4', '-mthumb', '-mfloat-abi=hard', '-mfpu=fpv4-sp-d16'];
+    return {
+      cc: 'arm-none-eabi-gcc',
+      size: 'arm-none-eabi-size',
+      cflags: [...cpu, '-Os', '-g', '-ffunction-sections', '-fdata-sections', '-fno-common'],
+      ldflags: [...cpu, '-nostartfiles', '--specs=nano.specs', '--specs=nosys.specs', '-Wl,--gc-sections', '-Wl,--no-warn-execstack',
+        '-Wl,--print-memory-usage', `-T${join(root, 'firmware/platform', target, `${target}.ld`)}`],
+    };
+  }
   if (target === 'qemu-mps2') {
     return {
       cc: 'arm-none-eabi-gcc',
@@ -339,7 +354,8 @@ xs_app_symbols_code_end:
 /** The resource table C source for this target (manifest "resourceTable", "targets" overrides). */
 function resourceTableSource(target: FirmwareTarget, manifestPath: string): string {
   if (!existsSync(manifestPath)) fail(`${manifestPath} does not exist: its "resourceTable" section describes the firmware's resource table`);
-  const generated = resourceTableFromManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), target);
+  // the real boards take the table a Linux remoteproc host wants, as qemu-mps2 does (da/notifyid ANY, trace)
+  const generated = resourceTableFromManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), isRealBoard(target) ? 'qemu-mps2' : target);
   for (const warning of generated.warnings) process.stderr.write(`warning: ${warning}\n`);
   return resourceTableCSource(generated);
 }
@@ -378,7 +394,8 @@ export async function compileEngine(build: EngineBuild): Promise<string[]> {
   // which C leaves undefined on overflow; wrapping is what JS requires.
   const engineFlags = [...tc.cflags, '-fwrapv', ...engineSanitizerExceptions, ...defines, '-w'];
   const flagHash = createHash('sha256').update(JSON.stringify([tc.cc, engineFlags, xs])).digest('hex').slice(0, 12);
-  const engineDir = join(root, 'build/xs-engine', `${target}-${flagHash}`);
+  // the two Cortex-M4F boards compile the engine identically: one cache
+  const engineDir = join(root, 'build/xs-engine', `${isRealBoard(target) ? 'cortex-m4f' : target}-${flagHash}`);
   const engineSources = readdirSync(join(xs, 'sources')).filter((f) => f.endsWith('.c') && f !== 'xsSnapshot.c').sort();
   const platformHeader = join(root, 'firmware/platform/xs/xs_platform.h');
   const engineObjects = engineSources.map((f) => join(engineDir, f.replace(/\.c$/, '.o')));
@@ -514,10 +531,14 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
 
   // 3. Platform layer + generated sources (small: always checked, rebuilt when changed).
   // posix also links the vhost-user backend (--vhost-user: the remote of a User-Mode Linux kernel, docs/LINUX.md).
-  const boardFolders = target === 'posix' ? [target, 'vhost-user'] : [target];
+  const boardFolders = target === 'posix' ? [target, 'vhost-user'] : [target, 'cortex-m'];
   const ourFlags = [...tc.cflags, ...defines, '-Wall', '-Wno-unused-parameter', ...boardFolders.map((folder) => `-I${join(root, 'firmware/platform', folder)}`)];
+  // firmware/platform/cortex-m: shared by every Cortex-M board; qemu-mps2 has its own start-up, console,
+  // clock and doorbell, and takes only the malloc heap, the newlib hooks and the footprint hooks
   const boardSources = boardFolders.flatMap((folder) =>
-    readdirSync(join(root, 'firmware/platform', folder)).filter((f) => f.endsWith('.c')).map((f) => join(root, 'firmware/platform', folder, f)));
+    readdirSync(join(root, 'firmware/platform', folder))
+      .filter((f) => f.endsWith('.c') && (folder !== 'cortex-m' || isRealBoard(target) || CORTEX_M_SHARED_WITH_QEMU.includes(f)))
+      .map((f) => join(root, 'firmware/platform', folder, f)));
   const ourSources = [
     join(root, 'firmware/platform/xs/xs_platform.c'),
     join(root, 'firmware/platform/xs', precompiled ? 'xs_program_bytecode.c' : 'xs_program_source.c'),
@@ -546,7 +567,7 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   }
 
   // 4. Link.
-  const output = join(out, target === 'qemu-mps2' ? 'firmware.elf' : 'xs-rpmsg-posix');
+  const output = join(out, target === 'posix' ? 'xs-rpmsg-posix' : 'firmware.elf');
   const mapFile = join(out, 'firmware.map');
   const linkExtra = target === 'posix'
     ? [`-T${join(root, 'firmware/platform/posix/resource-table.ld')}`, `-Wl,-Map=${mapFile}`, '-lm']
@@ -578,7 +599,7 @@ function parseArguments(argv: string[]): BuildOptions {
     };
     if (argument === '--target') {
       const t = value();
-      if (t !== 'qemu-mps2' && t !== 'posix') fail(`unknown target "${t}" (qemu-mps2, posix)`);
+      if (t !== 'qemu-mps2' && t !== 'posix' && t !== 'stm32mp15' && t !== 'imx8m') fail(`unknown target "${t}" (qemu-mps2, posix, stm32mp15, imx8m)`);
       options.target = t;
     } else if (argument === '--js') options.js = value();
     else if (argument === '--out') options.out = value();
@@ -587,7 +608,7 @@ function parseArguments(argv: string[]): BuildOptions {
     else if (argument === '--quiet') options.verbose = false;
     else if (argument === '--sanitize') options.sanitize = true;
     else if (argument === '--help' || argument === '-h') {
-      process.stdout.write('usage: npx tsx tools/build-firmware.ts [--target qemu-mps2|posix] [--js file] [--out dir] [--manifest file] [--jobs n] [--quiet] [--sanitize]\n');
+      process.stdout.write('usage: npx tsx tools/build-firmware.ts [--target qemu-mps2|posix|stm32mp15|imx8m] [--js file] [--out dir] [--manifest file] [--jobs n] [--quiet] [--sanitize]\n');
       process.exit(0);
     } else fail(`unknown argument ${argument}`);
   }

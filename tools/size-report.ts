@@ -45,7 +45,7 @@ export function partOf(file: string): TextPart {
 
 /** Read-only output sections counted as text (as `size` counts them, Berkeley format). */
 function isTextSection(name: string): boolean {
-  return /^\.(vectors|text|rodata|ARM\.extab|ARM\.exidx|init|fini|eh_frame|eh_frame_hdr|gcc_except_table|plt|plt\.got|plt\.sec|rela?\.(dyn|plt)|dynsym|dynstr|gnu\.hash|gnu\.version|gnu\.version_r|note\..*|interp|init_array|fini_array)$/.test(name) && !/^\.note\.GNU-stack$/.test(name);
+  return /^\.(vectors|text|text\.retram|text\.tcm|program|rodata|ARM\.extab|ARM\.exidx|init|fini|eh_frame|eh_frame_hdr|gcc_except_table|plt|plt\.got|plt\.sec|rela?\.(dyn|plt)|dynsym|dynstr|gnu\.hash|gnu\.version|gnu\.version_r|note\..*|interp|init_array|fini_array)$/.test(name) && !/^\.note\.GNU-stack$/.test(name);
 }
 
 /** Sums the input sections of the map's read-only output sections by part. */

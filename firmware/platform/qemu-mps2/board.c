@@ -163,55 +163,11 @@ const xs_board_window* xs_board_get_window(void)
 	return &window;
 }
 
-static uint8_t* heap_top = __heap_start;
-static uint8_t* heap_peak = __heap_start;
-
-/* The highest break ever given (footprint.c: malloc high-water). */
-uint8_t* xs_board_heap_peak(void)
-{
-	return heap_peak;
-}
-
-void* _sbrk(ptrdiff_t increment)
-{
-	uint8_t* previous = heap_top;
-	if ((increment > 0) && ((size_t)increment > (size_t)(__heap_end - heap_top))) {
-		errno = ENOMEM;
-		return (void*)-1;
-	}
-	heap_top += increment;
-	if (heap_top > heap_peak)
-		heap_peak = heap_top;
-	return previous;
-}
+/* _sbrk (the malloc heap between bss and the stack): firmware/platform/cortex-m/sbrk.c */
 
 /* ------------------------------------------------------------------ newlib */
 
-int _write(int file, const char* buffer, int length)
-{
-	if ((file != 1) && (file != 2)) {
-		errno = EBADF;
-		return -1;
-	}
-	xs_board_console_write(buffer, (size_t)length);
-	return length;
-}
-
-int _gettimeofday(struct timeval* tv, void* tz)
-{
-	(void)tz;
-	double now = xs_board_now();
-	if (tv) {
-		tv->tv_sec = (time_t)(now / 1000);
-		tv->tv_usec = (suseconds_t)(fmod(now, 1000) * 1000);
-	}
-	return 0;
-}
-
-void _exit(int status)
-{
-	xs_board_exit(status);
-}
+/* _write, _gettimeofday, _exit: firmware/platform/cortex-m/newlib.c */
 
 /* ------------------------------------------------------------------ main */
 

@@ -1,7 +1,8 @@
 /*
- * Footprint hooks of mps2-an385 (xs_footprint.h): the C stack is painted with XS_STACK_PAINT by
- * Reset_Handler (startup.c); the high-water mark is the lowest word no longer holding it. The
- * malloc high-water mark is the highest break _sbrk (board.c) ever gave.
+ * Footprint hooks of every Cortex-M board (xs_footprint.h): the C stack, between the linker
+ * symbols __stack_limit and __stack_top, is painted with XS_STACK_PAINT by Reset_Handler; the
+ * high-water mark is the lowest word no longer holding it. The malloc high-water mark is the
+ * highest break _sbrk (sbrk.c) ever gave.
  */
 #include <stddef.h>
 #include <stdint.h>
