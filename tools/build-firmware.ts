@@ -16,6 +16,7 @@ import { resourceTableFromManifest } from '../resource-table/manifest.ts';
 import { BUILDERS, precompile, resolveStrip, type PrecompiledProgram } from './precompile.ts';
 import { xsSources, type XsSources } from './xs-sources.ts';
 import { formatSizeReport, sizeReportOf, type SizeReport } from './size-report.ts';
+import { callbackInventory, callbackTableSource, strippedCallbacks } from './callback-strip.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -60,6 +61,8 @@ export interface BuildResult {
   precompiled?: PrecompiledProgram;
   /** Built-ins left out of the image (manifest "strip"). */
   stripped: string[];
+  /** Host functions (methods) left out of the image (manifest "strip": "*", engine patch 0002). */
+  strippedMethods: string[];
   /** text by origin (engine, built-ins, parser, byte code, platform, libc), data, bss; also in size-report.json. */
   report: SizeReport;
 }
@@ -218,6 +221,8 @@ export function xsDefines(sources?: XsSources): string[] {
   const defines = ['-DINCLUDE_XSPLATFORM', '-DXSPLATFORM="xs_platform.h"', '-DmxParse=1', '-DmxRun=1', '-DmxSloppy=1'];
   // patch 0001: fxCreateMachine builds the built-ins listed in gxBuiltinBuilders (generated per image)
   if (sources?.patches.some((name) => name.startsWith('0001-'))) defines.push('-DmxBuiltinBuilders=1');
+  // patch 0002: host functions through gxCallbackTable (generated per image: method-level strip)
+  if (sources?.patches.some((name) => name.startsWith('0002-'))) defines.push('-DmxCallbackTable=1');
   return defines;
 }
 
@@ -283,7 +288,7 @@ export function creationFromManifest(manifest: Record<string, unknown> | null, t
   return { creation, board, notes };
 }
 
-function configSource(creation: Creation, board: string, builders: string[] | null): string {
+function configSource(creation: Creation, board: string, builders: string[] | null, callbackTable = ''): string {
   const c = creation;
   const table = builders
     ? `\n/* The built-ins this image builds (engine patch 0001; manifest "strip" left out the others). */\nvoid (*const gxBuiltinBuilders[])(txMachine* the) = {\n${builders.map((b) => `\tfxBuild${b},\n`).join('')}\tC_NULL,\n};\n`
@@ -292,6 +297,7 @@ function configSource(creation: Creation, board: string, builders: string[] | nu
 #include "xsAll.h"
 #include "xs.h"
 ${table}
+${callbackTable}
 const xsCreation xs_build_creation = {
 \t${c.initialChunkSize}, /* initialChunkSize */
 \t${c.incrementalChunkSize}, /* incrementalChunkSize */
@@ -443,8 +449,19 @@ export async function buildXsHost(options: { sources?: XsSources; patched?: bool
     if (!upToDate(object, join(dir, 'xs_host.d'), [source])) {
       run(tc.cc, [...tc.cflags, ...defines, '-Wall', '-Wno-unused-parameter', ...xsIncludes(sources.dir), '-MMD', '-MF', join(dir, 'xs_host.d'), '-MT', object, '-c', source, '-o', object]);
     }
-    if (!existsSync(output) || statSync(output).mtimeMs < statSync(object).mtimeMs || engineObjects.some((o) => statSync(o).mtimeMs > statSync(output).mtimeMs)) {
-      run(tc.cc, [...tc.ldflags, '-o', `${output}.tmp`, object, ...engineObjects, '-lm']);
+    const objects = [object];
+    if (defines.includes('-DmxCallbackTable=1')) {
+      // patch 0002: the host engine keeps every host function
+      const tableSource = join(dir, 'xs_host_callbacks.c');
+      writeIfChanged(tableSource, `#include "xsAll.h"\n${callbackTableSource(callbackInventory(sources.dir), [])}`);
+      const tableObject = join(dir, 'xs_host_callbacks.o');
+      if (!upToDate(tableObject, join(dir, 'xs_host_callbacks.d'))) {
+        run(tc.cc, [...tc.cflags, ...defines, '-w', ...xsIncludes(sources.dir), '-MMD', '-MF', join(dir, 'xs_host_callbacks.d'), '-MT', tableObject, '-c', tableSource, '-o', tableObject]);
+      }
+      objects.push(tableObject);
+    }
+    if (!existsSync(output) || objects.some((o) => statSync(o).mtimeMs > statSync(output).mtimeMs) || engineObjects.some((o) => statSync(o).mtimeMs > statSync(output).mtimeMs)) {
+      run(tc.cc, [...tc.ldflags, '-o', `${output}.tmp`, ...objects, ...engineObjects, '-lm']);
       renameSync(`${output}.tmp`, output);
     }
     return output;
@@ -524,7 +541,16 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   const engineObjects = await compileEngine({ target, sources, tc, jobs, sanitize: options.sanitize, defines: engineDefines });
 
   // 2. Generated sources for this image.
-  writeIfChanged(join(genDir, 'xs_build_config.c'), configSource(creation, board, defines.includes('-DmxBuiltinBuilders=1') ? BUILDERS.filter((b) => !stripped.includes(b)) : null));
+  let strippedMethods: string[] = [];
+  let callbackTable = '';
+  if (defines.includes('-DmxCallbackTable=1')) {
+    const inventory = callbackInventory(xs);
+    // "*": also every method the app never names (needs the byte code's names)
+    strippedMethods = strippedCallbacks(inventory, strip === '*' && precompiled ? precompiled.names : null, stripped);
+    callbackTable = callbackTableSource(inventory, strippedMethods);
+    if (strippedMethods.length) progress(`not built: ${strippedMethods.length} of ${inventory.all.length} host functions (of stripped built-ins, and methods the app never names)`);
+  }
+  writeIfChanged(join(genDir, 'xs_build_config.c'), configSource(creation, board, defines.includes('-DmxBuiltinBuilders=1') ? BUILDERS.filter((b) => !stripped.includes(b)) : null, callbackTable));
   if (precompiled) writeIfChanged(join(genDir, 'xs_app_program.S'), programAssembly(precompiled.dir, precompiled.symbolCount));
   else writeIfChanged(join(genDir, 'xs_app_script.S'), scriptAssembly(js));
   writeIfChanged(join(genDir, 'resource_table.c'), resourceTableSource(target, manifestPath));
@@ -580,8 +606,8 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
 
   const size = sizeReport(tc.size, output);
   const report = sizeReportOf(output, mapFile, size);
-  writeFileSync(join(out, 'size-report.json'), `${JSON.stringify({ ...report, program: programKind, stripped, precompiled: precompiled ? { codeSize: precompiled.codeSize, symbolsSize: precompiled.symbolsSize, symbolCount: precompiled.symbolCount, functionsInPlace: precompiled.functionsInPlace } : null, creation }, null, 2)}\n`);
-  const result: BuildResult = { output, size, seconds: (Date.now() - started) / 1000, program: programKind, precompiled, stripped, report };
+  writeFileSync(join(out, 'size-report.json'), `${JSON.stringify({ ...report, program: programKind, stripped, strippedMethods, precompiled: precompiled ? { codeSize: precompiled.codeSize, symbolsSize: precompiled.symbolsSize, symbolCount: precompiled.symbolCount, functionsInPlace: precompiled.functionsInPlace } : null, creation }, null, 2)}\n`);
+  const result: BuildResult = { output, size, seconds: (Date.now() - started) / 1000, program: programKind, precompiled, stripped, strippedMethods, report };
   progress(`size: text ${size.text} data ${size.data} bss ${size.bss} (bytes; ${basename(output)}, JS ${jsText.length} bytes, ${programKind}, board ${board})`);
   progress(`size report (${relative(root, join(out, 'size-report.json'))}):\n${formatSizeReport(report)}`);
   progress(`done in ${result.seconds.toFixed(1)} s`);
