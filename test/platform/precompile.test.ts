@@ -94,6 +94,36 @@ describe('precompiler', () => {
     expect(chunks.source - chunks.bytecode).toBeGreaterThan(20_000);
   }, 300_000);
 
+  it('strip "*" leaves out the methods the app never names: not linked, and a call through a computed name throws a clear TypeError', async () => {
+    const js = join(root, 'build/test/precompile/method-strip.js');
+    mkdirSync(join(root, 'build/test/precompile'), { recursive: true });
+    writeFileSync(js, [
+      'const doubled = [1, 2, 3].map((x) => x * 2);',
+      "const name = 'rev' + 'erse';",
+      'let outcome;',
+      'try { [1, 2][name](); outcome = "called"; } catch (error) { outcome = error.name + ": " + error.message; }',
+      'platform.log("map " + doubled.join(",") + "; " + outcome);',
+      'platform.exit(0);',
+      '',
+    ].join('\n'));
+    const image = await buildFirmware({ target: 'qemu-mps2', js, out: join(root, 'build/test/precompile/method-strip'), verbose: false });
+    expect(image.strippedMethods).toContain('fx_Array_prototype_reverse');
+    expect(image.strippedMethods).not.toContain('fx_Array_prototype_map');
+    expect(image.strippedMethods).not.toContain('fx_Array_prototype_join');
+    const linked = symbols('qemu-mps2', image.output);
+    expect(linked.has('fx_Array_prototype_map')).toBe(true);
+    expect(linked.has('fx_Array_prototype_reverse')).toBe(false);
+    const qemu = await launchQemu({ elf: image.output });
+    try {
+      await qemu.connectDoorbell();
+      await qemu.cont();
+      expect((await qemu.exited).code, qemu.console).toBe(0);
+      expect(qemu.console).toContain('map 2,4,6; TypeError: this built-in method is not in the image');
+    } finally {
+      await qemu.close();
+    }
+  }, 300_000);
+
   it('refuses to strip a built-in the app uses, naming it and the use', async () => {
     await expect(build('posix', 'doorbell', { manifest: 'strip-json.manifest.json', out: 'doorbell-strip' }))
       .rejects.toThrow(/"JSON" is stripped but the app uses the name "JSON": remove "JSON" from "strip"/);
