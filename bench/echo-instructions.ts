@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createEndpoint, send, type RpmsgDevice, type RpmsgDriver } from '../host-sim/rpmsg/rpmsg-core.ts';
 import { firmwareImage } from '../launch/firmware-image.ts';
 import { openSession } from '../host-sim/session.ts';
+import { formatSizeReport, sizeReportOf, type SizeReport } from '../tools/size-report.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PLUGIN_SOURCE = join(root, 'bench/insn-plugin.c');
@@ -74,6 +75,9 @@ export function pluginArguments(elf: string): { args: string[]; excluded: string
     const symbol = symbols.get(name)!;
     args.push(`exclude=${hex(symbol.address)}-${hex(symbol.address + Math.max(symbol.size, 2))}`);
   }
+  // Boot count (reset to the first doorbell ring): the idle wait lasts as long as the host takes.
+  const wait = need('xs_board_wait');
+  args.push(`bootexclude=${hex(wait.address)}-${hex(wait.address + Math.max(wait.size, 2))}`);
   return { args, excluded };
 }
 
@@ -111,8 +115,11 @@ export interface SizeResult {
   wallMs: number;
 }
 
-/** XS heap figures from the bench app's control channel (bytes). */
-export interface Heap { slots: number; chunks: number; allocated: number }
+/**
+ * XS heap figures from the bench app's control channel (bytes): in use, the peak in use, taken
+ * from malloc; the malloc and C-stack high-water marks of the board (-1: not known).
+ */
+export interface Heap { slots: number; chunks: number; allocated: number; peak: number; mallocPeak: number; stackPeak: number; stackSize: number }
 
 /** Result of measureEchoes. */
 export interface EchoResult {
@@ -121,6 +128,12 @@ export interface EchoResult {
   firmwareSize: { text: number; data: number; bss: number };
   excludedHandlers: string[];
   heapLines: string[];
+  /** Guest instructions from reset to the first doorbell ring (the first name-service announcement), interrupt handlers and the idle wait left out. */
+  bootInstructions: number | null;
+  /** text by origin (linker map), data, bss. */
+  sizeReport: SizeReport;
+  /** The console's "xs: footprint" lines and the figures at the end of the run. */
+  footprintLines: string[];
   /** After a collection, before and after all measured echoes: what the echoes retained. */
   heapBefore: Heap;
   heapAfter: Heap;
@@ -188,12 +201,15 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
   const { args, excluded } = pluginArguments(elf);
 
   const passes: Pass[] = [];
+  let bootInstructions: number | null = null;
   let stderrPending = '';
   const onStderr = (chunk: string) => {
     stderrPending += chunk;
     const lines = stderrPending.split('\n');
     stderrPending = lines.pop()!;
     for (const line of lines) {
+      const boot = /^xsbench boot (\d+) (\d+)$/.exec(line);
+      if (boot) bootInstructions = Number(boot[1]);
       const m = /^xsbench pass (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$/.exec(line);
       if (!m) continue;
       const n = m.slice(1).map(Number);
@@ -247,7 +263,8 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
       await roundTrip(controlEndpoint, Uint8Array.of(collect ? 1 : 0));
       const reply = replies[replies.length - 1];
       const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
-      return { slots: view.getUint32(0, true), chunks: view.getUint32(4, true), allocated: view.getUint32(8, true) };
+      const figure = (offset: number) => (reply.byteLength >= offset + 4 ? view.getInt32(offset, true) : -1);
+      return { slots: view.getUint32(0, true), chunks: view.getUint32(4, true), allocated: view.getUint32(8, true), peak: figure(12), mallocPeak: figure(16), stackPeak: figure(20), stackSize: figure(24) };
     };
     const payloadOf = (size: number, i: number) => Uint8Array.from({ length: size }, (_, j) => (i * 7 + j) & 0xff);
     const echo = async (payload: Uint8Array): Promise<[Pass, Pass | null]> => {
@@ -325,6 +342,9 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
       firmwareSize: firmwareSize(elf),
       excludedHandlers: excluded,
       heapLines: session.console.filter((line) => line.startsWith('xs: heap')),
+      bootInstructions,
+      sizeReport: sizeReportOf(elf, elf.replace(/firmware\.elf$/, 'firmware.map'), firmwareSize(elf)),
+      footprintLines: session.console.filter((line) => line.startsWith('xs: footprint')),
       heapBefore,
       heapAfter,
       allocatedPerEcho,
@@ -425,8 +445,50 @@ export function report(result: EchoResult): string {
   lines.push(`XS heap in use after a collection, before / after the ${echoes} echoes: ${group(inUse(before))} / ${group(inUse(after))} bytes ` +
     `(${growth === 0 ? 'nothing retained' : `${growth > 0 ? '+' : ''}${growth} bytes`}); taken from malloc ${group(before.allocated)} / ${group(after.allocated)}`);
   for (const line of result.heapLines) lines.push(`boot console: ${line}`);
+  for (const line of result.footprintLines) lines.push(`boot console: ${line}`);
   const size = result.firmwareSize;
   lines.push(`firmware ${result.elf.replace(`${root}/`, '')}: text ${group(size.text)}, data ${group(size.data)}, bss ${group(size.bss)} bytes`);
+  lines.push('');
+  lines.push(footprintTable(result));
+  return lines.join('\n');
+}
+
+/** The footprint of the image: one row per figure (docs/BENCHMARKS.md "Footprint"). */
+export function footprint(result: EchoResult): Record<string, number | null> {
+  const r = result.sizeReport;
+  const end = result.heapAfter;
+  const known = (n: number) => (n >= 0 ? n : null);
+  const afterBoot = /xs: footprint after boot: xs heap (\d+) in use/.exec(result.footprintLines.join('\n'));
+  return {
+    text: r.text,
+    'text.engine': r.textParts.engine,
+    'text.builtins': r.textParts.builtins,
+    'text.parser': r.textParts.parser,
+    'text.bytecode': r.textParts.bytecode,
+    'text.platform': r.textParts.platform,
+    'text.libc': r.textParts.libc,
+    'text.other': r.textParts.other,
+    data: r.data,
+    bss: r.bss,
+    'xsHeap.afterBoot': afterBoot ? Number(afterBoot[1]) : null,
+    'xsHeap.afterRun': end.slots + end.chunks,
+    'xsHeap.peak': known(end.peak),
+    'xsHeap.taken': end.allocated,
+    'malloc.highWater': known(end.mallocPeak),
+    'cStack.highWater': known(end.stackPeak),
+    'cStack.reserved': known(end.stackSize),
+    'ram.total': known(end.mallocPeak) !== null && known(end.stackPeak) !== null ? r.data + r.bss + end.mallocPeak + end.stackSize : null,
+    'boot.instructions': result.bootInstructions,
+    'echo16.instructions': result.sizes[0]?.perEcho ?? null,
+  };
+}
+
+function footprintTable(result: EchoResult): string {
+  const rows = Object.entries(footprint(result));
+  const lines = ['Footprint of the bench image (bytes; boot = guest instructions from reset to the first name-service announcement):'];
+  for (const [name, value] of rows) lines.push(`  ${name.padEnd(20)} ${value === null ? 'n/a' : group(value).padStart(12)}`);
+  lines.push('ram.total = data + bss + malloc high-water + the reserved C stack; xsHeap.peak and the high-water marks at the end of the run.');
+  lines.push(formatSizeReport(result.sizeReport));
   return lines.join('\n');
 }
 
@@ -448,7 +510,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   const options = parseArguments(process.argv.slice(2));
   measureEchoes({ ...options, progress: (line) => process.stderr.write(`${line}\n`) }).then(
     (result) => {
-      console.log(options.json ? JSON.stringify(result, null, 2) : report(result));
+      console.log(options.json ? JSON.stringify({ ...result, footprint: footprint(result) }, null, 2) : report(result));
     },
     (error: unknown) => {
       console.error(error instanceof Error ? error.stack : error);

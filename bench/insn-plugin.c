@@ -25,6 +25,10 @@
  * excluded: instructions in excluded ranges during the pass; all: every guest instruction
  * executed since QEMU started (idle loop, interrupts, boot: for context only); all slots/chunks/gcs:
  * XS allocations and collections anywhere since QEMU started (inside and outside passes).
+ * Boot: from the first instruction until the first one at a notify= address (the firmware's first
+ * doorbell ring: the name-service announcement), every instruction is counted except those in
+ * exclude= ranges and in bootexclude=LO-HI ranges (the idle wait: its count depends on how long
+ * the host took), then one line: xsbench boot <insns> <all>
  * At exit: xsbench exit <all>
  * Thumb addresses: pass them with bit 0 clear (the plugin clears it anyway).
  */
@@ -63,18 +67,22 @@ enum {
 	KIND_SLOT = 1 << 4,
 	KIND_CHUNK = 1 << 5,
 	KIND_GC = 1 << 6,
+	KIND_BOOT_EXCLUDED = 1 << 7,
 };
 typedef struct { uint64_t address; unsigned kind; } marker;
 typedef struct { uint64_t low, high; } range;
 static marker markers[MAX_ADDRESSES];
 static unsigned marker_count = 0;
 static range excluded[MAX_ADDRESSES];
+static unsigned excluded_kind[MAX_ADDRESSES];
 static unsigned excluded_count = 0;
 static int out_fd = 2;
 
 /* ---- state (one vCPU: mps2 is a single Cortex-M) ---- */
 static uint64_t all = 0;
 static int in_pass = 0;
+static int boot_done = 0;
+static uint64_t boot_insns = 0;
 static uint64_t pass_insns, pass_excluded, pass_notifies, pass_slots, pass_chunks, pass_gcs;
 static uint64_t all_slots, all_chunks, all_gcs;
 #define PROFILE_LIMIT (4u << 20)
@@ -127,6 +135,16 @@ static void on_exec(unsigned int vcpu, void* userdata)
 	(void)vcpu;
 	unsigned kind = (unsigned)((uintptr_t)userdata & 0xff);
 	all++;
+	if (!boot_done) {
+		if (kind & KIND_NOTIFY) {
+			char line[80];
+			snprintf(line, sizeof line, "xsbench boot %llu %llu\n", (unsigned long long)boot_insns, (unsigned long long)all);
+			emit(line);
+			boot_done = 1;
+		}
+		else if (!(kind & (KIND_EXCLUDED | KIND_BOOT_EXCLUDED)))
+			boot_insns++;
+	}
 	if (kind == KIND_PLAIN) {
 		if (in_pass) {
 			pass_insns++;
@@ -188,7 +206,7 @@ static unsigned kind_of(uint64_t address)
 	address &= ~(uint64_t)1;
 	for (index = 0; index < excluded_count; index++)
 		if ((address >= excluded[index].low) && (address < excluded[index].high))
-			kind |= KIND_EXCLUDED;
+			kind |= excluded_kind[index];
 	for (index = 0; index < marker_count; index++)
 		if (address == markers[index].address)
 			kind |= markers[index].kind;
@@ -273,13 +291,14 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
 		}
 		else if (KEY("fd"))
 			out_fd = atoi(value);
-		else if (KEY("exclude")) {
+		else if (KEY("exclude") || KEY("bootexclude")) {
 			char* dash = strchr(value, '-');
 			if (!dash || (excluded_count >= MAX_ADDRESSES))
 				status = -1;
 			else {
 				excluded[excluded_count].low = strtoull(value, NULL, 0) & ~(uint64_t)1;
 				excluded[excluded_count].high = strtoull(dash + 1, NULL, 0);
+				excluded_kind[excluded_count] = KEY("exclude") ? KIND_EXCLUDED : KIND_BOOT_EXCLUDED;
 				excluded_count++;
 			}
 		}

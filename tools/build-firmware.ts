@@ -16,11 +16,20 @@ import { resourceTableFromManifest } from '../resource-table/manifest.ts';
 import { manifestApp } from './bundle-firmware.ts';
 import { typecheckOrFail } from './typecheck.ts';
 import { chooseToolchain } from './toolchain.ts';
+import { BUILDERS, precompile, resolveStrip, type PrecompiledProgram } from './precompile.ts';
+import { xsSources, type XsSources } from './xs-sources.ts';
+import { formatSizeReport, sizeReportOf, type SizeReport } from './size-report.ts';
+import { callbackInventory, callbackTableSource, strippedCallbacks } from './callback-strip.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The two XS targets of the remote. */
-export type FirmwareTarget = 'qemu-mps2' | 'posix';
+export type FirmwareTarget = 'qemu-mps2' | 'posix' | 'stm32mp15' | 'imx8m';
+
+/** Cortex-M4F boards of real parts: they build and link here (the linker proves the image fits their memory), they cannot run here. */
+export const REAL_BOARDS = ['stm32mp15', 'imx8m'] as const;
+const isRealBoard = (target: FirmwareTarget): boolean => (REAL_BOARDS as readonly string[]).includes(target);
+const CORTEX_M_SHARED_WITH_QEMU = ['footprint.c', 'sbrk.c', 'newlib.c'];
 
 export interface BuildOptions {
   target: FirmwareTarget;
@@ -36,6 +45,12 @@ export interface BuildOptions {
   verbose?: boolean;
   /** posix only: build with -fsanitize=address,undefined (engine objects cached apart; default off). */
   sanitize?: boolean;
+  /**
+   * "bytecode" (default): the JS is compiled on the build machine (tools/precompile.ts) and the
+   * image runs its byte code without a parser; "source": the image embeds the JS and parses it
+   * at boot (the parser is linked).
+   */
+  program?: 'bytecode' | 'source';
 }
 
 export interface BuildResult {
@@ -44,6 +59,15 @@ export interface BuildResult {
   /** text/data/bss in bytes, as `size` reports them. */
   size: { text: number; data: number; bss: number };
   seconds: number;
+  program: 'bytecode' | 'source';
+  /** The byte code (program "bytecode"). */
+  precompiled?: PrecompiledProgram;
+  /** Built-ins left out of the image (manifest "strip"). */
+  stripped: string[];
+  /** Host functions (methods) left out of the image (manifest "strip": "*", engine patch 0002). */
+  strippedMethods: string[];
+  /** text by origin (engine, built-ins, parser, byte code, platform, libc), data, bss; also in size-report.json. */
+  report: SizeReport;
 }
 
 /** XS creation sizes (xsCreation), Moddable manifest "creation" naming. */
@@ -60,6 +84,8 @@ interface Creation {
   parserBufferSize: number;
   parserTableModulo: number;
   staticSize: number;
+  /** Bytes of C stack the Cortex-M image reserves (manifest creation.cStack; null: the linker script's 128 KB). */
+  cStack: number | null;
 }
 
 /** Used when manifest.json has no "creation": roomy for 4 MB of RAM, a few hundred KB of JS. */
@@ -76,9 +102,10 @@ const DEFAULT_CREATION: Creation = {
   parserBufferSize: 32 * 1024,
   parserTableModulo: 509,
   staticSize: 0,
+  cStack: null,
 };
 
-const DEFAULT_BOARD: Record<FirmwareTarget, string> = { 'qemu-mps2': 'mps2-an385', posix: 'posix' };
+const DEFAULT_BOARD: Record<FirmwareTarget, string> = { 'qemu-mps2': 'mps2-an385', posix: 'posix', stm32mp15: 'stm32mp157-m4', imx8m: 'imx8mm-m4' };
 
 let verbose = true;
 function progress(text: string): void {
@@ -164,7 +191,17 @@ interface Toolchain {
   ldflags: string[];
 }
 
-function toolchain(target: FirmwareTarget): Toolchain {
+export function toolchain(target: FirmwareTarget): Toolchain {
+  if (isRealBoard(target)) {
+    const cpu = ['-mcpu=cortex-m4', '-mthumb', '-mfloat-abi=hard', '-mfpu=fpv4-sp-d16'];
+    return {
+      cc: 'arm-none-eabi-gcc',
+      size: 'arm-none-eabi-size',
+      cflags: [...cpu, '-Os', '-g', '-ffunction-sections', '-fdata-sections', '-fno-common'],
+      ldflags: [...cpu, '-nostartfiles', '--specs=nano.specs', '--specs=nosys.specs', '-Wl,--gc-sections', '-Wl,--no-warn-execstack',
+        '-Wl,--print-memory-usage', `-T${join(root, 'firmware/platform', target, `${target}.ld`)}`],
+    };
+  }
   if (target === 'qemu-mps2') {
     return {
       cc: 'arm-none-eabi-gcc',
@@ -183,11 +220,16 @@ function toolchain(target: FirmwareTarget): Toolchain {
 }
 
 /** Engine defines: see shared/design/PLATFORM-NOTES.md (mxNoConsole left off: parse errors reach the console). */
-function xsDefines(): string[] {
-  return ['-DINCLUDE_XSPLATFORM', '-DXSPLATFORM="xs_platform.h"', '-DmxParse=1', '-DmxRun=1', '-DmxSloppy=1'];
+export function xsDefines(sources?: XsSources): string[] {
+  const defines = ['-DINCLUDE_XSPLATFORM', '-DXSPLATFORM="xs_platform.h"', '-DmxParse=1', '-DmxRun=1', '-DmxSloppy=1'];
+  // patch 0001: fxCreateMachine builds the built-ins listed in gxBuiltinBuilders (generated per image)
+  if (sources?.patches.some((name) => name.startsWith('0001-'))) defines.push('-DmxBuiltinBuilders=1');
+  // patch 0002: host functions through gxCallbackTable (generated per image: method-level strip)
+  if (sources?.patches.some((name) => name.startsWith('0002-'))) defines.push('-DmxCallbackTable=1');
+  return defines;
 }
 
-function xsIncludes(xs: string): string[] {
+export function xsIncludes(xs: string): string[] {
   return [`-I${join(xs, 'includes')}`, `-I${join(xs, 'sources')}`, `-I${join(xs, 'platforms')}`, `-I${join(root, 'firmware/platform/xs')}`];
 }
 
@@ -236,7 +278,9 @@ export function creationFromManifest(manifest: Record<string, unknown> | null, t
     parserBufferSize: pick(parser.buffer, d.parserBufferSize, 'parser.buffer'),
     parserTableModulo: pick(parser.table, d.parserTableModulo, 'parser.table'),
     staticSize: pick(merged.static, d.staticSize, 'static'),
+    cStack: merged.cStack === undefined ? null : pick(merged.cStack, 0, 'cStack'),
   };
+  if (creation.cStack !== null && (creation.cStack < 8192 || creation.cStack % 8 !== 0)) fail(`manifest creation.cStack must be a multiple of 8 of at least 8192 bytes, got ${creation.cStack}`);
   if (!manifest) notes.push('no manifest.json: default XS creation sizes');
   else if (Object.keys(merged).length === 0) notes.push('manifest has no "creation": default XS creation sizes');
   const boardValue = asObject(asObject(manifest?.platforms)[target]).board ?? (target === 'qemu-mps2' ? manifest?.board : undefined);
@@ -247,12 +291,16 @@ export function creationFromManifest(manifest: Record<string, unknown> | null, t
   return { creation, board, notes };
 }
 
-function configSource(creation: Creation, board: string): string {
+function configSource(creation: Creation, board: string, builders: string[] | null, callbackTable = ''): string {
   const c = creation;
+  const table = builders
+    ? `\n/* The built-ins this image builds (engine patch 0001; manifest "strip" left out the others). */\nvoid (*const gxBuiltinBuilders[])(txMachine* the) = {\n${builders.map((b) => `\tfxBuild${b},\n`).join('')}\tC_NULL,\n};\n`
+    : '';
   return `/* Generated by tools/build-firmware.ts from manifest.json: do not edit. */
 #include "xsAll.h"
 #include "xs.h"
-
+${table}
+${callbackTable}
 const xsCreation xs_build_creation = {
 \t${c.initialChunkSize}, /* initialChunkSize */
 \t${c.incrementalChunkSize}, /* incrementalChunkSize */
@@ -286,10 +334,37 @@ xs_app_script:
 `;
 }
 
+/** The precompiled program in flash (tools/precompile.ts): code, names, their IDs. */
+function programAssembly(dir: string, symbolCount: number): string {
+  const blob = (name: string, file: string, align: number, terminator: string): string => `\t.section .rodata.${name},"a"
+\t.global ${name}
+\t.type ${name}, %object
+\t.balign ${align}
+${name}:
+\t.incbin ${JSON.stringify(join(dir, file))}
+${terminator}\t.size ${name}, . - ${name}
+`;
+  return `/* Generated by tools/build-firmware.ts: the byte code tools/precompile.ts made, in flash. */
+${blob('xs_app_code', 'code.bin', 4, '')}${blob('xs_app_symbols', 'symbols.bin', 1, '\t.byte 0\n')}${blob('xs_app_ids', 'ids.bin', 2, '')}
+\t.section .rodata.xs_app_code_size,"a"
+\t.global xs_app_code_size
+\t.global xs_app_symbol_count
+\t.balign 4
+xs_app_code_size:
+\t.long xs_app_symbols_code_end - xs_app_code
+xs_app_symbol_count:
+\t.long ${symbolCount}
+\t.section .rodata.xs_app_code,"a"
+xs_app_symbols_code_end:
+\t.section .note.GNU-stack,"",%progbits
+`;
+}
+
 /** The resource table C source for this target (manifest "resourceTable", "targets" overrides). */
 function resourceTableSource(target: FirmwareTarget, manifestPath: string): string {
   if (!existsSync(manifestPath)) fail(`${manifestPath} does not exist: its "resourceTable" section describes the firmware's resource table`);
-  const generated = resourceTableFromManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), target);
+  // the real boards take the table a Linux remoteproc host wants, as qemu-mps2 does (da/notifyid ANY, trace)
+  const generated = resourceTableFromManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), isRealBoard(target) ? 'qemu-mps2' : target);
   for (const warning of generated.warnings) process.stderr.write(`warning: ${warning}\n`);
   return resourceTableCSource(generated);
 }
@@ -306,6 +381,96 @@ function sizeReport(tool: string, file: string): { text: number; data: number; b
   return { text, data, bss };
 }
 
+export interface EngineBuild {
+  target: FirmwareTarget;
+  sources: XsSources;
+  tc: Toolchain;
+  jobs: number;
+  sanitize?: boolean;
+  /** Engine defines (xsDefines() plus any per-image ones, e.g. -DmxRegExp=0). */
+  defines: string[];
+}
+
+/** Compiles the XS engine (what changed) into build/xs-engine/<target>-<hash>/; returns the objects. */
+export async function compileEngine(build: EngineBuild): Promise<string[]> {
+  const { target, tc, jobs, defines } = build;
+  const xs = build.sources.dir;
+  const includes = xsIncludes(xs);
+  // Sanitized engine: XS reads its byte-packed bytecode with unaligned loads, and measures UTF-8 a
+  // word at a time past the NUL of constant strings (as glibc's strlen does); both are by design.
+  const engineSanitizerExceptions = build.sanitize ? ['-fno-sanitize=alignment', '--param', 'asan-globals=0'] : [];
+  // -fwrapv: XS runs JS's wrapping integer operators (<<, +, * on int32) as C int arithmetic,
+  // which C leaves undefined on overflow; wrapping is what JS requires.
+  const engineFlags = [...tc.cflags, '-fwrapv', ...engineSanitizerExceptions, ...defines, '-w'];
+  const flagHash = createHash('sha256').update(JSON.stringify([tc.cc, engineFlags, xs])).digest('hex').slice(0, 12);
+  // the two Cortex-M4F boards compile the engine identically: one cache
+  const engineDir = join(root, 'build/xs-engine', `${isRealBoard(target) ? 'cortex-m4f' : target}-${flagHash}`);
+  const engineSources = readdirSync(join(xs, 'sources')).filter((f) => f.endsWith('.c') && f !== 'xsSnapshot.c').sort();
+  const platformHeader = join(root, 'firmware/platform/xs/xs_platform.h');
+  const engineObjects = engineSources.map((f) => join(engineDir, f.replace(/\.c$/, '.o')));
+  await withLock(engineDir, async () => {
+    mkdirSync(engineDir, { recursive: true });
+    const stale = engineSources.filter((f, i) => !upToDate(engineObjects[i], engineObjects[i].replace(/\.o$/, '.d'), [platformHeader]));
+    if (stale.length === 0) {
+      progress(`XS engine: ${engineSources.length} objects up to date (${relative(root, engineDir)})`);
+      return;
+    }
+    progress(`XS engine: compiling ${stale.length} of ${engineSources.length} files with ${jobs} jobs (${tc.cc}${build.sources.patches.length ? `, patches ${build.sources.patches.join(' ')}` : ''})`);
+    let done = 0;
+    await runParallel(stale.map((f) => {
+      const object = join(engineDir, f.replace(/\.c$/, '.o'));
+      const temporary = `${object}.tmp`;
+      return {
+        label: f,
+        command: 'bash',
+        args: ['-c', `"$@" && mv "${temporary}" "${object}"`, 'compile', tc.cc, ...engineFlags, ...includes, '-MMD', '-MF', object.replace(/\.o$/, '.d'), '-MT', object, '-c', join(xs, 'sources', f), '-o', temporary],
+      };
+    }), jobs, (label) => {
+      done++;
+      if (done % 8 === 0 || done === stale.length) progress(`  XS engine ${done}/${stale.length} (${label})`);
+    });
+  });
+  return engineObjects;
+}
+
+/**
+ * Builds tools/xs-host (the precompiler and the engine-patch test runner) for the build machine
+ * from `sources` (patched by default), reusing the posix engine objects; returns its path.
+ */
+export async function buildXsHost(options: { sources?: XsSources; patched?: boolean; jobs?: number; verbose?: boolean } = {}): Promise<string> {
+  if (options.verbose !== undefined) verbose = options.verbose;
+  const sources = options.sources ?? xsSources({ patched: options.patched });
+  const tc = toolchain('posix');
+  const defines = xsDefines(sources);
+  const engineObjects = await compileEngine({ target: 'posix', sources, tc, jobs: options.jobs ?? availableParallelism(), defines });
+  const dir = join(root, 'build/xs-host', sources.key);
+  const output = join(dir, 'xs-host');
+  const source = join(root, 'tools/xs-host/xs_host.c');
+  return withLock(dir, async () => {
+    mkdirSync(dir, { recursive: true });
+    const object = join(dir, 'xs_host.o');
+    if (!upToDate(object, join(dir, 'xs_host.d'), [source])) {
+      run(tc.cc, [...tc.cflags, ...defines, '-Wall', '-Wno-unused-parameter', ...xsIncludes(sources.dir), '-MMD', '-MF', join(dir, 'xs_host.d'), '-MT', object, '-c', source, '-o', object]);
+    }
+    const objects = [object];
+    if (defines.includes('-DmxCallbackTable=1')) {
+      // patch 0002: the host engine keeps every host function
+      const tableSource = join(dir, 'xs_host_callbacks.c');
+      writeIfChanged(tableSource, `#include "xsAll.h"\n${callbackTableSource(callbackInventory(sources.dir), [])}`);
+      const tableObject = join(dir, 'xs_host_callbacks.o');
+      if (!upToDate(tableObject, join(dir, 'xs_host_callbacks.d'))) {
+        run(tc.cc, [...tc.cflags, ...defines, '-w', ...xsIncludes(sources.dir), '-MMD', '-MF', join(dir, 'xs_host_callbacks.d'), '-MT', tableObject, '-c', tableSource, '-o', tableObject]);
+      }
+      objects.push(tableObject);
+    }
+    if (!existsSync(output) || objects.some((o) => statSync(o).mtimeMs > statSync(output).mtimeMs) || engineObjects.some((o) => statSync(o).mtimeMs > statSync(output).mtimeMs)) {
+      run(tc.cc, [...tc.ldflags, '-o', `${output}.tmp`, ...objects, ...engineObjects, '-lm']);
+      renameSync(`${output}.tmp`, output);
+    }
+    return output;
+  });
+}
+
 /** Compiles what changed and links; see the file comment. Builds of one output folder are serialized. */
 export async function buildFirmware(options: BuildOptions): Promise<BuildResult> {
   const out = resolve(options.out ?? join(root, 'build', options.target));
@@ -320,9 +485,10 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   const manifestPath = resolve(options.manifest ?? join(root, 'manifest.json'));
 
   if (!options.js) typecheckOrFail(manifestApp(manifestPath)); // first: a type error stops the build with file:line:column
-  const chosen = chooseToolchain(target, () => run('bash', [join(root, 'scripts/install-toolchain.sh')]), progress); // CROSS_COMPILE, CC, PATH, then Debian (tools/toolchain.ts)
-  const xs = run('bash', [join(root, 'tools/fetch-xs.sh')], { capture: true }).trim().split('\n').pop()!;
-  if (!existsSync(join(xs, 'sources/xsAll.h'))) fail(`XS sources not found at ${xs}`);
+  const chosen = chooseToolchain(target === 'posix' ? 'posix' : 'qemu-mps2' /* every board: arm-none-eabi */, () => run('bash', [join(root, 'scripts/install-toolchain.sh')]), progress); // CROSS_COMPILE, CC, PATH, then Debian (tools/toolchain.ts)
+  const sources = xsSources();
+  const xs = sources.dir;
+  const programKind = options.program ?? 'bytecode';
 
   // The JS to embed.
   let js = options.js ? resolve(options.js) : join(out, 'firmware.js');
@@ -348,67 +514,77 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
     tc.cflags.push(...sanitizers);
     tc.ldflags.push(...sanitizers);
   }
-  const defines = xsDefines();
+  const defines = xsDefines(sources);
   const includes = xsIncludes(xs);
+  const genDir = join(out, 'gen');
 
-  // 1. The engine: cached per target and flag set.
-  // Sanitized engine: XS reads its byte-packed bytecode with unaligned loads, and measures UTF-8 a
-  // word at a time past the NUL of constant strings (as glibc's strlen does); both are by design.
-  const engineSanitizerExceptions = options.sanitize ? ['-fno-sanitize=alignment', '--param', 'asan-globals=0'] : [];
-  // -fwrapv: XS runs JS's wrapping integer operators (<<, +, * on int32) as C int arithmetic,
-  // which C leaves undefined on overflow; wrapping is what JS requires.
-  const engineFlags = [...tc.cflags, '-fwrapv', ...engineSanitizerExceptions, ...defines, '-w'];
-  const flagHash = createHash('sha256').update(JSON.stringify([tc.cc, engineFlags, xs])).digest('hex').slice(0, 12);
-  const engineDir = join(root, 'build/xs-engine', `${target}-${flagHash}`);
-  const engineSources = readdirSync(join(xs, 'sources')).filter((f) => f.endsWith('.c') && f !== 'xsSnapshot.c').sort();
-  const platformHeader = join(root, 'firmware/platform/xs/xs_platform.h');
-  const engineObjects = engineSources.map((f) => join(engineDir, f.replace(/\.c$/, '.o')));
-  await withLock(engineDir, async () => {
-    mkdirSync(engineDir, { recursive: true });
-    const stale = engineSources.filter((f, i) => !upToDate(engineObjects[i], engineObjects[i].replace(/\.o$/, '.d'), [platformHeader]));
-    if (stale.length === 0) {
-      progress(`XS engine: ${engineSources.length} objects up to date (${relative(root, engineDir)})`);
-      return;
+  // 0. The program: byte code compiled here (tools/precompile.ts), and the built-ins it needs.
+  // The first pass learns the names and features the code uses (it also reports syntax errors,
+  // mapped to the TypeScript source); the second compiles against the machine as the image
+  // creates it, without the stripped built-ins, so the IDs are the device's.
+  const xsHost = await buildXsHost({ sources, jobs, verbose });
+  let precompiled: PrecompiledProgram | undefined;
+  let stripped: string[] = [];
+  const strip = manifest?.strip;
+  if (programKind === 'bytecode') {
+    const analysis = precompile(xsHost, js, join(genDir, 'program-analysis'), []);
+    stripped = resolveStrip(strip, analysis, manifestPath);
+    if (stripped.length && !defines.includes('-DmxBuiltinBuilders=1')) fail('manifest "strip" needs engine patch 0001 (tools/xs-patches/0001-builtin-builders-table.patch)');
+    precompiled = stripped.length ? precompile(xsHost, js, join(genDir, 'program'), stripped) : { ...analysis };
+    progress(`precompiled ${relative(root, js)}: ${precompiled.codeSize} bytes of code, ${precompiled.symbolCount} names (${precompiled.symbolsSize} bytes), ${precompiled.functionsInPlace} functions run in place${stripped.length ? `; not built: ${stripped.join(', ')}` : ''}`);
+  } else if (strip !== undefined) {
+    // source mode: strip from what the script uses, if it compiles here; else the device reports the error
+    try {
+      stripped = resolveStrip(strip, precompile(xsHost, js, join(genDir, 'program-analysis'), []), manifestPath);
+    } catch (error) {
+      if (!(error as Error).message.startsWith('precompile:')) throw error;
+      progress('the script does not compile on the host: no built-in stripped, the device will report the error');
     }
-    progress(`XS engine: compiling ${stale.length} of ${engineSources.length} files with ${jobs} jobs (${tc.cc})`);
-    let done = 0;
-    await runParallel(stale.map((f) => {
-      const object = join(engineDir, f.replace(/\.c$/, '.o'));
-      const temporary = `${object}.tmp`;
-      return {
-        label: f,
-        command: 'bash',
-        args: ['-c', `"$@" && mv "${temporary}" "${object}"`, 'compile', tc.cc, ...engineFlags, ...includes, '-MMD', '-MF', object.replace(/\.o$/, '.d'), '-MT', object, '-c', join(xs, 'sources', f), '-o', temporary],
-      };
-    }), jobs, (label) => {
-      done++;
-      if (done % 8 === 0 || done === stale.length) progress(`  XS engine ${done}/${stale.length} (${label})`);
-    });
-  });
+  }
+  const engineDefines = stripped.includes('RegExp') ? [...defines, '-DmxRegExp=0'] : defines;
+
+  // 1. The engine: cached per target, source tree (patches) and flag set.
+  const engineObjects = await compileEngine({ target, sources, tc, jobs, sanitize: options.sanitize, defines: engineDefines });
 
   // 2. Generated sources for this image.
-  const genDir = join(out, 'gen');
-  writeIfChanged(join(genDir, 'xs_build_config.c'), configSource(creation, board));
-  writeIfChanged(join(genDir, 'xs_app_script.S'), scriptAssembly(js));
+  let strippedMethods: string[] = [];
+  let callbackTable = '';
+  if (defines.includes('-DmxCallbackTable=1')) {
+    const inventory = callbackInventory(xs);
+    // "*": also every method the app never names (needs the byte code's names)
+    strippedMethods = strippedCallbacks(inventory, strip === '*' && precompiled ? precompiled.names : null, stripped);
+    callbackTable = callbackTableSource(inventory, strippedMethods);
+    if (strippedMethods.length) progress(`not built: ${strippedMethods.length} of ${inventory.all.length} host functions (of stripped built-ins, and methods the app never names)`);
+  }
+  writeIfChanged(join(genDir, 'xs_build_config.c'), configSource(creation, board, defines.includes('-DmxBuiltinBuilders=1') ? BUILDERS.filter((b) => !stripped.includes(b)) : null, callbackTable));
+  if (precompiled) writeIfChanged(join(genDir, 'xs_app_program.S'), programAssembly(precompiled.dir, precompiled.symbolCount));
+  else writeIfChanged(join(genDir, 'xs_app_script.S'), scriptAssembly(js));
   writeIfChanged(join(genDir, 'resource_table.c'), resourceTableSource(target, manifestPath));
 
   // 3. Platform layer + generated sources (small: always checked, rebuilt when changed).
   // posix also links the vhost-user backend (--vhost-user: the remote of a User-Mode Linux kernel, docs/LINUX.md).
-  const boardFolders = target === 'posix' ? [target, 'vhost-user'] : [target];
+  const boardFolders = target === 'posix' ? [target, 'vhost-user'] : [target, 'cortex-m'];
   const ourFlags = [...tc.cflags, ...defines, '-Wall', '-Wno-unused-parameter', ...boardFolders.map((folder) => `-I${join(root, 'firmware/platform', folder)}`)];
+  // firmware/platform/cortex-m: shared by every Cortex-M board; qemu-mps2 has its own start-up, console,
+  // clock and doorbell, and takes only the malloc heap, the newlib hooks and the footprint hooks
   const boardSources = boardFolders.flatMap((folder) =>
-    readdirSync(join(root, 'firmware/platform', folder)).filter((f) => f.endsWith('.c')).map((f) => join(root, 'firmware/platform', folder, f)));
-  const sources = [
+    readdirSync(join(root, 'firmware/platform', folder))
+      .filter((f) => f.endsWith('.c') && (folder !== 'cortex-m' || isRealBoard(target) || CORTEX_M_SHARED_WITH_QEMU.includes(f)))
+      .map((f) => join(root, 'firmware/platform', folder, f)));
+  const ourSources = [
     join(root, 'firmware/platform/xs/xs_platform.c'),
+    join(root, 'firmware/platform/xs', precompiled ? 'xs_program_bytecode.c' : 'xs_program_source.c'),
+    join(root, 'firmware/platform/xs/xs_footprint.c'),
     ...boardSources,
     join(genDir, 'xs_build_config.c'),
     join(genDir, 'resource_table.c'),
-    join(genDir, 'xs_app_script.S'),
+    join(genDir, precompiled ? 'xs_app_program.S' : 'xs_app_script.S'),
   ];
+  const programInputs = precompiled ? ['code.bin', 'symbols.bin', 'ids.bin'].map((f) => join(precompiled!.dir, f)) : [js];
   const objDir = join(out, 'obj');
   mkdirSync(objDir, { recursive: true });
-  const ourObjects = sources.map((s) => join(objDir, `${basename(s).replace(/\.(c|S)$/, '')}.o`));
-  const ourStale = sources.filter((s, i) => !upToDate(ourObjects[i], ourObjects[i].replace(/\.o$/, '.d'), s.endsWith('.S') ? [js] : []));
+  const ourObjects = ourSources.map((s) => join(objDir, `${basename(s).replace(/\.(c|S)$/, '')}.o`));
+  const ourStale = ourSources.filter((s, i) => !upToDate(ourObjects[i], ourObjects[i].replace(/\.o$/, '.d'), s.endsWith('.S') ? programInputs : []));
   if (ourStale.length) {
     progress(`platform: compiling ${ourStale.map((s) => basename(s)).join(', ')}`);
     await runParallel(ourStale.map((s) => {
@@ -423,17 +599,23 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   }
 
   // 4. Link.
-  const output = join(out, target === 'qemu-mps2' ? 'firmware.elf' : 'xs-rpmsg-posix');
+  const output = join(out, target === 'posix' ? 'xs-rpmsg-posix' : 'firmware.elf');
+  const mapFile = join(out, 'firmware.map');
   const linkExtra = target === 'posix'
-    ? [`-T${join(root, 'firmware/platform/posix/resource-table.ld')}`, '-lm']
-    : [`-Wl,-Map=${join(out, 'firmware.map')}`, '-lm'];
+    ? [`-T${join(root, 'firmware/platform/posix/resource-table.ld')}`, `-Wl,-Map=${mapFile}`, '-lm']
+    : [`-Wl,-Map=${mapFile}`, '-lm',
+      // the C stack from the manifest; XS aborts with "stack overflow" 4 KB above its bottom (room for the crash report)
+      ...(creation.cStack !== null ? [`-Wl,--defsym=__stack_size=${creation.cStack}`, '-Wl,--defsym=__stack_guard_margin=4096'] : [])];
   progress(`linking ${relative(root, output)}`);
   run(tc.cc, [...tc.ldflags, '-o', `${output}.tmp`, ...ourObjects, ...engineObjects, ...linkExtra]);
   renameSync(`${output}.tmp`, output);
 
   const size = sizeReport(tc.size, output);
-  const result: BuildResult = { output, size, seconds: (Date.now() - started) / 1000 };
-  progress(`size: text ${size.text} data ${size.data} bss ${size.bss} (bytes; ${basename(output)}, JS ${jsText.length} bytes, board ${board})`);
+  const report = sizeReportOf(output, mapFile, size);
+  writeFileSync(join(out, 'size-report.json'), `${JSON.stringify({ ...report, program: programKind, stripped, strippedMethods, precompiled: precompiled ? { codeSize: precompiled.codeSize, symbolsSize: precompiled.symbolsSize, symbolCount: precompiled.symbolCount, functionsInPlace: precompiled.functionsInPlace } : null, creation }, null, 2)}\n`);
+  const result: BuildResult = { output, size, seconds: (Date.now() - started) / 1000, program: programKind, precompiled, stripped, strippedMethods, report };
+  progress(`size: text ${size.text} data ${size.data} bss ${size.bss} (bytes; ${basename(output)}, JS ${jsText.length} bytes, ${programKind}, board ${board})`);
+  progress(`size report (${relative(root, join(out, 'size-report.json'))}):\n${formatSizeReport(report)}`);
   progress(`done in ${result.seconds.toFixed(1)} s`);
   return result;
 }
@@ -449,7 +631,7 @@ function parseArguments(argv: string[]): BuildOptions {
     };
     if (argument === '--target') {
       const t = value();
-      if (t !== 'qemu-mps2' && t !== 'posix') fail(`unknown target "${t}" (qemu-mps2, posix)`);
+      if (t !== 'qemu-mps2' && t !== 'posix' && t !== 'stm32mp15' && t !== 'imx8m') fail(`unknown target "${t}" (qemu-mps2, posix, stm32mp15, imx8m)`);
       options.target = t;
     } else if (argument === '--js') options.js = value();
     else if (argument === '--out') options.out = value();
@@ -458,7 +640,7 @@ function parseArguments(argv: string[]): BuildOptions {
     else if (argument === '--quiet') options.verbose = false;
     else if (argument === '--sanitize') options.sanitize = true;
     else if (argument === '--help' || argument === '-h') {
-      process.stdout.write('usage: npx tsx tools/build-firmware.ts [--target qemu-mps2|posix] [--js file] [--out dir] [--manifest file] [--jobs n] [--quiet] [--sanitize]\n');
+      process.stdout.write('usage: npx tsx tools/build-firmware.ts [--target qemu-mps2|posix|stm32mp15|imx8m] [--js file] [--out dir] [--manifest file] [--jobs n] [--quiet] [--sanitize]\n');
       process.exit(0);
     } else fail(`unknown argument ${argument}`);
   }

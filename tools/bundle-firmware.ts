@@ -96,15 +96,22 @@ export async function bundleFirmware(outFile: string, app = manifestApp()): Prom
     write: false,
     minify: false,
     legalComments: 'none',
+    // FILE.js.map: the precompiler reports syntax and early errors at the TypeScript source
+    sourcemap: 'external',
+    outfile: outFile,
     alias: { 'xs-rpmsg-app': entry },
     // No reference to Node globals may survive: they do not exist on XS.
     define: { process: 'undefined', Buffer: 'undefined', require: 'undefined', __dirname: 'undefined', __filename: 'undefined' },
     plugins: [forbidNodeApis],
     logLevel: 'silent',
   });
-  const text = result.outputFiles[0].text;
+  const map = result.outputFiles.find((file) => file.path.endsWith('.map'));
+  const js = result.outputFiles.find((file) => file !== map);
+  if (!js || !map) throw new Error('esbuild returned no script or no source map');
+  const text = js.text;
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, text);
+  writeFileSync(`${outFile}.map`, map.text);
   return text;
 }
 

@@ -23,6 +23,8 @@ export async function interopExecutable(sanitized: boolean): Promise<string> {
   const text = await bundleFirmware(fresh, INTEROP_APP);
   if (existsSync(js) && readFileSync(js, 'utf8') === text) rmSync(fresh);
   else renameSync(fresh, js);
+  // the source map (the precompiler's error positions) follows its script
+  if (existsSync(`${fresh}.map`)) renameSync(`${fresh}.map`, `${js}.map`);
   return (await buildFirmware({ target: 'posix', js, out, sanitize, verbose: false })).output;
 }
 

@@ -12,12 +12,13 @@ export const COMMAND = 0x10000;
 export const Command = { ECHO: 1, WAIT: 2, EXIT: 3, THROW: 4, REJECT: 5, RECURSE: 6, ALLOCATE: 7, NEST: 8, MAP_RECURSE: 9 } as const;
 
 /** Builds test/platform/fixtures/<name>.js into build/test/<target>/<name>; returns the ELF or executable. */
-export async function buildFixture(target: FirmwareTarget, name: string, options: { manifest?: string; out?: string } = {}): Promise<string> {
+export async function buildFixture(target: FirmwareTarget, name: string, options: { manifest?: string; out?: string; program?: 'bytecode' | 'source' } = {}): Promise<string> {
   const result = await buildFirmware({
     target,
     js: join(root, 'test/platform/fixtures', `${name}.js`),
     out: join(root, 'build/test', target, options.out ?? name),
     manifest: options.manifest ? join(root, 'test/platform/fixtures', options.manifest) : undefined,
+    program: options.program,
     verbose: false,
   });
   return result.output;

@@ -13,7 +13,7 @@ export const BENCH_CONTROL_SERVICE = 'xs-bench-control';
 const NO_POLL_MS = 86_400_000;
 
 interface HeapPlatform {
-  heap?: (collect?: boolean) => { slots: number; chunks: number; allocated: number };
+  heap?: (collect?: boolean) => { slots: number; chunks: number; allocated: number; peak?: number; mallocPeak?: number; stackPeak?: number; stackSize?: number };
 }
 declare const platform: HeapPlatform | undefined;
 
@@ -27,8 +27,9 @@ export const runtimeOptions: RuntimeOptions = { pollWhileRunning: NO_POLL_MS, po
 export default function benchApp(rpmsg: Rpmsg): void {
   echoApp(rpmsg);
   const heap = typeof platform === 'undefined' ? undefined : platform.heap;
-  // A control message: byte 0 = 1 collects garbage first. Reply: slots, chunks, allocated (three u32, little endian).
-  const reply = new Uint8Array(12);
+  // A control message: byte 0 = 1 collects garbage first. Reply: slots, chunks, allocated, then the
+  // peak XS heap in use, the malloc and C-stack high-water marks and the stack size (i32, -1: not known); little endian.
+  const reply = new Uint8Array(28);
   const view = new DataView(reply.buffer);
   const request = new Uint8Array(4);
   rpmsg.createEndpoint({
@@ -39,7 +40,11 @@ export default function benchApp(rpmsg: Rpmsg): void {
       view.setUint32(0, figures.slots, true);
       view.setUint32(4, figures.chunks, true);
       view.setUint32(8, figures.allocated, true);
-      this.sendTo(source, reply, 12);
+      view.setInt32(12, figures.peak ?? -1, true);
+      view.setInt32(16, figures.mallocPeak ?? -1, true);
+      view.setInt32(20, figures.stackPeak ?? -1, true);
+      view.setInt32(24, figures.stackSize ?? -1, true);
+      this.sendTo(source, reply, 28);
     },
   });
 }

@@ -169,18 +169,7 @@ const xs_board_window* xs_board_get_window(void)
 	return &window;
 }
 
-static uint8_t* heap_top = __heap_start;
-
-void* _sbrk(ptrdiff_t increment)
-{
-	uint8_t* previous = heap_top;
-	if ((increment > 0) && ((size_t)increment > (size_t)(__heap_end - heap_top))) {
-		errno = ENOMEM;
-		return (void*)-1;
-	}
-	heap_top += increment;
-	return previous;
-}
+/* _sbrk (the malloc heap between bss and the stack): firmware/platform/cortex-m/sbrk.c */
 
 /* ------------------------------------------------------------------ platform hooks */
 
@@ -201,31 +190,7 @@ bool xs_board_deliver_event(struct sxMachine* machine, struct sxSlot* platform)
 
 /* ------------------------------------------------------------------ newlib */
 
-int _write(int file, const char* buffer, int length)
-{
-	if ((file != 1) && (file != 2)) {
-		errno = EBADF;
-		return -1;
-	}
-	xs_board_console_write(buffer, (size_t)length);
-	return length;
-}
-
-int _gettimeofday(struct timeval* tv, void* tz)
-{
-	(void)tz;
-	double now = xs_board_now();
-	if (tv) {
-		tv->tv_sec = (time_t)(now / 1000);
-		tv->tv_usec = (suseconds_t)(fmod(now, 1000) * 1000);
-	}
-	return 0;
-}
-
-void _exit(int status)
-{
-	xs_board_exit(status);
-}
+/* _write, _gettimeofday, _exit: firmware/platform/cortex-m/newlib.c */
 
 /* ------------------------------------------------------------------ main */
 

@@ -7,8 +7,9 @@
 #include <string.h>
 #include "xs_board.h"
 #include "mps2.h"
+#include "xs_footprint.h"
 
-extern uint32_t __data_start, __data_end, __data_load, __bss_start, __bss_end, __stack_top;
+extern uint32_t __data_start, __data_end, __data_load, __bss_start, __bss_end, __stack_top, __stack_limit;
 extern int main(void);
 
 void Reset_Handler(void) __attribute__((noreturn));
@@ -45,6 +46,11 @@ const vector vector_table[16 + 32] = {
 
 void Reset_Handler(void)
 {
+	/* Paint the C stack below this frame (xs_footprint.h: the high-water mark is measured against it). */
+	uint32_t* paint = &__stack_limit;
+	uint32_t* frame = (uint32_t*)__builtin_frame_address(0) - 16;
+	while (paint < frame)
+		*paint++ = XS_STACK_PAINT;
 	uint32_t* source = &__data_load;
 	uint32_t* destination = &__data_start;
 	while (destination < &__data_end)

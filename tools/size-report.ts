@@ -1,0 +1,115 @@
+/**
+ * The size report of a firmware image: text split by where the code comes from (XS engine core,
+ * XS built-ins, XS parser, the precompiled program, our platform layer, libc/libm/libgcc), read
+ * from the linker map; data and bss as `size` gives them. tools/build-firmware.ts writes it next
+ * to the image (size-report.json) and prints it; bench/echo-instructions.ts adds the run-time
+ * figures (heap, malloc and stack high-water marks, boot instructions).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+
+export type TextPart = 'engine' | 'builtins' | 'parser' | 'bytecode' | 'platform' | 'libc' | 'other';
+export const TEXT_PARTS: TextPart[] = ['engine', 'builtins', 'parser', 'bytecode', 'platform', 'libc', 'other'];
+
+export interface SizeReport {
+  image: string;
+  text: number;
+  data: number;
+  bss: number;
+  /** Bytes of read-only output sections (code, constants, unwind tables) per origin; sums to textMapped. */
+  textParts: Record<TextPart, number>;
+  /** What the map attributes to read-only sections (text from `size` may differ by a few bytes of alignment). */
+  textMapped: number;
+}
+
+/** Engine files that hold JS built-ins (their constructors, prototypes, and what only they use). */
+const BUILTIN_FILES = new Set(['xsArguments', 'xsArray', 'xsAtomics', 'xsBigInt', 'xsBoolean', 'xsDataView', 'xsDate', 'xsError',
+  'xsFunction', 'xsGenerator', 'xsGlobal', 'xsJSON', 'xsLockdown', 'xsMapSet', 'xsMath', 'xsNumber', 'xsObject', 'xsPromise',
+  'xsProxy', 'xsRegExp', 'xsString', 'xsSymbol', 'xsre']);
+/** Engine files of the parser and code generator (absent from byte-code images). */
+const PARSER_FILES = new Set(['xsLexical', 'xsSyntaxical', 'xsTree', 'xsScope', 'xsCode', 'xsScript', 'xsSourceMap']);
+
+/** Which part an input file of the link belongs to. */
+export function partOf(file: string): TextPart {
+  if (/\/xs-engine\//.test(file)) {
+    const name = basename(file).replace(/\.o$/, '');
+    if (PARSER_FILES.has(name)) return 'parser';
+    if (BUILTIN_FILES.has(name)) return 'builtins';
+    return 'engine';
+  }
+  if (/xs_app_(program|script)\.o$/.test(file)) return 'bytecode';
+  if (/lib(c|c_nano|m|g|g_nano|gcc|nosys)\.a\(|\/crt[^/]*\.o$|\/libgcc|\/libc[._]|\/ld-linux|\/Scrt1|\/crti|\/crtn|crtbegin|crtend/.test(file)) return 'libc';
+  if (/\/obj\/[^/]+\.o$|\/xs-host\//.test(file)) return 'platform';
+  return 'other';
+}
+
+/** Read-only output sections counted as text (as `size` counts them, Berkeley format). */
+function isTextSection(name: string): boolean {
+  return /^\.(vectors|text|text\.retram|text\.tcm|program|rodata|ARM\.extab|ARM\.exidx|init|fini|eh_frame|eh_frame_hdr|gcc_except_table|plt|plt\.got|plt\.sec|rela?\.(dyn|plt)|dynsym|dynstr|gnu\.hash|gnu\.version|gnu\.version_r|note\..*|interp|init_array|fini_array)$/.test(name) && !/^\.note\.GNU-stack$/.test(name);
+}
+
+/** Sums the input sections of the map's read-only output sections by part. */
+export function textPartsFromMap(mapText: string): { parts: Record<TextPart, number>; total: number } {
+  const parts = Object.fromEntries(TEXT_PARTS.map((p) => [p, 0])) as Record<TextPart, number>;
+  const start = mapText.indexOf('Linker script and memory map');
+  const lines = (start >= 0 ? mapText.slice(start) : mapText).split('\n');
+  let output: string | null = null;
+  let pendingName: string | null = null;
+  let total = 0;
+  for (const line of lines) {
+    const top = /^(\.[^\s]+)(?:\s+0x([0-9a-f]+)\s+0x([0-9a-f]+))?/.exec(line);
+    if (top) {
+      output = top[1];
+      pendingName = null;
+      continue;
+    }
+    if (!output || !isTextSection(output)) continue;
+    // " .text.name  0xADDR  0xSIZE file" or " .text.name" then "   0xADDR 0xSIZE file"; " *fill* 0xADDR 0xSIZE"
+    let m = /^ (\S+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$/.exec(line);
+    if (m && m[1] !== '*fill*') {
+      const size = parseInt(m[3], 16);
+      if (parseInt(m[2], 16) !== 0 || size !== 0) {
+        parts[partOf(m[4].trim())] += size;
+        total += size;
+      }
+      pendingName = null;
+      continue;
+    }
+    m = /^ \*fill\*\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)/.exec(line);
+    if (m) {
+      const size = parseInt(m[2], 16);
+      parts.other += size;
+      total += size;
+      continue;
+    }
+    m = /^ (\S+)$/.exec(line);
+    if (m && !m[1].startsWith('*')) {
+      pendingName = m[1];
+      continue;
+    }
+    m = /^\s{10,}0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$/.exec(line);
+    if (m && pendingName) {
+      const size = parseInt(m[2], 16);
+      parts[partOf(m[3].trim())] += size;
+      total += size;
+      pendingName = null;
+    }
+  }
+  return { parts, total };
+}
+
+export function sizeReportOf(image: string, mapFile: string, size: { text: number; data: number; bss: number }): SizeReport {
+  const { parts, total } = existsSync(mapFile) ? textPartsFromMap(readFileSync(mapFile, 'utf8')) : { parts: Object.fromEntries(TEXT_PARTS.map((p) => [p, 0])) as Record<TextPart, number>, total: 0 };
+  return { image, ...size, textParts: parts, textMapped: total };
+}
+
+/** One table row per part (bytes and share of text). */
+export function formatSizeReport(report: SizeReport): string {
+  const rows = [`text ${report.text} bytes (map: ${report.textMapped}), data ${report.data}, bss ${report.bss}`];
+  for (const part of TEXT_PARTS) {
+    const bytes = report.textParts[part];
+    if (!bytes && part !== 'parser') continue;
+    rows.push(`  ${part.padEnd(9)} ${String(bytes).padStart(8)}  ${report.textMapped ? ((100 * bytes) / report.textMapped).toFixed(1).padStart(5) : '  0.0'} %`);
+  }
+  return rows.join('\n');
+}
