@@ -17,6 +17,7 @@ export const ERRNO = {
   EPIPE: 32,
   EBADMSG: 74,
   EMSGSIZE: 90,
+  ECONNRESET: 104,
   ETIMEDOUT: 110,
   ERESTARTSYS: 512,
 } as const;

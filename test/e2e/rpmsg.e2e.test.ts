@@ -140,6 +140,26 @@ describe.each(TARGETS)('end to end on %s', (target) => {
     expect(removed).toEqual([probed[0]]);
   });
 
+  it('virtio_rpmsg_bus unbound and bound again (status 0 then 1 at once, as virtio_dev_remove writes), held 100 ms and 0 ms: every channel comes back and echoes', async () => {
+    const probed: RpmsgDevice[] = [];
+    const echoes: string[] = [];
+    const driver: RpmsgDriver = { name: 'watch', idTable: ['rpmsg-client-sample'], probe: (device) => { probed.push(device); }, callback: (_device, data) => { echoes.push(text(data)); } };
+    ({ session } = await openTestSession(target, { beforeBoot: (host) => host.rpmsg.registerRpmsgDriver(driver) }));
+    await until(() => probed.length === 1, 'first probe');
+    for (const hold of [100, 0]) {
+      const before = probed.length;
+      session.host.unbindVirtioRpmsg();
+      if (hold > 0) await new Promise((resolve) => setTimeout(resolve, hold));
+      session.host.bindVirtioRpmsg();
+      await until(() => probed.length === before + 1, `the channel back after an unbind held ${hold} ms`, 10000);
+      const device = probed[probed.length - 1];
+      await until(() => device.ept !== null, 'its endpoint');
+      await send(device.ept!, `after ${hold}`);
+      await until(() => echoes.includes(`after ${hold}`), `the echo after the ${hold} ms unbind`, 10000);
+    }
+    expect(session.console.join('\n')).not.toMatch(/avail\.idx runs/);
+  });
+
   // In one Node process an uncaught exception would take the host down too: native targets only.
   it.skipIf(target === 'in-process')('a JS crash in the firmware is seen by the host as a crash: channels removed, firmware restarted, services announced again', async () => {
     const probed: string[] = [];

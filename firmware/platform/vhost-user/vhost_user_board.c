@@ -127,6 +127,11 @@ bool vhost_user_board_take_event(vhost_user_board_event *event)
 	return true;
 }
 
+int vhost_user_board_peek_event(void)
+{
+	return event_count ? (int)events[event_head].kind : 0;
+}
+
 void vhost_user_board_stop(void)
 {
 	vhost_user_backend_destroy(backend);

@@ -1,6 +1,7 @@
 /** Device side of one split vring: takes the driver's buffers from avail, returns them on used. */
 import { RpmsgError, type ErrorCounters } from '../../../wire/errors.ts';
 import type { SharedMemory } from '../../../wire/shared-memory.ts';
+import type { PlatformCommon } from '../platform.ts';
 import {
   VRING_AVAIL_F_NO_INTERRUPT,
   VRING_DESC_ADDR,
@@ -33,6 +34,12 @@ const DESC_ADDR_WORD = VRING_DESC_ADDR >> 2;
 const DESC_LEN_WORD = VRING_DESC_LEN >> 2;
 const DESC_HALVES = VRING_DESC_SIZE >> 1;
 const DESC_FLAGS_HALF = VRING_DESC_FLAGS >> 1;
+
+/** The platform's memory-ordering hooks a vring uses (the barrier, and the cache hooks of a cached window). */
+export type MemoryOrdering = Pick<PlatformCommon, 'barrier' | 'cacheClean' | 'cacheInvalidate'>;
+
+/** No ordering hooks: for a ring read and written by one thread (tests, in-process). */
+const PROGRAM_ORDER: MemoryOrdering = { barrier() {} };
 
 /** Where a vring lives, as local offsets into the shared memory. */
 export interface VringPlacement {
@@ -72,6 +79,13 @@ export class VringDevice {
   bufferOffset = 0;
   /** Length (desc.len) of that buffer. */
   bufferLength = 0;
+  /**
+   * The platform's full memory barrier, called as a method of this ring (the hook must not use
+   * `this`): a field looked up early, and no wrapper call on the message path.
+   */
+  private readonly barrier: () => void;
+  /** The platform's hooks when it has both cache hooks, or null when the window is coherent (every target today). */
+  private readonly cache: Required<MemoryOrdering> | null;
   /** Next avail ring slot the device will read (free-running, 16 bits). */
   private lastAvail = 0;
   /** used.idx the device last published (kept locally: the driver may scribble on it). */
@@ -90,8 +104,14 @@ export class VringDevice {
   private readonly descHalves: Uint16Array;
   /** used.idx when the driver was last notified, for EVENT_IDX. */
   private lastNotifiedUsed = 0;
-  /** Set once the driver corrupted avail.idx (Linux: BAD_RING): the ring is not used until a host reset. */
+  /** Set once the driver corrupted avail.idx (Linux: BAD_RING), or re-initialised the ring under us: not used until a host reset. */
   broken = false;
+  /** Whether the driver's kicks are wanted (VRING_USED_F_NO_NOTIFY clear; with EVENT_IDX, avail_event kept at lastAvail). */
+  private kicksWanted = true;
+  /** Local offsets of avail and used (for the cache hooks). */
+  private readonly availOffset: number;
+  private readonly usedOffset: number;
+  private readonly descOffset: number;
   readonly num: number;
   readonly notifyId: number;
   private readonly memory: SharedMemory;
@@ -103,9 +123,21 @@ export class VringDevice {
   /** Where takeValid() reports the malformed entries it skips. */
   private readonly report: (error: unknown) => void;
 
-  constructor(memory: SharedMemory, placement: VringPlacement, eventIndex: boolean, counters: ErrorCounters, report: (error: unknown) => void = () => {}) {
+  constructor(
+    memory: SharedMemory,
+    placement: VringPlacement,
+    eventIndex: boolean,
+    counters: ErrorCounters,
+    report: (error: unknown) => void = () => {},
+    ordering: MemoryOrdering = PROGRAM_ORDER,
+  ) {
     checkVringAlignment(memory, placement, `vring ${placement.notifyId}`, counters);
     const num = placement.num;
+    this.barrier = ordering.barrier;
+    this.cache = ordering.cacheClean === undefined || ordering.cacheInvalidate === undefined ? null : (ordering as Required<MemoryOrdering>);
+    this.availOffset = placement.avail;
+    this.usedOffset = placement.used;
+    this.descOffset = placement.desc;
     const buffer = memory.bytes.buffer;
     const start = memory.bytes.byteOffset;
     this.mask = num - 1;
@@ -126,6 +158,7 @@ export class VringDevice {
     this.usedIndex = this.usedHalves[IDX_HALF];
     this.lastAvail = this.usedIndex;
     this.lastNotifiedUsed = this.usedIndex;
+    this.setKicksWanted(true);
   }
 
   // The message path's methods first: XS finds a method by walking the prototype's list in order.
@@ -138,16 +171,23 @@ export class VringDevice {
   takeAvailable(): number {
     if (this.broken) return -1;
     const lastAvail = this.lastAvail;
+    const cache = this.cache;
+    if (cache !== null) cache.cacheInvalidate(this.availOffset + VRING_IDX, 2);
     const pending = (this.availHalves[IDX_HALF] - lastAvail) & 0xffff;
     if (pending === 0) return -1;
     if (pending > this.num) throw this.corrupted(pending);
-    const head = this.availHalves[AVAIL_RING_HALF + (lastAvail & this.mask)];
+    // The entry and its descriptor only after avail.idx (Linux's vhost: smp_rmb after reading avail->idx).
+    this.barrier();
+    const slot = lastAvail & this.mask;
+    if (cache !== null) cache.cacheInvalidate(this.availOffset + VRING_RING + 2 * slot, 2);
+    const head = this.availHalves[AVAIL_RING_HALF + slot];
     if (head >= this.num) {
       throw this.counters.record(
         'descriptor-index-out-of-range',
         new RpmsgError('EIO', `vring ${this.notifyId}: avail ring names descriptor ${head}, but the ring has only ${this.num}; the driver corrupted the ring`),
       );
     }
+    if (cache !== null) cache.cacheInvalidate(this.descOffset + VRING_DESC_SIZE * head, VRING_DESC_SIZE);
     const flags = this.descHalves[DESC_HALVES * head + DESC_FLAGS_HALF];
     if ((flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)) !== 0) {
       throw this.counters.record(
@@ -198,20 +238,28 @@ export class VringDevice {
     const element = USED_RING_WORD + USED_ELEM_WORDS * (usedIndex & this.mask);
     this.usedWords[element] = head;
     this.usedWords[element + 1] = length;
-    // The element must be visible before the index; JS stores to shared memory are in order.
+    const cache = this.cache;
+    if (cache !== null) cache.cacheClean(this.usedOffset + 4 * element, VRING_USED_ELEM_SIZE);
+    // The element before the index (OpenAMP: atomic_thread_fence before used->idx; Linux's vhost: smp_wmb).
+    this.barrier();
     this.usedIndex = (usedIndex + 1) & 0xffff;
     this.usedHalves[IDX_HALF] = this.usedIndex;
-    if (this.eventIndex) this.usedHalves[this.availEventHalf] = this.lastAvail;
+    if (cache !== null) cache.cacheClean(this.usedOffset + VRING_IDX, 2);
   }
 
   /** Does the driver want an interrupt for the buffers returned since the last notify? */
   shouldNotify(): boolean {
     const usedIndex = this.usedIndex;
     if (usedIndex === this.lastNotifiedUsed) return false;
+    // used.idx out before the driver's fields are read (Linux's vhost_notify: smp_mb; OpenAMP: vq_ring_must_notify after a fence).
+    this.barrier();
+    const cache = this.cache;
     let wanted: boolean;
     if (this.eventIndex) {
+      if (cache !== null) cache.cacheInvalidate(this.availOffset + 2 * this.usedEventHalf, 2);
       wanted = vringNeedEvent(this.availHalves[this.usedEventHalf], usedIndex, this.lastNotifiedUsed);
     } else {
+      if (cache !== null) cache.cacheInvalidate(this.availOffset + VRING_FLAGS, 2);
       wanted = (this.availHalves[FLAGS_HALF] & VRING_AVAIL_F_NO_INTERRUPT) === 0;
     }
     this.lastNotifiedUsed = usedIndex;
@@ -233,6 +281,7 @@ export class VringDevice {
   /** How many buffers the driver has posted that the device has not taken. */
   pending(): number {
     if (this.broken) return 0;
+    if (this.cache !== null) this.cache.cacheInvalidate(this.availOffset + VRING_IDX, 2);
     const pending = (this.availHalves[IDX_HALF] - this.lastAvail) & 0xffff;
     if (pending > this.num) throw this.corrupted(pending);
     return pending;
@@ -241,6 +290,10 @@ export class VringDevice {
   /** avail.idx ran more than num ahead: stop using the ring (skipping entries would hand back buffers the driver never posted). */
   private corrupted(pending: number): RpmsgError {
     this.broken = true;
+    if (this.reinitialised()) {
+      // Not the driver's fault: it set the ring up afresh (a reset we did not see); the runtime resets at its next look.
+      return new RpmsgError('ECONNRESET', `vring ${this.notifyId}: the host re-initialised the ring (used.idx reads ${this.usedHalves[IDX_HALF]}, this device published ${this.usedIndex}); treated as a host reset`);
+    }
     return this.counters.record(
       'avail-index-corrupt',
       new RpmsgError('EIO', `vring ${this.notifyId}: avail.idx runs ${pending} entries ahead of the device, more than the ring's ${this.num}; the driver corrupted the ring; the ring is unused until the host resets the device (status 0)`),
@@ -255,9 +308,48 @@ export class VringDevice {
     if (head < this.num) this.pushUsed(head, 0);
   }
 
-  /** Ask the driver not to kick this ring (VRING_USED_F_NO_NOTIFY), or allow kicks again. */
+  /**
+   * Ask the driver not to kick this ring, or to kick it again. Without EVENT_IDX: used.flags =
+   * VRING_USED_F_NO_NOTIFY or 0 (the device owns used.flags; no other flag is defined). With
+   * EVENT_IDX (the driver then ignores the flag): used.avail_event = the next entry we will read,
+   * or, to suppress, num + 1 entries behind it, so vring_need_event stays false for any batch the
+   * driver can post (OpenAMP's vq_ring_enable_interrupt / virtqueue_disable_cb for the device role).
+   */
   setKicksWanted(wanted: boolean): void {
-    const flags = this.usedHalves[FLAGS_HALF];
-    this.usedHalves[FLAGS_HALF] = wanted ? flags & ~VRING_USED_F_NO_NOTIFY : flags | VRING_USED_F_NO_NOTIFY;
+    this.kicksWanted = wanted;
+    const cache = this.cache;
+    if (this.eventIndex) {
+      this.usedHalves[this.availEventHalf] = wanted ? this.lastAvail : (this.lastAvail - this.num - 1) & 0xffff;
+      if (cache !== null) cache.cacheClean(this.usedOffset + 2 * this.availEventHalf, 2);
+    } else {
+      this.usedHalves[FLAGS_HALF] = wanted ? 0 : VRING_USED_F_NO_NOTIFY;
+      if (cache !== null) cache.cacheClean(this.usedOffset + VRING_FLAGS, 2);
+    }
+  }
+
+  /**
+   * Turn the driver's kicks back on and look again: true if entries wait. The barrier between the
+   * two is what closes the store-buffer race (both sides miss the other's write and nobody kicks):
+   * Linux's virtqueue_enable_cb and OpenAMP's vq_ring_enable_interrupt do the same.
+   */
+  enableKicks(): boolean {
+    this.setKicksWanted(true);
+    this.barrier();
+    return this.pending() > 0;
+  }
+
+  /** True while the driver's kicks are wanted (see setKicksWanted). */
+  get kicksEnabled(): boolean {
+    return this.kicksWanted;
+  }
+
+  /**
+   * True when used.idx in memory is not what this device last published. The driver never writes
+   * used.idx, so the ring was set up afresh (Linux's rp_find_vq zeroes it at every probe): a host
+   * reset the status byte did not show (unbind and rebind between two looks).
+   */
+  reinitialised(): boolean {
+    if (this.cache !== null) this.cache.cacheInvalidate(this.usedOffset + VRING_IDX, 2);
+    return this.usedHalves[IDX_HALF] !== this.usedIndex;
   }
 }
