@@ -58,7 +58,7 @@ export class Endpoint {
     try {
       checkChannelName(name);
     } catch (error) {
-      throw new RpmsgError('EINVAL', `cannot create the endpoint: ${(error as Error).message}`);
+      throw new RpmsgError('EINVAL', `cannot create the endpoint: ${(error as Error).message.replace(/^EINVAL: /, '')}`);
     }
     const address = options.address ?? RPMSG_ADDR_ANY;
     if (address !== RPMSG_ADDR_ANY) {
