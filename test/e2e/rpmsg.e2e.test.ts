@@ -160,6 +160,25 @@ describe.each(TARGETS)('end to end on %s', (target) => {
     expect(session.console.join('\n')).not.toMatch(/avail\.idx runs/);
   });
 
+  it('a remote->host burst waiting for TX buffers when the host went away does not resume on the next host session', async () => {
+    let burstMessages = 0;
+    let control;
+    ({ session, control } = await openTestSession(target));
+    await until(() => !!control.device(), 'control');
+    const sink = createEndpoint(control.device() as RpmsgDevice, () => { burstMessages++; });
+    await sendTo(sink, 'burst 1000000 64', control.device().dst);
+    await until(() => burstMessages > 1000, 'the burst under way', 20000);
+    session.host.unbindVirtioRpmsg(); // the host goes away mid-burst
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    session.host.bindVirtioRpmsg();
+    await until(() => !!control.device() && control.device().ept !== null, 'the control channel of the next session', 10000);
+    expect(await control.command('stats')).toMatch(/^ok stats /);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const statistics = session.host.rpmsgTransports(session.rproc)[0].statistics;
+    expect(statistics.rxNoRecipient).toBe(0); // nothing addressed to the old session's endpoint
+    expect(statistics.rxMessages).toBeLessThan(10); // the announcements and the stats reply only
+  });
+
   // In one Node process an uncaught exception would take the host down too: native targets only.
   it.skipIf(target === 'in-process')('a JS crash in the firmware is seen by the host as a crash: channels removed, firmware restarted, services announced again', async () => {
     const probed: string[] = [];

@@ -69,6 +69,10 @@ export default function e2eApp(rpmsg: Rpmsg): void {
     onWritable() {
       sendBurst(this);
     },
+    onError() {
+      // The host went away: the rest of the burst was for that session's address; drop it.
+      burst.left = 0;
+    },
   });
 
   /** Send the rest of a burst with trySend; on ENOMEM wait for onWritable (no message lost). */
