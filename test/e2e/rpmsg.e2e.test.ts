@@ -171,8 +171,11 @@ describe.each(TARGETS)('end to end on %s', (target) => {
     session.host.unbindVirtioRpmsg(); // the host goes away mid-burst
     await new Promise((resolve) => setTimeout(resolve, 100));
     session.host.bindVirtioRpmsg();
-    await until(() => !!control.device() && control.device().ept !== null, 'the control channel of the next session', 10000);
-    expect(await control.command('stats')).toMatch(/^ok stats /);
+    const withConsole = (error: Error) => `${error.message}; remote console:\n${session!.console.join('\n')}`;
+    const back = await until(() => !!control.device() && control.device().ept !== null, 'the control channel of the next session', 10000).then(() => 'ok', withConsole);
+    expect(back).toBe('ok');
+    const reply = await control.command('stats').catch(withConsole);
+    expect(reply).toMatch(/^ok stats /);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const statistics = session.host.rpmsgTransports(session.rproc)[0].statistics;
     expect(statistics.rxNoRecipient).toBe(0); // nothing addressed to the old session's endpoint

@@ -123,8 +123,10 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
       }
       const length = receive.bufferLength;
       this.receiveOne(receive.bufferOffset, length);
+      // Detached from inside the callback: the ring is the old host's, and may already be the next
+      // host's, set up afresh; a used entry written now would corrupt it.
+      if (this.receiveRing !== receive) return;
       receive.pushUsed(head, length);
-      if (this.receiveRing !== receive) return; // detached from inside a callback: the ring is the old host's
     }
     if (receive.shouldNotify()) this.platform.notify(receive.notifyId);
     if (this.endpoints.waitingWriters > 0 || this.transmitKicksWanted) this.wakeWriters(); // the usual case skips the call
@@ -240,7 +242,7 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
     }
     let head = this.takeTransmitBuffer(transmit, length);
     if (head < 0) {
-      if (transmit.broken) throw this.transmitSetAside();
+      if (transmit.broken) throw this.transmitSetAside(transmit);
       // Out of buffers: we are about to wait, so ask the host to kick vring 0 again, then look once
       // more (Linux's virtqueue_enable_cb pattern): it may have posted one before it saw the flag.
       this.transmitKicksWanted = true;
@@ -251,7 +253,7 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
       const platform = this.platform;
       const deadline = platform.now() + timeout;
       while (head < 0) {
-        if (transmit.broken) throw this.transmitSetAside();
+        if (transmit.broken) throw this.transmitSetAside(transmit);
         const left = deadline - platform.now();
         if (left <= 0) {
           throw new RpmsgError('ERESTARTSYS', `no TX buffer came back from the host within ${timeout} ms; the host is not consuming messages`);
@@ -292,8 +294,14 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
     if (transmit.shouldNotify()) platform.notify(transmit.notifyId);
   }
 
-  /** The error of a send while vring 0 is set aside (the host corrupted it): no buffer can come until a reset. */
-  private transmitSetAside(): RpmsgError {
+  /**
+   * The error of a send while vring 0 is set aside: no buffer can come until a reset. If the host
+   * set the ring up afresh (a reset not seen yet), the runtime detaches now, before anything more
+   * is written into the next session's rings, and the send fails with EPIPE.
+   */
+  private transmitSetAside(transmit: VringDevice): RpmsgError {
+    if (this.watchHost !== null) this.watchHost();
+    if (this.transmitRing !== transmit) return new RpmsgError('EPIPE', 'the host reset the device (it set the vrings up afresh); the message was not sent');
     return new RpmsgError('EIO', 'vring 0 (TX) is set aside since the host corrupted it; sends fail until the host resets the device');
   }
 

@@ -21,6 +21,7 @@ export function vhostUserConfiguration(info: VhostUserDeviceInfo, counters: Erro
       throw counters.record('vring-malformed', new RpmsgError('EINVAL', `vhost-user vring ${index}: num ${vring.num} is not a power of two`));
     }
     const placement: VringPlacement = {
+      adoptIndexes: true,
       num: vring.num,
       notifyId: vring.notifyId,
       desc: memory.translate(vring.desc, vring.num * VRING_DESC_SIZE, `vring ${index} descriptor table`, counters),

@@ -43,6 +43,8 @@ const PROGRAM_ORDER: MemoryOrdering = { barrier() {} };
 
 /** Where a vring lives, as local offsets into the shared memory. */
 export interface VringPlacement {
+  /** Take the ring's indexes over from used.idx in memory (vhost-user) instead of starting at 0. */
+  adoptIndexes?: boolean;
   num: number;
   notifyId: number;
   desc: number;
@@ -106,6 +108,8 @@ export class VringDevice {
   private lastNotifiedUsed = 0;
   /** Set once the driver corrupted avail.idx (Linux: BAD_RING), or re-initialised the ring under us: not used until a host reset. */
   broken = false;
+  /** avail.idx was seen behind lastAvail: the driver started counting afresh (see corrupted). */
+  private restarted = false;
   /** Whether the driver's kicks are wanted (VRING_USED_F_NO_NOTIFY clear; with EVENT_IDX, avail_event kept at lastAvail). */
   private kicksWanted = true;
   /** Local offsets of avail and used (for the cache hooks). */
@@ -154,8 +158,12 @@ export class VringDevice {
     this.counters = counters;
     this.eventIndex = eventIndex;
     this.report = report;
-    // A ring the driver hands over starts empty; take over its used index as published.
-    this.usedIndex = this.usedHalves[IDX_HALF];
+    // A ring the driver hands over starts empty. A remoteproc host has just set it up (Linux's
+    // rp_find_vq zeroes it): both indexes start at 0, whatever the memory still holds (a late write
+    // of the device's previous session). A vhost-user frontend may hand over a ring with a base:
+    // its used index is taken over as published.
+    this.usedIndex = placement.adoptIndexes === true ? this.usedHalves[IDX_HALF] : 0;
+    if (this.usedHalves[IDX_HALF] !== this.usedIndex) this.usedHalves[IDX_HALF] = this.usedIndex;
     this.lastAvail = this.usedIndex;
     this.lastNotifiedUsed = this.usedIndex;
     this.setKicksWanted(true);
@@ -290,6 +298,9 @@ export class VringDevice {
   /** avail.idx ran more than num ahead: stop using the ring (skipping entries would hand back buffers the driver never posted). */
   private corrupted(pending: number): RpmsgError {
     this.broken = true;
+    // avail.idx behind the entries already taken, at a count a fresh driver reaches (<= num): a
+    // driver never moves it back, so it counts afresh (a garbage value stays plain corruption).
+    if (pending > 0x8000 && this.availHalves[IDX_HALF] <= this.num) this.restarted = true;
     if (this.reinitialised()) {
       // Not the driver's fault: it set the ring up afresh (a reset we did not see); the runtime resets at its next look.
       return new RpmsgError('ECONNRESET', `vring ${this.notifyId}: the host re-initialised the ring (used.idx reads ${this.usedHalves[IDX_HALF]}, this device published ${this.usedIndex}); treated as a host reset`);
@@ -349,6 +360,7 @@ export class VringDevice {
    * reset the status byte did not show (unbind and rebind between two looks).
    */
   reinitialised(): boolean {
+    if (this.restarted) return true;
     if (this.cache !== null) this.cache.cacheInvalidate(this.usedOffset + VRING_IDX, 2);
     return this.usedHalves[IDX_HALF] !== this.usedIndex;
   }
