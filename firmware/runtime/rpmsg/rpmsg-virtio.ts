@@ -23,7 +23,7 @@ import {
 import type { SharedMemory } from '../../../wire/shared-memory.ts';
 import type { PlatformCommon } from '../platform.ts';
 import type { DeviceConfiguration } from '../virtio/device-configuration.ts';
-import { VringDevice } from '../virtio/vring-device.ts';
+import { CachedVringDevice, VringDevice, type MemoryOrdering } from '../virtio/vring-device.ts';
 import { VIRTIO_RING_F_EVENT_IDX } from '../../../wire/vring.ts';
 import { Endpoint, type EndpointHost, type EndpointOptions } from './endpoint.ts';
 import { EndpointTable } from './endpoint-table.ts';
@@ -107,26 +107,30 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
       this.wakeWriters();
       return;
     }
-    // While draining, the host need not kick vring 1 (VRING_USED_F_NO_NOTIFY, or a parked avail_event);
-    // once it is empty, kicks go back on and the ring is looked at once more (Linux's virtio devices, OpenAMP).
+    // Once a second message waits (the host is streaming), it need not kick vring 1 while we drain
+    // (VRING_USED_F_NO_NOTIFY, or a parked avail_event); once the ring is empty, kicks go back on
+    // and the ring is looked at once more (Linux's virtio devices, OpenAMP). With EVENT_IDX the
+    // re-arm comes after every pass (avail_event must follow the entries taken). A single message
+    // (a round trip) costs nothing more.
     let suppressed = false;
-    for (;;) {
-      const head = receive.takeValid();
-      if (head < 0) {
-        if (!suppressed || !receive.enableKicks()) break;
-        suppressed = false;
-        continue;
-      }
-      if (!suppressed) {
-        receive.setKicksWanted(false);
-        suppressed = true;
-      }
+    let head = receive.takeValid();
+    while (head >= 0) {
       const length = receive.bufferLength;
       this.receiveOne(receive.bufferOffset, length);
       // Detached from inside the callback: the ring is the old host's, and may already be the next
       // host's, set up afresh; a used entry written now would corrupt it.
       if (this.receiveRing !== receive) return;
       receive.pushUsed(head, length);
+      head = receive.takeValid();
+      if (head < 0) {
+        if (!suppressed && !receive.eventIndex) break;
+        suppressed = false;
+        receive.enableKicks();
+        head = receive.takeValid();
+      } else if (!suppressed) {
+        receive.setKicksWanted(false);
+        suppressed = true;
+      }
     }
     if (receive.shouldNotify()) this.platform.notify(receive.notifyId);
     if (this.endpoints.waitingWriters > 0 || this.transmitKicksWanted) this.wakeWriters(); // the usual case skips the call
@@ -179,29 +183,6 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
     }
   }
 
-  /**
-   * A message to an address where nothing listens: counted, and logged as Linux does ("msg
-   * received with no recipient", dev_warn_ratelimited): at most NO_RECIPIENT_BURST lines per
-   * NO_RECIPIENT_WINDOW_MS, the number left out said in the next line logged.
-   */
-  private noRecipient(source: number, destination: number, payload: number): void {
-    this.statistics.unrouted++;
-    const error = this.counters.record('no-recipient', new RpmsgError('ENXIO', `msg received with no recipient: host sent ${payload} bytes from 0x${source.toString(16)} to 0x${destination.toString(16)}, where no endpoint listens; dropped`));
-    const now = this.platform.now();
-    if (now - this.noRecipientWindow >= NO_RECIPIENT_WINDOW_MS) {
-      this.noRecipientWindow = now;
-      this.noRecipientLogged = 0;
-    }
-    if (this.noRecipientLogged >= NO_RECIPIENT_BURST) {
-      this.noRecipientSuppressed++;
-      return;
-    }
-    this.noRecipientLogged++;
-    const suppressed = this.noRecipientSuppressed;
-    this.noRecipientSuppressed = 0;
-    this.report(suppressed === 0 ? error : `${error.message} (${suppressed} more not logged before this one)`);
-  }
-
   /** EndpointHost: the message being delivered (view, or copied into `target`). */
   currentMessage(endpoint: Endpoint, target: Uint8Array | undefined): Uint8Array | number {
     if (this.deliveringTo !== endpoint) {
@@ -246,7 +227,8 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
       // Out of buffers: we are about to wait, so ask the host to kick vring 0 again, then look once
       // more (Linux's virtqueue_enable_cb pattern): it may have posted one before it saw the flag.
       this.transmitKicksWanted = true;
-      if (transmit.enableKicks()) head = this.takeTransmitBuffer(transmit, length);
+      transmit.enableKicks();
+      head = this.takeTransmitBuffer(transmit, length);
     }
     if (head < 0 && wait) {
       const timeout = this.endpoints.sendTimeoutFor(source);
@@ -294,17 +276,6 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
     if (transmit.shouldNotify()) platform.notify(transmit.notifyId);
   }
 
-  /**
-   * The error of a send while vring 0 is set aside: no buffer can come until a reset. If the host
-   * set the ring up afresh (a reset not seen yet), the runtime detaches now, before anything more
-   * is written into the next session's rings, and the send fails with EPIPE.
-   */
-  private transmitSetAside(transmit: VringDevice): RpmsgError {
-    if (this.watchHost !== null) this.watchHost();
-    if (this.transmitRing !== transmit) return new RpmsgError('EPIPE', 'the host reset the device (it set the vrings up afresh); the message was not sent');
-    return new RpmsgError('EIO', 'vring 0 (TX) is set aside since the host corrupted it; sends fail until the host resets the device');
-  }
-
   /** The head of a TX buffer big enough for `length`, or -1; bad host buffers are skipped. */
   private takeTransmitBuffer(transmit: VringDevice, length: number): number {
     for (;;) {
@@ -326,8 +297,15 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
     this.memory = memory;
     // EVENT_IDX as negotiated (dfeatures "event-idx"): the device then writes used.avail_event and reads avail.used_event.
     const eventIndex = (config.features & VIRTIO_RING_F_EVENT_IDX_MASK) !== 0;
-    this.transmitRing = new VringDevice(this.memory, config.transmit, eventIndex, this.counters, this.reportError, this.platform);
-    this.receiveRing = new VringDevice(this.memory, config.receive, eventIndex, this.counters, this.reportError, this.platform);
+    const platform = this.platform;
+    if (platform.cacheClean !== undefined && platform.cacheInvalidate !== undefined) {
+      const ordering = platform as Required<MemoryOrdering>;
+      this.transmitRing = new CachedVringDevice(this.memory, config.transmit, eventIndex, this.counters, this.reportError, ordering);
+      this.receiveRing = new CachedVringDevice(this.memory, config.receive, eventIndex, this.counters, this.reportError, ordering);
+    } else {
+      this.transmitRing = new VringDevice(this.memory, config.transmit, eventIndex, this.counters, this.reportError, platform);
+      this.receiveRing = new VringDevice(this.memory, config.receive, eventIndex, this.counters, this.reportError, platform);
+    }
     this.attached = true;
     this.nameService.enabled = (config.features & VIRTIO_RPMSG_F_NS_MASK) !== 0;
     // Nothing waits for a TX buffer of this host (detach cleared the old session's writers).
@@ -379,6 +357,40 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
     if (this.endpoints.byAddress.get(endpoint.address) !== endpoint) return;
     this.nameService.announce(endpoint, RPMSG_NS_DESTROY);
     this.endpoints.remove(endpoint);
+  }
+
+  /**
+   * A message to an address where nothing listens: counted, and logged as Linux does ("msg
+   * received with no recipient", dev_warn_ratelimited): at most NO_RECIPIENT_BURST lines per
+   * NO_RECIPIENT_WINDOW_MS, the number left out said in the next line logged.
+   */
+  private noRecipient(source: number, destination: number, payload: number): void {
+    this.statistics.unrouted++;
+    const error = this.counters.record('no-recipient', new RpmsgError('ENXIO', `msg received with no recipient: host sent ${payload} bytes from 0x${source.toString(16)} to 0x${destination.toString(16)}, where no endpoint listens; dropped`));
+    const now = this.platform.now();
+    if (now - this.noRecipientWindow >= NO_RECIPIENT_WINDOW_MS) {
+      this.noRecipientWindow = now;
+      this.noRecipientLogged = 0;
+    }
+    if (this.noRecipientLogged >= NO_RECIPIENT_BURST) {
+      this.noRecipientSuppressed++;
+      return;
+    }
+    this.noRecipientLogged++;
+    const suppressed = this.noRecipientSuppressed;
+    this.noRecipientSuppressed = 0;
+    this.report(suppressed === 0 ? error : `${error.message} (${suppressed} more not logged before this one)`);
+  }
+
+  /**
+   * The error of a send while vring 0 is set aside: no buffer can come until a reset. If the host
+   * set the ring up afresh (a reset not seen yet), the runtime detaches now, before anything more
+   * is written into the next session's rings, and the send fails with EPIPE.
+   */
+  private transmitSetAside(transmit: VringDevice): RpmsgError {
+    if (this.watchHost !== null) this.watchHost();
+    if (this.transmitRing !== transmit) return new RpmsgError('EPIPE', 'the host reset the device (it set the vrings up afresh); the message was not sent');
+    return new RpmsgError('EIO', 'vring 0 (TX) is set aside since the host corrupted it; sends fail until the host resets the device');
   }
 
   /** Log an error that has no caller to throw to. */

@@ -81,13 +81,6 @@ export class VringDevice {
   bufferOffset = 0;
   /** Length (desc.len) of that buffer. */
   bufferLength = 0;
-  /**
-   * The platform's full memory barrier, called as a method of this ring (the hook must not use
-   * `this`): a field looked up early, and no wrapper call on the message path.
-   */
-  private readonly barrier: () => void;
-  /** The platform's hooks when it has both cache hooks, or null when the window is coherent (every target today). */
-  private readonly cache: Required<MemoryOrdering> | null;
   /** Next avail ring slot the device will read (free-running, 16 bits). */
   private lastAvail = 0;
   /** used.idx the device last published (kept locally: the driver may scribble on it). */
@@ -104,6 +97,12 @@ export class VringDevice {
   private readonly descWords: Uint32Array;
   /** The descriptor table as u16 (for flags). */
   private readonly descHalves: Uint16Array;
+  /**
+   * The platform's full memory barrier, called as a method of this ring (the hook must not use
+   * `this`): a field (after the ring views, which are used more), and no wrapper call on the
+   * message path. CachedVringDevice puts its cache maintenance in it.
+   */
+  protected barrier: () => void;
   /** used.idx when the driver was last notified, for EVENT_IDX. */
   private lastNotifiedUsed = 0;
   /** Set once the driver corrupted avail.idx (Linux: BAD_RING), or re-initialised the ring under us: not used until a host reset. */
@@ -112,15 +111,16 @@ export class VringDevice {
   private restarted = false;
   /** Whether the driver's kicks are wanted (VRING_USED_F_NO_NOTIFY clear; with EVENT_IDX, avail_event kept at lastAvail). */
   private kicksWanted = true;
-  /** Local offsets of avail and used (for the cache hooks). */
-  private readonly availOffset: number;
-  private readonly usedOffset: number;
-  private readonly descOffset: number;
+  /** Local offsets of avail, used and the descriptor table (for CachedVringDevice). */
+  protected readonly availOffset: number;
+  protected readonly usedOffset: number;
+  protected readonly descOffset: number;
   readonly num: number;
   readonly notifyId: number;
   private readonly memory: SharedMemory;
   private readonly counters: ErrorCounters;
-  private readonly eventIndex: boolean;
+  /** VIRTIO_RING_F_EVENT_IDX was negotiated. */
+  readonly eventIndex: boolean;
   /** EVENT_IDX fields: avail.used_event and used.avail_event, as u16 indexes. */
   private readonly usedEventHalf: number;
   private readonly availEventHalf: number;
@@ -137,11 +137,7 @@ export class VringDevice {
   ) {
     checkVringAlignment(memory, placement, `vring ${placement.notifyId}`, counters);
     const num = placement.num;
-    this.barrier = ordering.barrier;
-    this.cache = ordering.cacheClean === undefined || ordering.cacheInvalidate === undefined ? null : (ordering as Required<MemoryOrdering>);
-    this.availOffset = placement.avail;
-    this.usedOffset = placement.used;
-    this.descOffset = placement.desc;
+
     const buffer = memory.bytes.buffer;
     const start = memory.bytes.byteOffset;
     this.mask = num - 1;
@@ -150,6 +146,10 @@ export class VringDevice {
     this.usedWords = new Uint32Array(buffer, start + placement.used, usedAvailEventOffset(num) >> 2);
     this.descWords = new Uint32Array(buffer, start + placement.desc, DESC_WORDS * num);
     this.descHalves = new Uint16Array(buffer, start + placement.desc, DESC_HALVES * num);
+    this.barrier = ordering.barrier;
+    this.availOffset = placement.avail;
+    this.usedOffset = placement.used;
+    this.descOffset = placement.desc;
     this.usedEventHalf = availUsedEventOffset(num) >> 1;
     this.availEventHalf = usedAvailEventOffset(num) >> 1;
     this.num = num;
@@ -179,15 +179,12 @@ export class VringDevice {
   takeAvailable(): number {
     if (this.broken) return -1;
     const lastAvail = this.lastAvail;
-    const cache = this.cache;
-    if (cache !== null) cache.cacheInvalidate(this.availOffset + VRING_IDX, 2);
     const pending = (this.availHalves[IDX_HALF] - lastAvail) & 0xffff;
     if (pending === 0) return -1;
     if (pending > this.num) throw this.corrupted(pending);
     // The entry and its descriptor only after avail.idx (Linux's vhost: smp_rmb after reading avail->idx).
     this.barrier();
     const slot = lastAvail & this.mask;
-    if (cache !== null) cache.cacheInvalidate(this.availOffset + VRING_RING + 2 * slot, 2);
     const head = this.availHalves[AVAIL_RING_HALF + slot];
     if (head >= this.num) {
       throw this.counters.record(
@@ -195,7 +192,6 @@ export class VringDevice {
         new RpmsgError('EIO', `vring ${this.notifyId}: avail ring names descriptor ${head}, but the ring has only ${this.num}; the driver corrupted the ring`),
       );
     }
-    if (cache !== null) cache.cacheInvalidate(this.descOffset + VRING_DESC_SIZE * head, VRING_DESC_SIZE);
     const flags = this.descHalves[DESC_HALVES * head + DESC_FLAGS_HALF];
     if ((flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)) !== 0) {
       throw this.counters.record(
@@ -246,13 +242,10 @@ export class VringDevice {
     const element = USED_RING_WORD + USED_ELEM_WORDS * (usedIndex & this.mask);
     this.usedWords[element] = head;
     this.usedWords[element + 1] = length;
-    const cache = this.cache;
-    if (cache !== null) cache.cacheClean(this.usedOffset + 4 * element, VRING_USED_ELEM_SIZE);
     // The element before the index (OpenAMP: atomic_thread_fence before used->idx; Linux's vhost: smp_wmb).
     this.barrier();
     this.usedIndex = (usedIndex + 1) & 0xffff;
     this.usedHalves[IDX_HALF] = this.usedIndex;
-    if (cache !== null) cache.cacheClean(this.usedOffset + VRING_IDX, 2);
   }
 
   /** Does the driver want an interrupt for the buffers returned since the last notify? */
@@ -261,13 +254,10 @@ export class VringDevice {
     if (usedIndex === this.lastNotifiedUsed) return false;
     // used.idx out before the driver's fields are read (Linux's vhost_notify: smp_mb; OpenAMP: vq_ring_must_notify after a fence).
     this.barrier();
-    const cache = this.cache;
     let wanted: boolean;
     if (this.eventIndex) {
-      if (cache !== null) cache.cacheInvalidate(this.availOffset + 2 * this.usedEventHalf, 2);
       wanted = vringNeedEvent(this.availHalves[this.usedEventHalf], usedIndex, this.lastNotifiedUsed);
     } else {
-      if (cache !== null) cache.cacheInvalidate(this.availOffset + VRING_FLAGS, 2);
       wanted = (this.availHalves[FLAGS_HALF] & VRING_AVAIL_F_NO_INTERRUPT) === 0;
     }
     this.lastNotifiedUsed = usedIndex;
@@ -289,7 +279,6 @@ export class VringDevice {
   /** How many buffers the driver has posted that the device has not taken. */
   pending(): number {
     if (this.broken) return 0;
-    if (this.cache !== null) this.cache.cacheInvalidate(this.availOffset + VRING_IDX, 2);
     const pending = (this.availHalves[IDX_HALF] - this.lastAvail) & 0xffff;
     if (pending > this.num) throw this.corrupted(pending);
     return pending;
@@ -328,25 +317,21 @@ export class VringDevice {
    */
   setKicksWanted(wanted: boolean): void {
     this.kicksWanted = wanted;
-    const cache = this.cache;
     if (this.eventIndex) {
       this.usedHalves[this.availEventHalf] = wanted ? this.lastAvail : (this.lastAvail - this.num - 1) & 0xffff;
-      if (cache !== null) cache.cacheClean(this.usedOffset + 2 * this.availEventHalf, 2);
     } else {
       this.usedHalves[FLAGS_HALF] = wanted ? 0 : VRING_USED_F_NO_NOTIFY;
-      if (cache !== null) cache.cacheClean(this.usedOffset + VRING_FLAGS, 2);
     }
   }
 
   /**
-   * Turn the driver's kicks back on and look again: true if entries wait. The barrier between the
-   * two is what closes the store-buffer race (both sides miss the other's write and nobody kicks):
+   * Turn the driver's kicks back on; the caller then looks at the ring again. The barrier between
+   * the two is what closes the store-buffer race (both sides miss the other's write and nobody kicks):
    * Linux's virtqueue_enable_cb and OpenAMP's vq_ring_enable_interrupt do the same.
    */
-  enableKicks(): boolean {
+  enableKicks(): void {
     this.setKicksWanted(true);
     this.barrier();
-    return this.pending() > 0;
   }
 
   /** True while the driver's kicks are wanted (see setKicksWanted). */
@@ -361,7 +346,52 @@ export class VringDevice {
    */
   reinitialised(): boolean {
     if (this.restarted) return true;
-    if (this.cache !== null) this.cache.cacheInvalidate(this.usedOffset + VRING_IDX, 2);
     return this.usedHalves[IDX_HALF] !== this.usedIndex;
+  }
+}
+
+/**
+ * A vring in a cached window (the platform has cacheClean and cacheInvalidate: OpenAMP's
+ * VIRTIO_CACHED_VRINGS). Its barrier also writes the used ring back and drops cached copies of
+ * the avail ring and the descriptor table, so every point where the base class fences is also
+ * where the cache is kept right: after reading avail.idx (before the entry and its descriptor),
+ * between the used element and used.idx, before the driver's notification fields are read, and
+ * between enabling kicks and the re-check. avail.idx and used.idx are invalidated before they are
+ * read. A subclass, so a coherent window (every target today) pays nothing for it.
+ */
+export class CachedVringDevice extends VringDevice {
+  private readonly hooks: Required<MemoryOrdering>;
+  private readonly availBytes: number;
+  private readonly usedBytes: number;
+
+  constructor(memory: SharedMemory, placement: VringPlacement, eventIndex: boolean, counters: ErrorCounters, report: (error: unknown) => void, ordering: Required<MemoryOrdering>) {
+    super(memory, placement, eventIndex, counters, report, ordering);
+    this.hooks = ordering;
+    this.availBytes = availUsedEventOffset(placement.num) + 2;
+    this.usedBytes = usedAvailEventOffset(placement.num) + 2;
+    const fence = ordering.barrier;
+    this.barrier = () => {
+      fence.call(ordering);
+      ordering.cacheClean(this.usedOffset, this.usedBytes);
+      ordering.cacheInvalidate(this.availOffset, this.availBytes);
+      ordering.cacheInvalidate(this.descOffset, VRING_DESC_SIZE * this.num);
+    };
+    // What the base constructor wrote (used.idx, the kick setting) out to memory.
+    ordering.cacheClean(this.usedOffset, this.usedBytes);
+  }
+
+  override takeAvailable(): number {
+    this.hooks.cacheInvalidate(this.availOffset + VRING_IDX, 2);
+    return super.takeAvailable();
+  }
+
+  override pending(): number {
+    this.hooks.cacheInvalidate(this.availOffset + VRING_IDX, 2);
+    return super.pending();
+  }
+
+  override reinitialised(): boolean {
+    this.hooks.cacheInvalidate(this.usedOffset + VRING_IDX, 2);
+    return super.reinitialised();
   }
 }
