@@ -6,7 +6,7 @@
 #   xsr_steps   comma-separated steps to run in order (see below)
 #   xsr_char    rpmsg_char exercise: ENDPOINT_NAME:DST:MIN:MAX
 #               (default xsr-char:@rpmsg-client-sample:1:496; @NAME = the address NAME was announced at)
-#   xsr_control the remote's control service for the nsdestroy step (default xs-rpmsg-test-control)
+#   xsr_control the remote's control service for the nsdestroy and flood steps (default xs-rpmsg-test-control)
 #   xsr_wait    seconds any one step may wait for the remote (default 20)
 # Every line this script prints starts with "xsr-init:" (or "rpmsg-char:" from the exercise)
 # so the harness can tell it from kernel messages. It always ends with a sysrq power-off.
@@ -76,6 +76,14 @@ step_nsdestroy() {
   "$exercise" wait-gone xsr-ns-probe "$wait_seconds"
 }
 
+# Through the remote's control service: start a remote->host flood of blocking sends, then go on
+# (the next step, or the power-off, ends the host while the remote waits for TX buffers).
+step_flood() {
+  control=${xsr_control:-xs-rpmsg-test-control}
+  "$xsr_dir/rpmsg-char-exercise" wait-present "$control" "$wait_seconds" &&
+  "$xsr_dir/rpmsg-char-exercise" command xsr-control "@$control" "flood 1000000 496"
+}
+
 step_list() {
   "$xsr_dir/rpmsg-char-exercise" list
 }
@@ -92,7 +100,7 @@ say "init up (steps: ${xsr_steps:-none})"
 old_ifs=$IFS; IFS=,; steps=${xsr_steps:-}; set -- $steps; IFS=$old_ifs
 for step in "$@"; do
   case "$step" in
-    online|sample|char|nsdestroy|list|rmmod|sleep)
+    online|sample|char|nsdestroy|flood|list|rmmod|sleep)
       if "step_$step"; then say "step $step ok"; else say "step $step FAILED"; fi ;;
     *) say "unknown step $step" ;;
   esac

@@ -12,7 +12,11 @@ import { asciiBytes as ascii, asciiText as text } from '../lib/ascii.ts';
 /** The control service's name. */
 export const CONTROL_SERVICE = 'xs-rpmsg-test-control';
 
-/** Commands: "open NAME", "close NAME", "pause MS", "burst COUNT SIZE", "crash", "stats". Each is answered "ok ..." or "error ...". */
+/**
+ * Commands: "open NAME", "close NAME", "pause MS", "burst COUNT SIZE", "flood COUNT SIZE", "crash",
+ * "stats". Each is answered "ok ..." or "error ...". A flood is sent with blocking sends (each waits
+ * for a TX buffer) right after the reply; how it ended is logged ("e2e: flood ...").
+ */
 export default function e2eApp(rpmsg: Rpmsg): void {
   echoApp(rpmsg);
   const opened = new Map<string, Endpoint>();
@@ -50,6 +54,20 @@ export default function e2eApp(rpmsg: Rpmsg): void {
           burst.sequence = 0;
           burst.to = source;
           sendBurst(this);
+        } else if (command === 'flood') {
+          const count = Number(argument);
+          const payload = new Uint8Array(Number(extra));
+          const endpoint = this;
+          reply(`ok flood ${count} ${payload.length}`);
+          setTimeout(() => {
+            let sent = 0;
+            try {
+              for (; sent < count; sent++) endpoint.sendTo(source, payload);
+              rpmsg.log(`e2e: flood done, ${sent} sent`);
+            } catch (error) {
+              rpmsg.log(`e2e: flood stopped after ${sent}: ${error instanceof Error ? error.message : String(error)}`);
+            }
+          }, 0);
         } else if (command === 'crash') {
           reply('ok crash');
           // An uncaught exception from the event loop: the platform reports it and the firmware stops.

@@ -1,0 +1,46 @@
+/**
+ * Issue 9 items 1 and 4 against the real Linux 6.1 rpmsg stack (UML, vhost-user): the host goes
+ * away while the remote sits in a blocking send, and virtio_rpmsg_bus is unbound and bound again
+ * while the remote runs. One XS remote serves every boot.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootUml, buildKernel, kernelProblems, startRemote, type BootResult, type KernelBuild, type RemoteCommand } from '../../linux/uml.ts';
+import { linuxRemote } from './remote.ts';
+
+let kernel: KernelBuild;
+let remote: RemoteCommand | null = null;
+let skipReason = '';
+const folder = mkdtempSync(join(tmpdir(), 'xsr-linux-resets-'));
+
+beforeAll(async () => {
+  kernel = await buildKernel(() => {});
+  const found = await linuxRemote();
+  if ('skip' in found) skipReason = found.skip;
+  else remote = found.remote;
+}, 900_000);
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+const sampleCount = (result: BootResult) => result.lines.filter((line) => /rpmsg_client_sample .*: incoming msg \d+ \(src: 0x400\)/.test(line)).length;
+
+describe('the host goes away while the remote waits in a blocking send', () => {
+  it('the flood of blocking sends ends at once with EPIPE (no spin to the 15 s timeout, no ring errors against the next host), and the next boot is served', async (context) => {
+    if (!remote) return context.skip(skipReason);
+    const running = await startRemote(remote, join(folder, `flood-${process.pid}.sock`));
+    try {
+      // The flood runs until the power-off takes the host away under it.
+      const first = await bootUml({ kernel, socketPath: running.socketPath, steps: ['online', 'flood', 'sleep'], timeoutMs: 60_000 });
+      expect(first.log, first.log).toMatch(/xsr-init: step flood ok/);
+      const second = await bootUml({ kernel, socketPath: running.socketPath, steps: ['online', 'sample'], timeoutMs: 60_000 });
+      expect(sampleCount(second), `${second.log}\nremote:\n${running.log}`).toBe(100);
+      expect(running.log).toMatch(/e2e: flood stopped after \d+: EPIPE: /);
+      expect(running.log).not.toMatch(/ERESTARTSYS|corrupted the ring|runs \d+ entries ahead/);
+      expect(kernelProblems(second.log)).toEqual([]);
+      expect(running.exitCode).toBe(null);
+    } finally {
+      await running.stop();
+    }
+  }, 180_000);
+});
