@@ -84,6 +84,26 @@ step_flood() {
   "$xsr_dir/rpmsg-char-exercise" command xsr-control "@$control" "flood 1000000 496"
 }
 
+# virtio_rpmsg_bus unbound from the rpmsg virtio device and bound again through sysfs while the
+# remote runs (Linux's virtio_dev_remove: status 0 then ACKNOWLEDGE), 100 ms apart; the channels
+# must come back (the next "creating channel" line after the bind).
+step_rebind() {
+  device=$(ls /sys/bus/virtio/drivers/virtio_rpmsg_bus/ | grep '^virtio' | head -1)
+  [ -n "$device" ] || { say "FAIL no device bound to virtio_rpmsg_bus"; return 1; }
+  before=$(dmesg | grep -c 'creating channel rpmsg-client-sample')
+  echo "$device" > /sys/bus/virtio/drivers/virtio_rpmsg_bus/unbind || return 1
+  sleep 0.1
+  echo "$device" > /sys/bus/virtio/drivers/virtio_rpmsg_bus/bind || return 1
+  tries=$((wait_seconds * 20))
+  while [ $tries -gt 0 ]; do
+    if [ "$(dmesg | grep -c 'creating channel rpmsg-client-sample')" -gt "$before" ]; then say "channels back after rebind of $device"; return 0; fi
+    sleep 0.05
+    tries=$((tries - 1))
+  done
+  say "FAIL the channels did not come back after rebind of $device"
+  return 1
+}
+
 step_list() {
   "$xsr_dir/rpmsg-char-exercise" list
 }
@@ -100,7 +120,7 @@ say "init up (steps: ${xsr_steps:-none})"
 old_ifs=$IFS; IFS=,; steps=${xsr_steps:-}; set -- $steps; IFS=$old_ifs
 for step in "$@"; do
   case "$step" in
-    online|sample|char|nsdestroy|flood|list|rmmod|sleep)
+    online|sample|char|nsdestroy|flood|rebind|list|rmmod|sleep)
       if "step_$step"; then say "step $step ok"; else say "step $step FAILED"; fi ;;
     *) say "unknown step $step" ;;
   esac

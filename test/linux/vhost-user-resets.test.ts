@@ -44,3 +44,15 @@ describe('the host goes away while the remote waits in a blocking send', () => {
     }
   }, 180_000);
 });
+
+describe('virtio_rpmsg_bus unbound and bound again through sysfs while the remote runs', () => {
+  it('every channel comes back and rpmsg_client_sample then completes 100/100', async (context) => {
+    if (!remote) return context.skip(skipReason);
+    const result = await bootUml({ kernel, remote, steps: ['online', 'rebind', 'sample'], timeoutMs: 60_000 });
+    const explain = `${result.log}\nremote:\n${result.remoteLog}`;
+    expect(result.log, explain).toMatch(/xsr-init: channels back after rebind of virtio\d+/);
+    expect(sampleCount(result), explain).toBe(100);
+    expect(result.remoteLog, explain).not.toMatch(/corrupted the ring|runs \d+ entries ahead/);
+    expect(kernelProblems(result.log)).toEqual([]);
+  }, 120_000);
+});
