@@ -99,7 +99,7 @@ export class Runtime implements Rpmsg {
 
   private hostArrived(config: DeviceConfiguration, memory: SharedMemory): void {
     this.device.attach(config, memory);
-    this.log(`xs-rpmsg: host ready (rpmsg features 0x${config.features.toString(16)}, vrings ${config.transmit.num}/${config.receive.num})`);
+    this.log(`xs-rpmsg: host ready (features 0x${config.features.toString(16)}, vrings ${config.transmit.num}/${config.receive.num})`);
     if (this.onHostReady) this.onHostReady();
   }
 
@@ -190,7 +190,7 @@ export class Runtime implements Rpmsg {
     }
     if ((status & VIRTIO_CONFIG_S_DRIVER_OK) === 0) {
       this.configurationRefused = false; // the host starts over: its next configuration is read afresh
-      this.hostGone(`host reset the device (status 0x${status.toString(16)}, no DRIVER_OK)`);
+      this.hostGone(status === 0 ? 'host reset the device (status 0)' : `host reset the device (status 0x${status.toString(16)}, no DRIVER_OK)`);
       return;
     }
     if (this.device.attached || this.configurationRefused) return;

@@ -277,6 +277,6 @@ describe('messages to nobody are logged, rate-limited (item 8)', () => {
     expect(lines[0]).toMatch(/host sent 4 bytes from 0x401 to 0x999, where no endpoint listens; dropped/);
     expect(host.runtime.statistics.unrouted).toBe(15);
     expect(host.runtime.errors.count('no-recipient')).toBe(15);
-    expect(host.log.join('\n')).toMatch(/host ready \(rpmsg features 0x1, vrings 256\/256\)/);
+    expect(host.log.join('\n')).toMatch(/host ready \(features 0x1, vrings 256\/256\)/);
   });
 });
