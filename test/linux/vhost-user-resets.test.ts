@@ -3,12 +3,14 @@
  * away while the remote sits in a blocking send, and virtio_rpmsg_bus is unbound and bound again
  * while the remote runs. One XS remote serves every boot.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootUml, buildKernel, kernelProblems, startRemote, type BootResult, type KernelBuild, type RemoteCommand } from '../../linux/uml.ts';
 import { linuxRemote } from './remote.ts';
+import { buildFirmware } from '../../tools/build-firmware.ts';
+import { bundleFirmware } from '../../tools/bundle-firmware.ts';
 
 let kernel: KernelBuild;
 let remote: RemoteCommand | null = null;
@@ -55,4 +57,27 @@ describe('virtio_rpmsg_bus unbound and bound again through sysfs while the remot
     expect(result.remoteLog, explain).not.toMatch(/corrupted the ring|runs \d+ entries ahead/);
     expect(kernelProblems(result.log)).toEqual([]);
   }, 120_000);
+});
+
+describe('EVENT_IDX offered ("event-idx" in the manifest\'s dfeatures) and negotiated by Linux 6.1', () => {
+  it('the remote keeps used.avail_event up to date: rpmsg_client_sample completes 100/100 and /dev/rpmsg0 round-trips every size (no status poll on vhost-user to fall back on)', async (context) => {
+    if (!remote) return context.skip(skipReason);
+    const root = new URL('../..', import.meta.url).pathname;
+    const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8'));
+    manifest.resourceTable.vdevs[0].features = [...(manifest.resourceTable.vdevs[0].features ?? ['ns']), 'event-idx'];
+    const posix = manifest.resourceTable.targets?.posix?.vdevs?.[0];
+    if (posix && 'dfeatures' in posix) posix.dfeatures = (posix.dfeatures | (1 << 29)) >>> 0; // the posix override sets dfeatures as a number
+    const manifestPath = join(folder, 'manifest-event-idx.json');
+    writeFileSync(manifestPath, JSON.stringify(manifest));
+    const out = join(root, 'build/linux-e2e-event-idx');
+    const js = join(out, 'firmware.js');
+    await bundleFirmware(js, 'e2e');
+    const binary = (await buildFirmware({ target: 'posix', js, out, manifest: manifestPath, verbose: false })).output;
+    const result = await bootUml({ kernel, remote: { command: binary, args: ['--vhost-user', '{socket}'] }, steps: ['online', 'sample', 'char'], timeoutMs: 90_000 });
+    const explain = `${result.log}\nremote:\n${result.remoteLog}`;
+    expect(result.remoteLog, explain).toMatch(/host ready \(features 0x20000001, vrings/);
+    expect(sampleCount(result), explain).toBe(100);
+    expect(result.log, explain).toMatch(/xsr-init: step char ok/);
+    expect(kernelProblems(result.log)).toEqual([]);
+  }, 600_000);
 });
