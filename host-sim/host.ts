@@ -35,7 +35,24 @@ export class LinuxHost {
     this.rpmsg.registerRpmsgDriver(rpmsgNsDriver(this.log));
     this.rpmsgChar = new RpmsgChar(this.log);
     if (options.rpmsgChar ?? true) this.rpmsgChar.register(this.rpmsg);
-    this.virtio.registerDriver(virtioRpmsgDriver(this.rpmsg, this.log, { txTimeoutMs: options.txTimeoutMs ?? DEFAULT_TX_TIMEOUT_MS, rpmsgCtrl: options.rpmsgCtrl ?? true }));
+    this.virtioRpmsgDriver = virtioRpmsgDriver(this.rpmsg, this.log, { txTimeoutMs: options.txTimeoutMs ?? DEFAULT_TX_TIMEOUT_MS, rpmsgCtrl: options.rpmsgCtrl ?? true });
+    this.virtio.registerDriver(this.virtioRpmsgDriver);
+  }
+
+  /** virtio_rpmsg_bus as registered on the virtio bus. */
+  private readonly virtioRpmsgDriver: ReturnType<typeof virtioRpmsgDriver>;
+
+  /**
+   * rmmod virtio_rpmsg_bus (or unbind through sysfs): virtio_dev_remove on each of its devices
+   * (the driver resets the device, status 0, then ACKNOWLEDGE at once), channels removed.
+   */
+  unbindVirtioRpmsg(): void {
+    this.virtio.unregisterDriver(this.virtioRpmsgDriver);
+  }
+
+  /** insmod virtio_rpmsg_bus (or bind): probes every unbound rpmsg virtio device again, rings set up afresh. */
+  bindVirtioRpmsg(): void {
+    this.virtio.registerDriver(this.virtioRpmsgDriver);
   }
 
   /** The rpmsg buses (with their statistics and endpoints) of `rproc`'s registered virtio devices. */

@@ -7,7 +7,7 @@
 #   xsr_steps   comma-separated steps to run in order (see below)
 #   xsr_char    rpmsg_char exercise: ENDPOINT_NAME:DST:MIN:MAX
 #               (default xsr-char:@rpmsg-client-sample:1:496; @NAME = the address NAME was announced at)
-#   xsr_control the remote's control service for the nsdestroy step (default xs-rpmsg-test-control)
+#   xsr_control the remote's control service for the nsdestroy, remoteflood and other steps (default xs-rpmsg-test-control)
 #   xsr_wait    seconds any one step may wait for the remote (default 20)
 #   xsr_flood   flood step: COUNT:WINDOW (default 100000:128)
 #   xsr_burst   burst step: COUNT:SIZE (default 10000:496), asked of the control service
@@ -192,6 +192,34 @@ step_inflight() {
   channels_back inflight
 }
 
+# Through the remote's control service: start a remote->host flood of blocking sends, then go on
+# (the next step, or the power-off, ends the host while the remote waits for TX buffers).
+step_remoteflood() {
+  control=${xsr_control:-xs-rpmsg-test-control}
+  exercise wait-present "$control" "$wait_seconds" &&
+  exercise command xsr-control "@$control" "flood 1000000 496"
+}
+
+# virtio_rpmsg_bus unbound from the rpmsg virtio device and bound again through sysfs while the
+# remote runs (Linux's virtio_dev_remove: status 0 then ACKNOWLEDGE), 100 ms apart; the channels
+# must come back (the next "creating channel" line after the bind).
+step_sysfsrebind() {
+  device=$(ls /sys/bus/virtio/drivers/virtio_rpmsg_bus/ | grep '^virtio' | head -1)
+  [ -n "$device" ] || { say "FAIL no device bound to virtio_rpmsg_bus"; return 1; }
+  before=$(dmesg | grep -c 'creating channel rpmsg-client-sample')
+  echo "$device" > /sys/bus/virtio/drivers/virtio_rpmsg_bus/unbind || return 1
+  sleep 0.1
+  echo "$device" > /sys/bus/virtio/drivers/virtio_rpmsg_bus/bind || return 1
+  tries=$((wait_seconds * 20))
+  while [ $tries -gt 0 ]; do
+    if [ "$(dmesg | grep -c 'creating channel rpmsg-client-sample')" -gt "$before" ]; then say "channels back after rebind of $device"; return 0; fi
+    sleep 0.05
+    tries=$((tries - 1))
+  done
+  say "FAIL the channels did not come back after rebind of $device"
+  return 1
+}
+
 step_list() {
   exercise list
 }
@@ -216,7 +244,7 @@ say "init up (steps: ${xsr_steps:-none})"
 old_ifs=$IFS; IFS=,; steps=${xsr_steps:-}; set -- $steps; IFS=$old_ifs
 for step in "$@"; do
   case "$step" in
-    online|sample|char|nsdestroy|list|rmmod|sleep|flood|burst|many|zero|unknown|send|stall|rebind|inflight|agent)
+    online|sample|char|nsdestroy|list|rmmod|sleep|flood|burst|many|zero|unknown|send|stall|rebind|inflight|agent|remoteflood|sysfsrebind)
       if "step_$step"; then say "step $step ok"; else say "step $step FAILED"; fi ;;
     *) say "unknown step $step" ;;
   esac

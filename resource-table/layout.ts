@@ -80,6 +80,8 @@ export const VIRTIO_CONFIG_S_ACKNOWLEDGE = 1;
 export const VIRTIO_CONFIG_S_DRIVER = 2;
 export const VIRTIO_CONFIG_S_DRIVER_OK = 4;
 export const VIRTIO_CONFIG_S_FEATURES_OK = 8;
+/** NEEDS_RESET: an OpenAMP host writes it to reset the device and waits for the device to write 0. */
+export const VIRTIO_CONFIG_S_NEEDS_RESET = 0x40;
 export const VIRTIO_CONFIG_S_FAILED = 0x80;
 
 /** Offset (from the table start) of entry `index`'s offset[] slot. */

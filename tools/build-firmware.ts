@@ -31,6 +31,23 @@ export const REAL_BOARDS = ['stm32mp15', 'imx8m'] as const;
 const isRealBoard = (target: FirmwareTarget): boolean => (REAL_BOARDS as readonly string[]).includes(target);
 const CORTEX_M_SHARED_WITH_QEMU = ['footprint.c', 'sbrk.c', 'newlib.c'];
 
+/** The board folders under firmware/platform/ a target's image links (besides the core, xs/): posix also links the vhost-user backend (docs/LINUX.md). */
+export function platformFolders(target: FirmwareTarget): string[] {
+  return target === 'posix' ? [target, 'vhost-user'] : [target, 'cortex-m'];
+}
+
+/**
+ * The board C files a target's image links. firmware/platform/cortex-m is shared by every Cortex-M
+ * board; qemu-mps2 has its own start-up, console, clock and doorbell, and takes only the malloc
+ * heap, the newlib hooks and the footprint hooks from it.
+ */
+export function boardSourceFiles(target: FirmwareTarget): string[] {
+  return platformFolders(target).flatMap((folder) =>
+    readdirSync(join(root, 'firmware/platform', folder))
+      .filter((f) => f.endsWith('.c') && (folder !== 'cortex-m' || isRealBoard(target) || CORTEX_M_SHARED_WITH_QEMU.includes(f)))
+      .map((f) => join(root, 'firmware/platform', folder, f)));
+}
+
 export interface BuildOptions {
   target: FirmwareTarget;
   /** The classic script to embed; default: tools/bundle-firmware.ts output. */
@@ -563,14 +580,9 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
 
   // 3. Platform layer + generated sources (small: always checked, rebuilt when changed).
   // posix also links the vhost-user backend (--vhost-user: the remote of a User-Mode Linux kernel, docs/LINUX.md).
-  const boardFolders = target === 'posix' ? [target, 'vhost-user'] : [target, 'cortex-m'];
+  const boardFolders = platformFolders(target);
   const ourFlags = [...tc.cflags, ...defines, '-Wall', '-Wno-unused-parameter', ...boardFolders.map((folder) => `-I${join(root, 'firmware/platform', folder)}`)];
-  // firmware/platform/cortex-m: shared by every Cortex-M board; qemu-mps2 has its own start-up, console,
-  // clock and doorbell, and takes only the malloc heap, the newlib hooks and the footprint hooks
-  const boardSources = boardFolders.flatMap((folder) =>
-    readdirSync(join(root, 'firmware/platform', folder))
-      .filter((f) => f.endsWith('.c') && (folder !== 'cortex-m' || isRealBoard(target) || CORTEX_M_SHARED_WITH_QEMU.includes(f)))
-      .map((f) => join(root, 'firmware/platform', folder, f)));
+  const boardSources = boardSourceFiles(target);
   const ourSources = [
     join(root, 'firmware/platform/xs/xs_platform.c'),
     join(root, 'firmware/platform/xs', precompiled ? 'xs_program_bytecode.c' : 'xs_program_source.c'),

@@ -24,6 +24,24 @@ export interface PlatformCommon {
    * (into the window when `toShared`): memcpy on XS. Optional: without it the runtime copies in JS.
    */
   copy?(toShared: boolean, sharedOffset: number, bytes: Uint8Array, bytesOffset: number, length: number): void;
+  /**
+   * A full memory barrier between the runtime's loads and stores of shared memory and the host's
+   * (OpenAMP's atomic_thread_fence(memory_order_seq_cst), Linux's virtio_mb): DMB on Cortex-M, a
+   * full fence (__sync_synchronize) on posix. Called where the ring protocol needs an order the
+   * other side can see: after reading avail.idx, before publishing used.idx, between enabling
+   * kicks and re-checking the ring, before reading the driver's notification fields.
+   */
+  barrier(): void;
+  /**
+   * Optional, for cached shared memory (OpenAMP's VRING_FLUSH / metal_cache_flush): write back
+   * `length` bytes at window offset `offset` so the host sees them. Absent: the memory is coherent.
+   */
+  cacheClean?(offset: number, length: number): void;
+  /**
+   * Optional, for cached shared memory (OpenAMP's VRING_INVALIDATE / metal_cache_invalidate):
+   * drop cached copies of `length` bytes at `offset` before reading what the host wrote there.
+   */
+  cacheInvalidate?(offset: number, length: number): void;
 }
 
 /** A remoteproc target: the host reads the firmware's resource table inside `memory` and writes status and vrings there. */

@@ -10,7 +10,7 @@ import type { DeviceConfiguration } from './virtio/device-configuration.ts';
 import { vhostUserConfiguration } from './virtio/vhost-user-transport.ts';
 import { TraceBuffer } from './trace-buffer.ts';
 import type { AppCallback, AppException } from './app-errors.ts';
-import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../resource-table/layout.ts';
+import { VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_CONFIG_S_NEEDS_RESET } from '../../resource-table/layout.ts';
 
 /** Tuning a target or app may pass to startRuntime. */
 export interface RuntimeOptions {
@@ -30,7 +30,7 @@ export interface Rpmsg {
   readonly hostReady: boolean;
   /** Called when the host sets DRIVER_OK, and again after each host reset. */
   onHostReady: (() => void) | null;
-  /** Called when the host resets the device (status back to 0). */
+  /** Called when the host resets the device (any status without DRIVER_OK, NEEDS_RESET, rings set up afresh) or goes away. */
   onHostReset: (() => void) | null;
   /** Called for name-service announcements the host makes. */
   onNameService: NameServiceListener | null;
@@ -92,6 +92,7 @@ export class Runtime implements Rpmsg {
     }
     this.device = new RpmsgVirtio(this.memory, platform, this.errors);
     this.device.log = (text) => this.log(text);
+    this.device.watchHost = () => this.watchHost();
     platform.onNotify = this.service;
   }
 
@@ -201,6 +202,7 @@ export class Runtime implements Rpmsg {
     try {
       // The usual pass (attached, DRIVER_OK still set) reads the status byte only; checkStatus() handles any change.
       const transport = this.transport;
+      // (NEEDS_RESET with DRIVER_OK still set is seen by the poll's watchHost.)
       if (transport !== null && !(device.attached && (transport.status() & VIRTIO_CONFIG_S_DRIVER_OK) !== 0)) this.checkStatus();
       device.service();
     } catch (error) {
@@ -209,25 +211,66 @@ export class Runtime implements Rpmsg {
     if (this.pollTimer === null || this.pollAttached !== device.attached) this.schedulePoll();
   };
 
+  /**
+   * React to the status byte. While attached, any status without DRIVER_OK is a reset: Linux's
+   * virtio_dev_remove writes 0 and at once ACKNOWLEDGE (1), so the 0 alone is rarely seen. An
+   * OpenAMP host writes NEEDS_RESET (0x40) and waits for the device to write 0.
+   */
   private checkStatus(): void {
-    if (this.transport === null) return;
-    const ready = this.transport.driverReady();
-    if (ready && this.device.attached) return; // the usual case: running, nothing changed
-    if (this.configurationRefused && this.transport.status() === 0) this.configurationRefused = false;
-    if (ready && !this.device.attached && !this.configurationRefused) {
-      let config: ReturnType<RemoteprocTransport['configuration']>;
-      try {
-        config = this.transport.configuration();
-      } catch (error) {
-        // Refuse once (logged and counted by the caller), not at every poll.
-        this.configurationRefused = true;
-        throw error;
-      }
-      this.hostArrived(config, this.memory);
-    } else if (!ready && this.device.attached && this.transport.status() === 0) {
-      this.hostGone('host reset the device (status 0)');
+    const transport = this.transport;
+    if (transport === null) return;
+    const status = transport.status();
+    if ((status & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0) {
+      transport.acknowledgeReset();
+      this.configurationRefused = false;
+      this.hostGone(`host asked for a reset (status 0x${status.toString(16)}, NEEDS_RESET; answered with 0)`);
+      return;
     }
+    if ((status & VIRTIO_CONFIG_S_DRIVER_OK) === 0) {
+      this.configurationRefused = false; // the host starts over: its next configuration is read afresh
+      this.hostGone(status === 0 ? 'host reset the device (status 0)' : `host reset the device (status 0x${status.toString(16)}, no DRIVER_OK)`);
+      return;
+    }
+    if (this.device.attached || this.configurationRefused) return;
+    let config: ReturnType<RemoteprocTransport['configuration']>;
+    try {
+      config = transport.configuration();
+    } catch (error) {
+      // Refuse once (logged and counted by the caller), not at every poll.
+      this.configurationRefused = true;
+      throw error;
+    }
+    this.hostArrived(config, this.memory);
   }
+
+  /**
+   * While a send blocks, and at every poll: has the host gone (reset status, rings set up afresh)?
+   * Detaches if so; never attaches (that waits for the event loop).
+   */
+  private watchHost(): void {
+    const device = this.device;
+    if (!device.attached) return;
+    const transport = this.transport;
+    if (transport !== null) {
+      const status = transport.status();
+      if ((status & VIRTIO_CONFIG_S_DRIVER_OK) === 0 || (status & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0) {
+        this.checkStatus();
+        return;
+      }
+    }
+    if (device.ringsReinitialised()) this.hostGone('host set the vrings up afresh without a reset the remote saw (status still DRIVER_OK)');
+  }
+
+  /** The poll timer: watch for a silent re-initialisation of the rings, then an ordinary pass. */
+  private readonly poll = (): void => {
+    if (this.stopped) return;
+    try {
+      this.watchHost();
+    } catch (error) {
+      this.log(`xs-rpmsg: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    this.service();
+  };
 
   /** Keep one interval timer at the period for the current state (no timer work per message). */
   private schedulePoll(): void {
@@ -237,7 +280,7 @@ export class Runtime implements Rpmsg {
     if (this.pollTimer !== null && period === this.pollPeriod) return;
     if (this.pollTimer !== null) clearInterval(this.pollTimer);
     this.pollPeriod = period;
-    this.pollTimer = setInterval(this.service, period);
+    this.pollTimer = setInterval(this.poll, period);
   }
 }
 

@@ -189,8 +189,9 @@ export class Virtqueue<Token> {
     this.freeHead = id;
     this.numFree++;
     this.lastUsedIdx = (this.lastUsedIdx + 1) & 0xffff;
-    // Ask for an interrupt at the next entry, unless callbacks are off or one is already due.
-    if ((this.availFlagsShadow & VRING_AVAIL_F_NO_INTERRUPT) === 0 && !this.eventTriggered) {
+    // Ask for an interrupt at the next entry unless callbacks are off (Linux 6.1's
+    // virtqueue_get_buf_ctx_split tests avail_flags_shadow only; event_triggered matters to disable_cb).
+    if ((this.availFlagsShadow & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
       this.view.setUint16(this.avail + availUsedEventOffset(this.num), this.lastUsedIdx, true);
     }
     return { token, len };

@@ -140,6 +140,48 @@ describe.each(TARGETS)('end to end on %s', (target) => {
     expect(removed).toEqual([probed[0]]);
   });
 
+  it('virtio_rpmsg_bus unbound and bound again (status 0 then 1 at once, as virtio_dev_remove writes), held 100 ms and 0 ms: every channel comes back and echoes', async () => {
+    const probed: RpmsgDevice[] = [];
+    const echoes: string[] = [];
+    const driver: RpmsgDriver = { name: 'watch', idTable: ['rpmsg-client-sample'], probe: (device) => { probed.push(device); }, callback: (_device, data) => { echoes.push(text(data)); } };
+    ({ session } = await openTestSession(target, { beforeBoot: (host) => host.rpmsg.registerRpmsgDriver(driver) }));
+    await until(() => probed.length === 1, 'first probe');
+    for (const hold of [100, 0]) {
+      const before = probed.length;
+      session.host.unbindVirtioRpmsg();
+      if (hold > 0) await new Promise((resolve) => setTimeout(resolve, hold));
+      session.host.bindVirtioRpmsg();
+      await until(() => probed.length === before + 1, `the channel back after an unbind held ${hold} ms`, 10000);
+      const device = probed[probed.length - 1];
+      await until(() => device.ept !== null, 'its endpoint');
+      await send(device.ept!, `after ${hold}`);
+      await until(() => echoes.includes(`after ${hold}`), `the echo after the ${hold} ms unbind`, 10000);
+    }
+    expect(session.console.join('\n')).not.toMatch(/avail\.idx runs/);
+  });
+
+  it('a remote->host burst waiting for TX buffers when the host went away does not resume on the next host session', async () => {
+    let burstMessages = 0;
+    let control;
+    ({ session, control } = await openTestSession(target));
+    await until(() => !!control.device(), 'control');
+    const sink = createEndpoint(control.device() as RpmsgDevice, () => { burstMessages++; });
+    await sendTo(sink, 'burst 1000000 64', control.device().dst);
+    await until(() => burstMessages > 1000, 'the burst under way', 20000);
+    session.host.unbindVirtioRpmsg(); // the host goes away mid-burst
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    session.host.bindVirtioRpmsg();
+    const withConsole = (error: Error) => `${error.message}; remote console:\n${session!.console.join('\n')}`;
+    const back = await until(() => !!control.device() && control.device().ept !== null, 'the control channel of the next session', 10000).then(() => 'ok', withConsole);
+    expect(back).toBe('ok');
+    const reply = await control.command('stats').catch(withConsole);
+    expect(reply).toMatch(/^ok stats /);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const statistics = session.host.rpmsgTransports(session.rproc)[0].statistics;
+    expect(statistics.rxNoRecipient).toBe(0); // nothing addressed to the old session's endpoint
+    expect(statistics.rxMessages).toBeLessThan(10); // the announcements and the stats reply only
+  });
+
   // In-process too: the firmware's context turns an uncaught exception into a crash, as XS does.
   it('a JS crash in the firmware is seen by the host as a crash: channels removed, firmware restarted, services announced again', async () => {
     const probed: string[] = [];

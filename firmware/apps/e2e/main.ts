@@ -18,7 +18,12 @@ const BURST_PASS = 32;
 /** The control service's name. */
 export const CONTROL_SERVICE = 'xs-rpmsg-test-control';
 
-/** Commands: "open NAME", "close NAME", "pause MS", "burst COUNT SIZE", "send ADDRESS SIZE", "crash", "stats". Each is answered "ok ..." or "error ...". */
+/**
+ * Commands: "open NAME", "close NAME", "pause MS", "burst COUNT SIZE", "flood COUNT SIZE",
+ * "send ADDRESS SIZE", "crash", "stats". Each is answered "ok ..." or "error ...". A flood is sent
+ * with blocking sends (each waits for a TX buffer) right after the reply; how it ended is logged
+ * ("e2e: flood ..."). "send" sends one message of SIZE bytes to any host address.
+ */
 export default function e2eApp(rpmsg: Rpmsg): void {
   echoApp(rpmsg);
   const opened = new Map<string, Endpoint>();
@@ -65,6 +70,20 @@ export default function e2eApp(rpmsg: Rpmsg): void {
           // One message of SIZE bytes to any host address (tests: an address nobody listens at).
           this.sendTo(Number(argument), new Uint8Array(Number(extra)).fill(0x5e));
           reply(`ok send ${argument} ${extra}`);
+        } else if (command === 'flood') {
+          const count = Number(argument);
+          const payload = new Uint8Array(Number(extra));
+          const endpoint = this;
+          reply(`ok flood ${count} ${payload.length}`);
+          setTimeout(() => {
+            let sent = 0;
+            try {
+              for (; sent < count; sent++) endpoint.sendTo(source, payload);
+              rpmsg.log(`e2e: flood done, ${sent} sent`);
+            } catch (error) {
+              rpmsg.log(`e2e: flood stopped after ${sent}: ${error instanceof Error ? error.message : String(error)}`);
+            }
+          }, 0);
         } else if (command === 'crash') {
           reply('ok crash');
           // An uncaught exception from the event loop: the platform reports it and the firmware stops.
@@ -86,6 +105,10 @@ export default function e2eApp(rpmsg: Rpmsg): void {
     },
     onWritable() {
       sendBurst(this);
+    },
+    onError() {
+      // The host went away: the rest of the burst was for that session's address; drop it.
+      burst.left = 0;
     },
   });
 

@@ -6,6 +6,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include "xs_board.h"
 #include "xs_footprint.h"
 
 extern uint32_t __stack_limit[], __stack_top[];

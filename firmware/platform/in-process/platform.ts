@@ -117,6 +117,10 @@ export function createInProcessPlatform(options: InProcessPlatformOptions): Plat
     exit(code: number) {
       options.onExit?.(code);
     },
+    barrier() {
+      // No fence: host and remote run in this one thread, so each sees the other's stores in
+      // program order (and the window is a plain ArrayBuffer, which Atomics cannot fence anyway).
+    },
     copy(toShared: boolean, sharedOffset: number, bytes: Uint8Array, bytesOffset: number, length: number) {
       if (toShared) window.set(bytes.subarray(bytesOffset, bytesOffset + length), sharedOffset);
       else bytes.set(window.subarray(sharedOffset, sharedOffset + length), bytesOffset);

@@ -195,6 +195,29 @@ bool xs_board_deliver_event(struct sxMachine* machine, struct sxSlot* platform)
 	return vhost_user_board_active() && xs_vhost_user_deliver(machine, platform);
 }
 
+/* With --vhost-user: a queued device reset, delivered while a send blocks; the shm window has none. */
+bool xs_board_deliver_reset(struct sxMachine* machine, struct sxSlot* platform)
+{
+	return vhost_user_board_active() && xs_vhost_user_deliver_reset(machine, platform);
+}
+
+/* ------------------------------------------------------------------ footprint: the host's allocator and stack, not ours to measure */
+
+size_t xs_board_malloc_high_water(void)
+{
+	return XS_BOARD_FIGURE_UNKNOWN;
+}
+
+size_t xs_board_stack_high_water(void)
+{
+	return XS_BOARD_FIGURE_UNKNOWN;
+}
+
+size_t xs_board_stack_size(void)
+{
+	return XS_BOARD_FIGURE_UNKNOWN;
+}
+
 /* ------------------------------------------------------------------ memory */
 
 char* xs_board_c_stack_limit(void)

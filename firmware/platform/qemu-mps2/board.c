@@ -188,6 +188,14 @@ bool xs_board_deliver_event(struct sxMachine* machine, struct sxSlot* platform)
 	return false;
 }
 
+/* No device resets to deliver either: a host reset shows in the status byte. */
+bool xs_board_deliver_reset(struct sxMachine* machine, struct sxSlot* platform)
+{
+	(void)machine;
+	(void)platform;
+	return false;
+}
+
 /* ------------------------------------------------------------------ newlib */
 
 /* _write, _gettimeofday, _exit: firmware/platform/cortex-m/newlib.c */

@@ -142,6 +142,7 @@ typedef struct {
 
 struct vhost_user_backend {
 	vhost_user_callbacks callbacks;
+	uint64_t offered_features; /* GET_FEATURES answer (VHOST_USER_RPMSG_FEATURES unless set) */
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int listen_fd;
 	int connection_fd;
@@ -657,16 +658,16 @@ static int handle_message(vhost_user_backend *backend, message *msg, int *fds, i
 	}
 	switch (request) {
 	case VHOST_USER_GET_FEATURES:
-		if (send_u64(backend, msg, VHOST_USER_RPMSG_FEATURES))
+		if (send_u64(backend, msg, backend->offered_features))
 			return -1;
 		replied = 1;
 		break;
 	case VHOST_USER_SET_FEATURES:
 		backend->acked_features = msg->payload.integer;
-		if (backend->acked_features & ~VHOST_USER_RPMSG_FEATURES)
+		if (backend->acked_features & ~backend->offered_features)
 			say(backend, "frontend acked features 0x%llx beyond those offered (0x%llx)",
 			    (unsigned long long)backend->acked_features,
-			    (unsigned long long)VHOST_USER_RPMSG_FEATURES);
+			    (unsigned long long)backend->offered_features);
 		break;
 	case VHOST_USER_GET_PROTOCOL_FEATURES:
 		if (send_u64(backend, msg, OFFERED_PROTOCOL_FEATURES))
@@ -840,6 +841,7 @@ vhost_user_backend *vhost_user_backend_create(const char *socket_path, const vho
 		return NULL;
 	}
 	backend->callbacks = *callbacks;
+	backend->offered_features = VHOST_USER_RPMSG_FEATURES;
 	backend->trace = getenv("XSR_VHOST_USER_TRACE") && strcmp(getenv("XSR_VHOST_USER_TRACE"), "0");
 	backend->connection_fd = backend->slave_request_fd = -1;
 	forget_vrings(backend);
@@ -959,4 +961,9 @@ void vhost_user_backend_destroy(vhost_user_backend *backend)
 	unlink(backend->socket_path);
 	release_retired(backend);
 	free(backend);
+}
+
+void vhost_user_backend_offer_features(vhost_user_backend *backend, uint64_t features)
+{
+	backend->offered_features = features;
 }

@@ -84,6 +84,9 @@ vhost_user_backend *vhost_user_backend_create(const char *socket_path,
 					      const vhost_user_callbacks *callbacks,
 					      char *error, size_t error_size);
 
+/** Replaces the features GET_FEATURES offers (default VHOST_USER_RPMSG_FEATURES); call before a frontend connects. */
+void vhost_user_backend_offer_features(vhost_user_backend *backend, uint64_t features);
+
 /** Fills up to `max` pollfds (POLLIN) to watch this turn; returns how many. */
 int vhost_user_backend_pollfds(vhost_user_backend *backend, struct pollfd *fds, int max);
 

@@ -63,6 +63,35 @@ static void on_log(void *context, const char *line)
 	fflush(stdout);
 }
 
+/* The firmware's own resource table (generated from manifest.json, linked into every posix build). */
+extern uint8_t resource_table[];
+
+static uint32_t table_u32(uint32_t offset)
+{
+	const uint8_t *p = resource_table + offset;
+
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+/* What the backend offers: the manifest's rpmsg vdev dfeatures that a vhost-user device can carry
+   (VIRTIO_RPMSG_F_NS, bit 0; VIRTIO_RING_F_EVENT_IDX, bit 29), plus VHOST_USER_F_PROTOCOL_FEATURES
+   and VIRTIO_F_VERSION_1. Without an rpmsg vdev entry: the default set. */
+static uint64_t offered_features(void)
+{
+	uint32_t count = table_u32(4), index;
+
+	for (index = 0; index < count && index < 64; index++) {
+		uint32_t entry = table_u32(16 + 4 * index);
+
+		if (table_u32(entry) == 3 /* RSC_VDEV */ && table_u32(entry + 4) == 7 /* VIRTIO_ID_RPMSG */) {
+			uint32_t dfeatures = table_u32(entry + 12);
+
+			return (dfeatures & ((1u << 0) | (1u << 29))) | (1ull << 30) | (1ull << 32);
+		}
+	}
+	return VHOST_USER_RPMSG_FEATURES;
+}
+
 int vhost_user_board_start(const char *socket_path, char *error, size_t error_size)
 {
 	static const vhost_user_callbacks callbacks = { on_ready, on_reset, on_kick, on_log, NULL };
@@ -70,6 +99,7 @@ int vhost_user_board_start(const char *socket_path, char *error, size_t error_si
 	backend = vhost_user_backend_create(socket_path, &callbacks, error, error_size);
 	if (!backend)
 		return -1;
+	vhost_user_backend_offer_features(backend, offered_features());
 	printf("vhost-user: listening on %s for a vhost-user frontend (e.g. UML virtio_uml.device=%s:7)\n",
 	       socket_path, socket_path);
 	fflush(stdout);
@@ -125,6 +155,11 @@ bool vhost_user_board_take_event(vhost_user_board_event *event)
 	event_head = (event_head + 1) % EVENT_QUEUE;
 	event_count--;
 	return true;
+}
+
+int vhost_user_board_peek_event(void)
+{
+	return event_count ? (int)events[event_head].kind : 0;
 }
 
 void vhost_user_board_stop(void)

@@ -38,6 +38,9 @@ void vhost_user_board_wait(double deadline_ms, double now_ms);
 /** Takes the oldest pending device event; false when none. Deliver it before the kicks. */
 bool vhost_user_board_take_event(vhost_user_board_event *event);
 
+/* The kind of the oldest pending event (VHOST_USER_BOARD_READY / _RESET), or 0 when none is pending. */
+int vhost_user_board_peek_event(void);
+
 /** Closes the socket (removing the file) and everything the frontend handed over. */
 void vhost_user_board_stop(void);
 

@@ -137,3 +137,28 @@ bool xs_vhost_user_deliver(txMachine* the_machine, txSlot* platform)
 	xsEndHost(the_machine);
 	return true;
 }
+
+/*
+ * Called by platform.waitForNotify (a send blocked for a TX buffer): if a device event is pending,
+ * the device the runtime holds is gone. A reset is delivered now (onDeviceReset: the runtime
+ * detaches, the send fails with EPIPE); a ready for a new device is left for the event loop, but
+ * onDeviceReset is called first so the runtime lets go of the old one. Returns 1 if it called JS.
+ */
+bool xs_vhost_user_deliver_reset(txMachine* the_machine, txSlot* platform)
+{
+	int kind = vhost_user_board_peek_event();
+
+	if (kind == VHOST_USER_BOARD_RESET)
+		return xs_vhost_user_deliver(the_machine, platform);
+	if (kind != VHOST_USER_BOARD_READY)
+		return 0;
+	xsBeginHost(the_machine);
+	{
+		xsVars(1);
+		xsVar(0) = xsGet(*platform, xsID("onDeviceReset"));
+		if (xsIsInstanceOf(xsVar(0), xsFunctionPrototype))
+			(void)xsCallFunction1(xsVar(0), *platform, xsString("a new device is waiting"));
+	}
+	xsEndHost(the_machine);
+	return 1;
+}

@@ -1,7 +1,7 @@
 /*
  * The JS side of the vhost-user capability (docs/LINUX.md "Seam"), for a board that serves
  * vhost-user (posix main.c with --vhost-user): it calls these from its xs_board_extend_platform
- * and xs_board_deliver_event hooks while vhost_user_board_active(). Nothing here calls the
+ * xs_board_deliver_event and xs_board_deliver_reset hooks while vhost_user_board_active(). Nothing here calls the
  * XS platform layer; console text goes through xs_board_console_write.
  */
 #ifndef XS_RPMSG_XS_VHOST_USER_H
@@ -17,5 +17,8 @@ void xs_vhost_user_install(struct sxMachine* the, struct sxSlot* platform);
 
 /** Delivers the oldest pending device event as platform.onDeviceReady(info) / onDeviceReset(reason); true if there was one. */
 bool xs_vhost_user_deliver(struct sxMachine* machine, struct sxSlot* platform);
+
+/** While a send blocks: delivers a pending device reset now (or, for a pending new device, onDeviceReset for the old one); true if it called JS. */
+bool xs_vhost_user_deliver_reset(struct sxMachine* machine, struct sxSlot* platform);
 
 #endif /* XS_RPMSG_XS_VHOST_USER_H */

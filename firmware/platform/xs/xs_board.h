@@ -73,6 +73,21 @@ void xs_board_extend_platform(struct sxMachine* the, struct sxSlot* platform);
 /** Delivers the oldest pending board device event to JS (event loop only, before kicks); returns true if it delivered one. */
 bool xs_board_deliver_event(struct sxMachine* machine, struct sxSlot* platform);
 
+/** While a send blocks (platform.waitForNotify): delivers a pending device reset at once, so the send fails instead of spinning; returns true if it called JS. */
+bool xs_board_deliver_reset(struct sxMachine* machine, struct sxSlot* platform);
+
+/** What a footprint hook returns when the board cannot tell (posix: the host's allocator and stack). */
+#define XS_BOARD_FIGURE_UNKNOWN ((size_t)-1)
+
+/** Bytes of RAM the allocator took from the heap at most (sbrk high-water), or XS_BOARD_FIGURE_UNKNOWN. */
+size_t xs_board_malloc_high_water(void);
+
+/** Bytes of C stack ever used (the stack is painted at reset), or XS_BOARD_FIGURE_UNKNOWN. */
+size_t xs_board_stack_high_water(void);
+
+/** Bytes of C stack the board reserved, or XS_BOARD_FIGURE_UNKNOWN. */
+size_t xs_board_stack_size(void);
+
 /** The bundled JS program, a NUL-terminated classic script embedded in the image. */
 extern const char xs_app_script[];
 

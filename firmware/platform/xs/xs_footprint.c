@@ -19,7 +19,8 @@ size_t xs_footprint_xs_taken(void)
 
 static long board_figure(size_t (*hook)(void))
 {
-	return hook ? (long)hook() : -1;
+	size_t figure = hook();
+	return (figure == XS_BOARD_FIGURE_UNKNOWN) ? -1 : (long)figure;
 }
 
 void xs_footprint_report(txMachine* the, const char* when)

@@ -355,6 +355,10 @@ static void fx_platform_wait_for_notify(txMachine* the)
 	if (c_isnan(deadline))
 		deadline = xs_board_now();
 	int kicked = 0;
+	/* vhost-user: a queued device reset is delivered now (the runtime detaches and the send fails at
+	   once); otherwise the pending event would end every wait at once, a busy spin until the deadline */
+	if (xs_board_deliver_reset(the, &platform_object))
+		deadline = xs_board_now();
 	for (;;) {
 		if (xs_board_take_kick()) {
 			kicked = 1;
@@ -368,6 +372,15 @@ static void fx_platform_wait_for_notify(txMachine* the)
 		notify_deferred = 1; /* the loop still delivers onNotify: kicks merge, the other vring may have work */
 	mxResult->kind = XS_BOOLEAN_KIND;
 	mxResult->value.boolean = kicked;
+}
+
+/* platform.barrier(): a full memory barrier (DMB on Cortex-M, mfence / dmb ish on a posix host), so
+   the host sees the ring's stores in the order the runtime made them and the runtime's later loads
+   come after them (OpenAMP's atomic_thread_fence(memory_order_seq_cst)). */
+static void fx_platform_barrier(txMachine* the)
+{
+	(void)the;
+	__sync_synchronize();
 }
 
 static void fx_platform_exit(txMachine* the)
@@ -463,6 +476,7 @@ static void install_globals(txMachine* the)
 	define_function(the, &xsResult, "now", fx_platform_now, 0);
 	define_function(the, &xsResult, "waitForNotify", fx_platform_wait_for_notify, 1);
 	define_function(the, &xsResult, "exit", fx_platform_exit, 1);
+	define_function(the, &xsResult, "barrier", fx_platform_barrier, 0);
 	define_function(the, &xsResult, "heap", fx_platform_heap, 0);
 	define_function(the, &xsResult, "copy", fx_platform_copy, 5);
 	xs_board_extend_platform(the, &xsResult); /* the board's own members (posix --vhost-user: the device callbacks) */

@@ -77,13 +77,23 @@ export class EndpointTable {
     }
   }
 
-  /** The host reset the device: forget addresses learned from it and deliver EPIPE to each endpoint's onError. */
+  /**
+   * The host went away: forget addresses learned from it, forget who waited for one of its TX
+   * buffers (onWritable is not delivered for the next host: a send to the old session's address
+   * must not resume there), then deliver EPIPE to each endpoint's onError.
+   */
   hostGone(): void {
-    for (const endpoint of [...this.list]) {
+    const endpoints = [...this.list];
+    for (const endpoint of endpoints) {
       if (endpoint.destinationLearned) endpoint.destination = RPMSG_ADDR_ANY;
-      if (endpoint.onError === undefined) continue;
+      endpoint.wantsWritable = false;
+      endpoint.announced = false;
+    }
+    this.waitingWriters = 0;
+    for (const endpoint of endpoints) {
+      if (endpoint.onError === undefined || this.byAddress.get(endpoint.address) !== endpoint) continue;
       try {
-        endpoint.onError.call(endpoint, new RpmsgError('EPIPE', `the host reset the device; ${endpoint.describe()} stays open and is announced again when the host is back`));
+        endpoint.onError.call(endpoint, new RpmsgError('EPIPE', `the host reset the device or went away; ${endpoint.describe()} stays open and is announced again when the host is back`));
       } catch (error) {
         this.report(error, { callback: 'onError', endpoint });
       }

@@ -1,6 +1,7 @@
 /** An rpmsg endpoint of the remote, in the ECMA-419 manner: one options object, callbacks, idempotent close. */
 import { RpmsgError } from '../../../wire/errors.ts';
-import { RPMSG_ADDR_ANY, RPMSG_SEND_TIMEOUT_MS } from '../../../wire/rpmsg.ts';
+import { checkChannelName } from '../../../wire/name-service.ts';
+import { RPMSG_ADDR_ANY, RPMSG_NS_ADDR, RPMSG_SEND_TIMEOUT_MS } from '../../../wire/rpmsg.ts';
 
 /** What an endpoint needs from the rpmsg device it lives on. */
 export interface EndpointHost {
@@ -47,13 +48,40 @@ export class Endpoint {
   onError: ((this: Endpoint, error: RpmsgError) => void) | undefined;
   /** True after a send failed for want of a buffer, until onWritable is delivered. */
   wantsWritable = false;
+  /** True once the current host was sent an NS create for this endpoint (so close() sends the destroy). */
+  announced = false;
 
+  /** Checks every option first (EINVAL with the reason): on failure nothing is bound and nothing announced. */
   constructor(host: EndpointHost, options: EndpointOptions) {
-    this.name = options.name ?? '';
-    this.address = options.address ?? RPMSG_ADDR_ANY;
-    this.destination = options.destination ?? RPMSG_ADDR_ANY;
+    const name = options.name ?? '';
+    if (typeof name !== 'string') throw new RpmsgError('EINVAL', `endpoint name must be a string, not ${typeof name}`);
+    try {
+      checkChannelName(name);
+    } catch (error) {
+      throw new RpmsgError('EINVAL', `cannot create the endpoint: ${(error as Error).message.replace(/^EINVAL: /, '')}`);
+    }
+    const address = options.address ?? RPMSG_ADDR_ANY;
+    if (address !== RPMSG_ADDR_ANY) {
+      if (!Number.isInteger(address) || address < 0 || address > RPMSG_ADDR_ANY) {
+        throw new RpmsgError('EINVAL', `endpoint address ${String(address)} is not an integer in 0..0xfffffffe; omit it to get a free one`);
+      }
+      if (address === RPMSG_NS_ADDR) {
+        throw new RpmsgError('EBUSY', `endpoint address 53 (0x35) is the name service's (RPMSG_NS_ADDR); pick another or omit it`);
+      }
+    }
+    const destination = options.destination ?? RPMSG_ADDR_ANY;
+    if (!Number.isInteger(destination) || destination < 0 || destination > RPMSG_ADDR_ANY) {
+      throw new RpmsgError('EINVAL', `endpoint destination ${String(destination)} is not an integer in 0..0xffffffff; omit it to learn it from the host's first message`);
+    }
+    const sendTimeout = options.sendTimeout ?? RPMSG_SEND_TIMEOUT_MS;
+    if (typeof sendTimeout !== 'number' || !(sendTimeout >= 0)) {
+      throw new RpmsgError('EINVAL', `sendTimeout ${String(sendTimeout)} is not a number of milliseconds >= 0`);
+    }
+    this.name = name;
+    this.address = address;
+    this.destination = destination;
     this.destinationLearned = options.destination === undefined;
-    this.sendTimeout = options.sendTimeout ?? RPMSG_SEND_TIMEOUT_MS;
+    this.sendTimeout = sendTimeout;
     this.onReadable = options.onReadable;
     this.onWritable = options.onWritable;
     this.onError = options.onError;

@@ -8,9 +8,10 @@ import {
   decodeNameServiceMessage,
   isNameServiceDestroy,
   writeNameServiceMessage,
+  RPMSG_NS_CREATE,
   RPMSG_NS_MSG_SIZE,
 } from '../../../wire/name-service.ts';
-import { RPMSG_ADDR_ANY, RPMSG_NS_ADDR } from '../../../wire/rpmsg.ts';
+import { RPMSG_ADDR_ANY, RPMSG_NS_ADDR, RPMSG_RESERVED_ADDRESSES } from '../../../wire/rpmsg.ts';
 import type { Endpoint } from './endpoint.ts';
 import type { EndpointTable, ReportError } from './endpoint-table.ts';
 
@@ -46,9 +47,22 @@ export class NameService {
     this.report = report;
   }
 
-  /** Send RPMSG_NS_CREATE or RPMSG_NS_DESTROY for a named endpoint (nothing for an unnamed one, or while the host is away). */
+  /**
+   * Send RPMSG_NS_CREATE or RPMSG_NS_DESTROY for a named endpoint; nothing for an unnamed one, or
+   * while the host is away. OpenAMP's rules (rpmsg_create_ept, rpmsg_destroy_ept): a create only
+   * for an endpoint whose destination is not known yet (one given a destination talks to a known
+   * peer and needs no channel); a destroy only for an address >= 1024 (below are fixed services),
+   * and here only for an endpoint this host was told about.
+   */
   announce(endpoint: Endpoint, flags: number): void {
     if (!this.enabled || !this.transmitter.attached || endpoint.name === '') return;
+    if (flags === RPMSG_NS_CREATE) {
+      if (endpoint.destination !== RPMSG_ADDR_ANY) return;
+      endpoint.announced = true;
+    } else {
+      if (!endpoint.announced || endpoint.address < RPMSG_RESERVED_ADDRESSES) return;
+      endpoint.announced = false;
+    }
     writeNameServiceMessage(this.scratchView, 0, endpoint.name, endpoint.address, flags);
     try {
       this.transmitter.transmit(endpoint.address, RPMSG_NS_ADDR, this.scratch, RPMSG_NS_MSG_SIZE, true);

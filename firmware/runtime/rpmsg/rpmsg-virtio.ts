@@ -23,7 +23,8 @@ import {
 import type { SharedMemory } from '../../../wire/shared-memory.ts';
 import type { PlatformCommon } from '../platform.ts';
 import type { DeviceConfiguration } from '../virtio/device-configuration.ts';
-import { VringDevice } from '../virtio/vring-device.ts';
+import { CachedVringDevice, VringDevice, type MemoryOrdering } from '../virtio/vring-device.ts';
+import { VIRTIO_RING_F_EVENT_IDX } from '../../../wire/vring.ts';
 import { AppErrors, type AppCallbackSite } from '../app-errors.ts';
 import { Endpoint, type EndpointHost, type EndpointOptions } from './endpoint.ts';
 import { EndpointTable } from './endpoint-table.ts';
@@ -40,6 +41,13 @@ export interface RpmsgStatistics {
 }
 
 const VIRTIO_RPMSG_F_NS_MASK = 1;
+/** VIRTIO_RING_F_EVENT_IDX (bit 29) in the negotiated features. */
+const VIRTIO_RING_F_EVENT_IDX_MASK = 1 << VIRTIO_RING_F_EVENT_IDX;
+/** While a send blocks for a TX buffer, look at the host's state at least this often (ms). */
+const HOST_WATCH_MS = 20;
+/** Linux's default printk rate limit: 10 lines per 5 s. */
+const NO_RECIPIENT_BURST = 10;
+const NO_RECIPIENT_WINDOW_MS = 5000;
 
 /**
  * The remote's rpmsg transport over its two vrings. Nothing here touches hardware; the
@@ -72,6 +80,15 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
    */
   private transmitKicksWanted = false;
   private readonly counters: ErrorCounters;
+  /**
+   * Set by the runtime: look at the host's state (status byte, re-initialised rings) and detach if
+   * it went away. Called while a send blocks, so a reset is seen there too (never attaches).
+   */
+  watchHost: (() => void) | null = null;
+  /** The rate limit of the "no recipient" lines: start of the window, lines logged in it, lines left out. */
+  private noRecipientWindow = -Infinity;
+  private noRecipientLogged = 0;
+  private noRecipientSuppressed = 0;
   /** report() as a function value, for the table and the name service. */
   private readonly reportError = (error: unknown, site?: AppCallbackSite): void => this.report(error, site);
   /** App exceptions: reported with where they happened, counted, delivered to onError. */
@@ -96,13 +113,35 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
       this.wakeWriters();
       return;
     }
-    for (;;) {
-      const head = receive.takeValid();
-      if (head < 0) break;
+    // Once a second message waits (the host is streaming), it need not kick vring 1 while we drain
+    // (VRING_USED_F_NO_NOTIFY, or a parked avail_event); once the ring is empty, kicks go back on
+    // and the ring is looked at once more (Linux's virtio devices, OpenAMP). With EVENT_IDX the
+    // re-arm comes after every pass (avail_event must follow the entries taken). A single message
+    // (a round trip) costs nothing more.
+    let suppressed = false;
+    let head = receive.takeValid();
+    while (head >= 0) {
       const length = receive.bufferLength;
       this.receiveOne(receive.bufferOffset, length);
+      // Detached from inside the callback: the ring is the old host's, and may already be the next
+      // host's, set up afresh; a used entry written now would corrupt it.
+      if (this.receiveRing !== receive) return;
       receive.pushUsed(head, length);
-      if (this.receiveRing !== receive) break; // detached from inside a callback
+      if (this.receivePaused) {
+        // The app paused receiving from inside its callback: the rest stays in the ring (pauseReceive(false) services it).
+        if (suppressed) receive.enableKicks();
+        break;
+      }
+      head = receive.takeValid();
+      if (head < 0) {
+        if (!suppressed && !receive.eventIndex) break;
+        suppressed = false;
+        receive.enableKicks();
+        head = receive.takeValid();
+      } else if (!suppressed) {
+        receive.setKicksWanted(false);
+        suppressed = true;
+      }
     }
     if (receive.shouldNotify()) this.platform.notify(receive.notifyId);
     if (this.endpoints.waitingWriters > 0 || this.transmitKicksWanted) this.wakeWriters(); // the usual case skips the call
@@ -138,8 +177,7 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
     }
     const endpoint = this.endpoints.byAddress.get(destination);
     if (endpoint === undefined) {
-      this.statistics.unrouted++;
-      this.counters.record('no-recipient', new RpmsgError('ENXIO', `host sent to 0x${destination.toString(16)}, where no endpoint listens; dropped`));
+      this.noRecipient(source, destination, payload);
       return;
     }
     if (endpoint.destination === RPMSG_ADDR_ANY) endpoint.destination = source;
@@ -196,25 +234,28 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
     }
     let head = this.takeTransmitBuffer(transmit, length);
     if (head < 0) {
+      if (transmit.broken) throw this.transmitSetAside(transmit);
       // Out of buffers: we are about to wait, so ask the host to kick vring 0 again, then look once
       // more (Linux's virtqueue_enable_cb pattern): it may have posted one before it saw the flag.
-      if (!this.transmitKicksWanted) {
-        this.transmitKicksWanted = true;
-        transmit.setKicksWanted(true);
-      }
+      this.transmitKicksWanted = true;
+      transmit.enableKicks();
       head = this.takeTransmitBuffer(transmit, length);
     }
     if (head < 0 && wait) {
       const timeout = this.endpoints.sendTimeoutFor(source);
-      const deadline = this.platform.now() + timeout;
+      const platform = this.platform;
+      const deadline = platform.now() + timeout;
       while (head < 0) {
-        const left = deadline - this.platform.now();
+        if (transmit.broken) throw this.transmitSetAside(transmit);
+        const left = deadline - platform.now();
         if (left <= 0) {
           throw new RpmsgError('ERESTARTSYS', `no TX buffer came back from the host within ${timeout} ms; the host is not consuming messages`);
         }
-        this.platform.waitForNotify(left);
-        transmit = this.transmitRing;
-        if (transmit === null) throw new RpmsgError('EPIPE', 'the host reset the device while a send waited for a buffer');
+        // Wake at least every HOST_WATCH_MS to look at the host's state: a reset ends the wait at once.
+        platform.waitForNotify(left < HOST_WATCH_MS ? left : HOST_WATCH_MS);
+        if (this.watchHost !== null) this.watchHost();
+        const current = this.transmitRing;
+        if (current !== transmit) throw new RpmsgError('EPIPE', 'the host reset the device while a send waited for a buffer; the message was not sent');
         head = this.takeTransmitBuffer(transmit, length);
       }
     }
@@ -265,13 +306,22 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
   /** The host set DRIVER_OK: take over the vrings (in `memory`, if the transport brings its own) and announce every named endpoint. */
   attach(config: DeviceConfiguration, memory: SharedMemory = this.memory): void {
     this.memory = memory;
-    const eventIndex = false; // EVENT_IDX is not offered in dfeatures.
-    this.transmitRing = new VringDevice(this.memory, config.transmit, eventIndex, this.counters, this.reportError);
-    this.receiveRing = new VringDevice(this.memory, config.receive, eventIndex, this.counters, this.reportError);
+    // EVENT_IDX as negotiated (dfeatures "event-idx"): the device then writes used.avail_event and reads avail.used_event.
+    const eventIndex = (config.features & VIRTIO_RING_F_EVENT_IDX_MASK) !== 0;
+    const platform = this.platform;
+    if (platform.cacheClean !== undefined && platform.cacheInvalidate !== undefined) {
+      const ordering = platform as Required<MemoryOrdering>;
+      this.transmitRing = new CachedVringDevice(this.memory, config.transmit, eventIndex, this.counters, this.reportError, ordering);
+      this.receiveRing = new CachedVringDevice(this.memory, config.receive, eventIndex, this.counters, this.reportError, ordering);
+    } else {
+      this.transmitRing = new VringDevice(this.memory, config.transmit, eventIndex, this.counters, this.reportError, platform);
+      this.receiveRing = new VringDevice(this.memory, config.receive, eventIndex, this.counters, this.reportError, platform);
+    }
     this.attached = true;
     this.nameService.enabled = (config.features & VIRTIO_RPMSG_F_NS_MASK) !== 0;
-    this.transmitKicksWanted = this.endpoints.waitingWriters > 0;
-    this.transmitRing.setKicksWanted(this.transmitKicksWanted);
+    // Nothing waits for a TX buffer of this host (detach cleared the old session's writers).
+    this.transmitKicksWanted = false;
+    this.transmitRing.setKicksWanted(false);
     this.nameService.announceAll(RPMSG_NS_CREATE);
   }
 
@@ -280,7 +330,17 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
     this.transmitRing = null;
     this.receiveRing = null;
     this.attached = false;
+    this.transmitKicksWanted = false;
+    this.deliveringTo = null;
+    // Writers waiting for a TX buffer of this host are told through onError; nothing resumes at the next host.
     this.endpoints.hostGone();
+  }
+
+  /** True when the host set either vring up afresh under us (see VringDevice.reinitialised). */
+  ringsReinitialised(): boolean {
+    const transmit = this.transmitRing;
+    const receive = this.receiveRing;
+    return transmit !== null && receive !== null && (transmit.reinitialised() || receive.reinitialised());
   }
 
   private wakeWriters(): void {
@@ -308,6 +368,40 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
     if (this.endpoints.byAddress.get(endpoint.address) !== endpoint) return;
     this.nameService.announce(endpoint, RPMSG_NS_DESTROY);
     this.endpoints.remove(endpoint);
+  }
+
+  /**
+   * A message to an address where nothing listens: counted, and logged as Linux does ("msg
+   * received with no recipient", dev_warn_ratelimited): at most NO_RECIPIENT_BURST lines per
+   * NO_RECIPIENT_WINDOW_MS, the number left out said in the next line logged.
+   */
+  private noRecipient(source: number, destination: number, payload: number): void {
+    this.statistics.unrouted++;
+    const error = this.counters.record('no-recipient', new RpmsgError('ENXIO', `msg received with no recipient: host sent ${payload} bytes from 0x${source.toString(16)} to 0x${destination.toString(16)}, where no endpoint listens; dropped`));
+    const now = this.platform.now();
+    if (now - this.noRecipientWindow >= NO_RECIPIENT_WINDOW_MS) {
+      this.noRecipientWindow = now;
+      this.noRecipientLogged = 0;
+    }
+    if (this.noRecipientLogged >= NO_RECIPIENT_BURST) {
+      this.noRecipientSuppressed++;
+      return;
+    }
+    this.noRecipientLogged++;
+    const suppressed = this.noRecipientSuppressed;
+    this.noRecipientSuppressed = 0;
+    this.report(suppressed === 0 ? error : `${error.message} (${suppressed} more not logged before this one)`);
+  }
+
+  /**
+   * The error of a send while vring 0 is set aside: no buffer can come until a reset. If the host
+   * set the ring up afresh (a reset not seen yet), the runtime detaches now, before anything more
+   * is written into the next session's rings, and the send fails with EPIPE.
+   */
+  private transmitSetAside(transmit: VringDevice): RpmsgError {
+    if (this.watchHost !== null) this.watchHost();
+    if (this.transmitRing !== transmit) return new RpmsgError('EPIPE', 'the host reset the device (it set the vrings up afresh); the message was not sent');
+    return new RpmsgError('EIO', 'vring 0 (TX) is set aside since the host corrupted it; sends fail until the host resets the device');
   }
 
   /** Where report() and app exceptions write (the runtime points it at console + trace buffer). */

@@ -49,6 +49,11 @@ export class RemoteprocTransport {
     return this.memory.bytes[this.statusOffset];
   }
 
+  /** Answer a NEEDS_RESET request (OpenAMP's host): the device writes 0, which the host waits for. */
+  acknowledgeReset(): void {
+    this.memory.bytes[this.statusOffset] = 0;
+  }
+
   /** True once the host set DRIVER_OK (OpenAMP hosts write 0x04 alone, Linux 0x07). */
   driverReady(): boolean {
     return (this.status() & VIRTIO_CONFIG_S_DRIVER_OK) !== 0;
@@ -71,6 +76,11 @@ export class RemoteprocTransport {
     const notifyId = readVringNotifyid(view, this.vdev, index);
     if (!isValidVringNum(num) || align === 0 || (align & (align - 1)) !== 0) {
       throw this.counters.record('vring-malformed', new RpmsgError('EINVAL', `vdev vring ${index}: num ${num} / align ${align} must be powers of two; fix the resource table`));
+    }
+    if (da % align !== 0) {
+      // The used ring sits at an offset rounded up from the ring's start; Linux rounds the absolute
+      // address, so the two agree only when the ring itself is aligned (vring_init on both sides).
+      throw this.counters.record('vring-misaligned', new RpmsgError('EINVAL', `vdev vring ${index}: da 0x${da.toString(16)} is not a multiple of its align ${align}; the host and the remote would place the used ring differently`));
     }
     const layout = vringLayout(num, align);
     const desc = this.memory.translate(da, layout.size, `vdev vring ${index} (da)`, this.counters);

@@ -6,6 +6,9 @@ import type { VhostUserDeviceInfo } from '../platform.ts';
 import type { DeviceConfiguration } from './device-configuration.ts';
 import { checkVringAlignment, type VringPlacement } from './vring-device.ts';
 
+/** VHOST_USER_F_PROTOCOL_FEATURES (bit 30 of the acked features). */
+const VHOST_USER_F_PROTOCOL_FEATURES_MASK = 1 << 30;
+
 /** Turn a ready device into the rpmsg configuration, checking every ring lies inside the region. */
 export function vhostUserConfiguration(info: VhostUserDeviceInfo, counters: ErrorCounters): { config: DeviceConfiguration; memory: SharedMemory } {
   const memory = new SharedMemory(info.memory, info.memoryBase);
@@ -18,6 +21,7 @@ export function vhostUserConfiguration(info: VhostUserDeviceInfo, counters: Erro
       throw counters.record('vring-malformed', new RpmsgError('EINVAL', `vhost-user vring ${index}: num ${vring.num} is not a power of two`));
     }
     const placement: VringPlacement = {
+      adoptIndexes: true,
       num: vring.num,
       notifyId: vring.notifyId,
       desc: memory.translate(vring.desc, vring.num * VRING_DESC_SIZE, `vring ${index} descriptor table`, counters),
@@ -27,7 +31,8 @@ export function vhostUserConfiguration(info: VhostUserDeviceInfo, counters: Erro
     checkVringAlignment(memory, placement, `vhost-user vring ${index}`, counters);
     return placement;
   };
-  // Low 32 bits: VIRTIO_RPMSG_F_NS is bit 0 (VERSION_1 and PROTOCOL_FEATURES are above).
-  const features = info.features % 0x100000000;
+  // Low 32 bits: VIRTIO_RPMSG_F_NS is bit 0, EVENT_IDX bit 29 (VERSION_1 is bit 32). Bit 30 is
+  // VHOST_USER_F_PROTOCOL_FEATURES, vhost-user's own bit, not a virtio feature: dropped.
+  const features = ((info.features % 0x100000000) & ~VHOST_USER_F_PROTOCOL_FEATURES_MASK) >>> 0;
   return { config: { features, transmit: ring(0), receive: ring(1) }, memory };
 }
