@@ -13,6 +13,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resourceTableCSource } from '../resource-table/c-source.ts';
 import { resourceTableFromManifest } from '../resource-table/manifest.ts';
+import { engineFileFlags, HOT_FILES, patchedEngine, type EngineOptions } from './xs-engine-patches.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -33,6 +34,8 @@ export interface BuildOptions {
   verbose?: boolean;
   /** posix only: build with -fsanitize=address,undefined (engine objects cached apart; default off). */
   sanitize?: boolean;
+  /** Engine patches (tools/xs-patches/) and per-file flags; default: every patch, hot files -O2 (tools/xs-engine-patches.ts). */
+  engine?: EngineOptions;
 }
 
 export interface BuildResult {
@@ -317,8 +320,9 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   const manifestPath = resolve(options.manifest ?? join(root, 'manifest.json'));
 
   run('bash', [join(root, 'scripts/install-toolchain.sh')]);
-  const xs = run('bash', [join(root, 'tools/fetch-xs.sh')], { capture: true }).trim().split('\n').pop()!;
-  if (!existsSync(join(xs, 'sources/xsAll.h'))) fail(`XS sources not found at ${xs}`);
+  const pinnedXs = run('bash', [join(root, 'tools/fetch-xs.sh')], { capture: true }).trim().split('\n').pop()!;
+  if (!existsSync(join(pinnedXs, 'sources/xsAll.h'))) fail(`XS sources not found at ${pinnedXs}`);
+  const xs = patchedEngine(pinnedXs, options.engine).dir;
 
   // The JS to embed.
   let js = options.js ? resolve(options.js) : join(out, 'firmware.js');
@@ -352,7 +356,7 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   // -fwrapv: XS runs JS's wrapping integer operators (<<, +, * on int32) as C int arithmetic,
   // which C leaves undefined on overflow; wrapping is what JS requires.
   const engineFlags = [...tc.cflags, '-fwrapv', ...engineSanitizerExceptions, ...defines, '-w'];
-  const flagHash = createHash('sha256').update(JSON.stringify([tc.cc, engineFlags, xs])).digest('hex').slice(0, 12);
+  const flagHash = createHash('sha256').update(JSON.stringify([tc.cc, engineFlags, xs, HOT_FILES.map((f) => engineFileFlags(target, f, options.engine))])).digest('hex').slice(0, 12);
   const engineDir = join(root, 'build/xs-engine', `${target}-${flagHash}`);
   const engineSources = readdirSync(join(xs, 'sources')).filter((f) => f.endsWith('.c') && f !== 'xsSnapshot.c').sort();
   const platformHeader = join(root, 'firmware/platform/xs/xs_platform.h');
@@ -372,7 +376,7 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
       return {
         label: f,
         command: 'bash',
-        args: ['-c', `"$@" && mv "${temporary}" "${object}"`, 'compile', tc.cc, ...engineFlags, ...includes, '-MMD', '-MF', object.replace(/\.o$/, '.d'), '-MT', object, '-c', join(xs, 'sources', f), '-o', temporary],
+        args: ['-c', `"$@" && mv "${temporary}" "${object}"`, 'compile', tc.cc, ...engineFlags, ...engineFileFlags(target, f, options.engine), ...includes, '-MMD', '-MF', object.replace(/\.o$/, '.d'), '-MT', object, '-c', join(xs, 'sources', f), '-o', temporary],
       };
     }), jobs, (label) => {
       done++;
