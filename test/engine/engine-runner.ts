@@ -10,7 +10,7 @@ import vm from 'node:vm';
 import { launchPosixRemote } from '../../launch/posix.ts';
 import { launchQemu } from '../../launch/qemu.ts';
 import { buildFirmware, type FirmwareTarget } from '../../tools/build-firmware.ts';
-import type { EngineOptions } from '../../tools/xs-engine-patches.ts';
+import { patchFiles, type EngineOptions } from '../../tools/xs-engine-patches.ts';
 import { root } from '../platform/helpers.ts';
 
 export const FIXTURES = join(root, 'test/engine/fixtures');
@@ -72,4 +72,49 @@ export function scriptLines(all: string[]): string[] {
   if (!done) throw new Error(`the script did not finish (no "semantics done" line); console ends:\n${all.slice(-20).join('\n')}`);
   if (Number(done.split(' ')[2]) !== cases.length + 1) throw new Error(`${done}, but ${cases.length} case lines arrived`);
   return cases;
+}
+
+/**
+ * The semantics test of one engine patch: `fixture` runs on the stock and on the patched
+ * engine, on posix and on the Cortex-M3 in QEMU; every line must be the same, and the cases
+ * not named "xs ..." must print what V8 prints.
+ */
+export function engineSemanticsSuite(vitest: typeof import('vitest'), patch: string, fixture: string, minimumCases: number): void {
+  const { beforeAll, describe, expect, it } = vitest;
+  const script = join(FIXTURES, fixture);
+  const built: Record<string, string> = {};
+  const portable = (list: string[]) => list.filter((l) => !l.startsWith('| xs '));
+  beforeAll(async () => {
+    // one build at a time: the machine has two cores
+    for (const target of ['posix', 'qemu-mps2'] as const) {
+      for (const variant of ['stock', 'patched'] as const) built[`${target}-${variant}`] = await buildScript(target, script, variant);
+    }
+  }, 1_200_000);
+
+  describe(`engine patch ${patch}`, () => {
+    it('is one of the patches the firmware is built with', () => {
+      expect(patchFiles()).toContain(patch);
+    });
+
+    it('posix: the patched engine prints exactly what the stock engine prints, and the standard cases match V8', async () => {
+      const stock = await runPosix(built['posix-stock']);
+      const patched = await runPosix(built['posix-patched']);
+      expect(stock.code).toBe(0);
+      expect(patched.code).toBe(0);
+      const expected = scriptLines(stock.lines);
+      expect(expected.length).toBeGreaterThanOrEqual(minimumCases);
+      expect(scriptLines(patched.lines)).toEqual(expected);
+      expect(portable(expected)).toEqual(portable(runNode(script).filter((l) => l.startsWith('| '))));
+    }, 120_000);
+
+    it('qemu-mps2 (Cortex-M3): the patched engine prints exactly what the stock engine prints (and what posix prints)', async () => {
+      const stock = await runQemu(built['qemu-mps2-stock']);
+      const patched = await runQemu(built['qemu-mps2-patched']);
+      expect(stock.code).toBe(0);
+      expect(patched.code).toBe(0);
+      const expected = scriptLines(stock.lines);
+      expect(scriptLines(patched.lines)).toEqual(expected);
+      expect(expected).toEqual(scriptLines((await runPosix(built['posix-stock'])).lines));
+    }, 300_000);
+  });
 }
