@@ -457,7 +457,7 @@ export function writeProfile(elf: string, raw: string, out: string): void {
     ...allocators.sort((a, b) => Number(b.trim().split(' ')[0]) - Number(a.trim().split(' ')[0])),
     '',
   ].join('\n'));
-  unlinkSync(raw);
+  if (!process.env.XSBENCH_KEEP_RAW) unlinkSync(raw);
 }
 
 /** The engine an EngineOptions names (patch list, hot files). */
