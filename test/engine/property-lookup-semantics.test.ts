@@ -10,4 +10,4 @@
 import * as vitest from 'vitest';
 import { engineSemanticsSuite } from './engine-runner.ts';
 
-engineSemanticsSuite(vitest, '0101-property-lookup-cache.patch', 'property-lookup-semantics.js', 20);
+engineSemanticsSuite(vitest, ['0101-property-lookup-cache.patch'], 'property-lookup-semantics.js', 20);
