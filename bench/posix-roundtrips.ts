@@ -4,7 +4,7 @@
  * the CPU time each process spends per round trip, read from /proc/<pid>/stat (utime + stime).
  * Strict round trips: the next message leaves when the echo of the previous one arrived.
  *
- *   npx tsx bench/posix-roundtrips.ts [--seconds 3] [--size 16] [--json]
+ *   npx tsx bench/posix-roundtrips.ts [--seconds 3] [--size 16] [--engine stock|patched] [--json]
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -14,6 +14,11 @@ import { createEndpoint, send, type RpmsgDevice } from '../host-sim/rpmsg/rpmsg-
 import { openSession } from '../host-sim/session.ts';
 import { firmwareImage } from '../launch/firmware-image.ts';
 import { launchPosixRemote } from '../launch/posix.ts';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { bundleFirmware } from '../tools/bundle-firmware.ts';
+import { buildFirmware } from '../tools/build-firmware.ts';
+import { selectedPatches, type EngineOptions } from '../tools/xs-engine-patches.ts';
 
 export interface PosixRoundTrips {
   size: number;
@@ -46,13 +51,24 @@ export function processCpuSeconds(pid: number | 'self'): number {
 }
 
 /** Boots the bench app on posix (no status poll: only doorbells wake the remote) and ping-pongs for `seconds`. */
-export async function measurePosixRoundTrips(options: { seconds?: number; size?: number; warmup?: number; progress?: (line: string) => void } = {}): Promise<PosixRoundTrips> {
+/** The bench app for posix with the given engine (default: the image every tool uses). */
+async function posixBenchImage(engine?: EngineOptions): Promise<string> {
+  if (engine === undefined) return firmwareImage('posix', 'bench');
+  const root = resolve(import.meta.dirname, '..');
+  const variant = createHash('sha256').update(JSON.stringify(selectedPatches(engine))).digest('hex').slice(0, 8);
+  const out = join(root, 'build', `posix-bench-${variant}`);
+  const js = join(out, 'firmware.js');
+  await bundleFirmware(js, 'bench');
+  return (await buildFirmware({ target: 'posix', js, out, verbose: false, engine })).output;
+}
+
+export async function measurePosixRoundTrips(options: { seconds?: number; size?: number; warmup?: number; engine?: EngineOptions; progress?: (line: string) => void } = {}): Promise<PosixRoundTrips> {
   const seconds = options.seconds ?? 3;
   const size = options.size ?? 16;
   const warmup = options.warmup ?? 200;
   const progress = options.progress ?? (() => {});
   progress('building the bench firmware for posix ...');
-  const executable = await firmwareImage('posix', 'bench');
+  const executable = await posixBenchImage(options.engine);
   // Launched here (not by the session) to know its pid; the session attaches to it.
   const remote = launchPosixRemote({ executable });
   try {
@@ -124,7 +140,12 @@ export function posixReport(r: PosixRoundTrips): string {
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   const argv = process.argv.slice(2);
   const value = (name: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
-  measurePosixRoundTrips({ seconds: Number(value('--seconds') ?? 3), size: Number(value('--size') ?? 16), progress: (l) => process.stderr.write(`${l}\n`) }).then(
+  const engine = value('--engine');
+  measurePosixRoundTrips({
+    seconds: Number(value('--seconds') ?? 3), size: Number(value('--size') ?? 16),
+    engine: engine === undefined ? undefined : { patches: engine !== 'stock' },
+    progress: (l) => process.stderr.write(`${l}\n`),
+  }).then(
     (r) => console.log(argv.includes('--json') ? JSON.stringify(r, null, 2) : posixReport(r)),
     (error: unknown) => { console.error(error instanceof Error ? error.stack : error); process.exitCode = 1; },
   );
