@@ -273,7 +273,17 @@ export async function launchQemu(options: QemuOptions): Promise<QemuInstance> {
     const timeout = options.startTimeoutMs ?? 10_000;
     await waitForFile(qmpPath, instance, timeout);
     await waitForFile(doorbellPath, instance, timeout);
-    instance.qmp = await QmpClient.connect(qmpPath);
+    // QEMU creates the socket file before it listens: on a loaded machine a connect can come in between.
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      try {
+        instance.qmp = await QmpClient.connect(qmpPath);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || Date.now() > deadline || instance.exitStatus) throw error;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
   } catch (error) {
     await instance.close();
     throw error;
