@@ -57,11 +57,12 @@ export async function runQemu(elf: string, timeoutMs = 120_000): Promise<{ lines
   }
 }
 
-/** Runs the script in a fresh Node context as a sloppy classic script (as XS runs it); returns its lines. */
-export function runNode(script: string): string[] {
+/** Runs the script in a fresh Node context as a sloppy classic script (as XS runs it), promise jobs included; returns its lines. */
+export async function runNode(script: string): Promise<string[]> {
   const out: string[] = [];
   const platform = { log: (text: string) => out.push(String(text)), exit: () => {} };
   vm.runInNewContext(readFileSync(script, 'utf8'), { platform, structuredClone }, { filename: script });
+  await new Promise((resolve) => setImmediate(resolve));
   return out;
 }
 
@@ -104,7 +105,7 @@ export function engineSemanticsSuite(vitest: typeof import('vitest'), patches: s
       const expected = scriptLines(stock.lines);
       expect(expected.length).toBeGreaterThanOrEqual(minimumCases);
       expect(scriptLines(patched.lines)).toEqual(expected);
-      expect(portable(expected)).toEqual(portable(runNode(script).filter((l) => l.startsWith('| '))));
+      expect(portable(expected)).toEqual(portable((await runNode(script)).filter((l) => l.startsWith('| '))));
     }, 120_000);
 
     it('qemu-mps2 (Cortex-M3): the patched engine prints exactly what the stock engine prints (and what posix prints)', async () => {
