@@ -2,7 +2,8 @@
  * Guest instructions per echoed message on the remote (Cortex-M3 firmware in QEMU), counted
  * exactly with our TCG plugin (bench/insn-plugin.c). See docs/BENCHMARKS.md.
  *
- *   npx tsx bench/echo-instructions.ts [--count N] [--sizes 16,496] [--json]
+ *   npx tsx bench/echo-instructions.ts [--count N] [--sizes 1,16,64,256,496] [--batches 8,64] [--json]
+ *     [--engine patched|stock] [--patches 0100-x.patch,...] [--hot-files on|off]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,10 @@ import { createEndpoint, send, type RpmsgDevice, type RpmsgDriver } from '../hos
 import { firmwareImage } from '../launch/firmware-image.ts';
 import { openSession } from '../host-sim/session.ts';
 import { formatSizeReport, sizeReportOf, type SizeReport } from '../tools/size-report.ts';
+import { bundleFirmware } from '../tools/bundle-firmware.ts';
+import { buildFirmware } from '../tools/build-firmware.ts';
+import { createHash } from 'node:crypto';
+import { selectedPatches, type EngineOptions } from '../tools/xs-engine-patches.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PLUGIN_SOURCE = join(root, 'bench/insn-plugin.c');
@@ -88,6 +93,22 @@ export interface Pass {
   all: number; allSlots: number; allChunks: number; allCollections: number;
 }
 
+/** Several messages per doorbell: `messages` echoes of 16 B, the host rings once per batch. */
+export interface BatchResult {
+  messages: number;
+  batches: number;
+  /** Instructions of all passes of all batches. */
+  instructions: number;
+  /** Instructions per message (a batch's passes / its messages), mean over the batches. */
+  perMessage: number;
+  /** (a batch's instructions - one single 16 B echo) / (messages - 1): what each further message costs. */
+  marginal: number;
+  /** Passes per batch (min..max) and their instruction range. */
+  passesPerBatch: { min: number; max: number };
+  batchInstructions: { min: number; max: number };
+  collections: number;
+}
+
 /** Figures for one message size. */
 export interface SizeResult {
   size: number;
@@ -124,6 +145,9 @@ export interface Heap { slots: number; chunks: number; allocated: number; peak: 
 /** Result of measureEchoes. */
 export interface EchoResult {
   sizes: SizeResult[];
+  batches: BatchResult[];
+  /** Which engine: the patches applied and whether the hot files were -O2. */
+  engine: { patches: string[]; hotFiles: boolean };
   elf: string;
   firmwareSize: { text: number; data: number; bss: number };
   excludedHandlers: string[];
@@ -146,8 +170,14 @@ export interface EchoResult {
 export interface EchoOptions {
   /** Echoes per size (default 1000). */
   count?: number;
-  /** Payload sizes (default 16 and 496). */
+  /** Payload sizes (default 1, 16, 64, 256, 496). */
   sizes?: number[];
+  /** Messages per doorbell (16 B each; default 8 and 64; [] for none). */
+  batches?: number[];
+  /** Batches of each size (default: enough for about `count` messages, at least 4). */
+  batchCount?: number;
+  /** The XS engine to build the bench firmware with (default: every patch, hot files -O2). */
+  engine?: EngineOptions;
   /** Unmeasured echoes of each size first (default 8). */
   warmup?: number;
   /** Write a flat profile of the passes (instructions by function) to this file. */
@@ -192,13 +222,15 @@ const stats = (list: number[]) => ({ sum: list.reduce((a, b) => a + b, 0), min: 
  */
 export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResult> {
   const count = options.count ?? 1000;
-  const sizes = options.sizes ?? [16, 496];
+  const sizes = options.sizes ?? [1, 16, 64, 256, 496];
+  const batchSizes = options.batches ?? [8, 64];
   const warmup = options.warmup ?? 8;
   const progress = options.progress ?? (() => {});
   const plugin = buildPlugin();
   progress('building the bench firmware (firmware/apps/bench) ...');
-  const elf = await firmwareImage('qemu-mps2', 'bench');
+  const elf = await benchImage(options.engine);
   const { args, excluded } = pluginArguments(elf);
+  const engine = engineDescription(options.engine);
 
   const passes: Pass[] = [];
   let bootInstructions: number | null = null;
@@ -226,6 +258,7 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
   const session = await openSession({
     target: 'qemu',
     app: 'bench',
+    firmware: elf,
     qemu: { extraArgs: ['-plugin', [plugin, ...args, ...(options.profile ? [`profile=${options.profile}.raw`] : [])].join(',')], onStderr },
     beforeBoot(host) {
       host.rpmsg.registerRpmsgDriver(driver('xs_bench_echo', ECHO_SERVICE, (d) => { echoDevice = d; }));
@@ -315,6 +348,56 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
         wallMs,
       });
     }
+    // Several messages per doorbell: the host queues `n` messages with its doorbell held, then rings once.
+    const batches: BatchResult[] = [];
+    const single = results.find((r) => r.size === 16)?.perEchoWithoutCollection ?? null;
+    for (const n of batchSizes) {
+      const rounds = options.batchCount ?? Math.max(4, Math.round(count / n));
+      progress(`${rounds} batches of ${n} messages of 16 bytes ...`);
+      const doBatch = async (round: number): Promise<Pass[]> => {
+        await until(() => passes.length > 0, 'the first pass');
+        const firstPass = passes.length;
+        const repliesBefore = replies.length;
+        const kicksBefore = session.kicks();
+        const payloads = Array.from({ length: n }, (_, i) => payloadOf(16, round * n + i));
+        const release = session.holdKicks();
+        try {
+          for (const payload of payloads) await send(echoEndpoint, payload);
+        } finally {
+          release();
+        }
+        const expectedPasses = () => session.kicks() - kicksBefore;
+        await until(() => replies.length >= repliesBefore + n && passes.length >= firstPass + expectedPasses(), `the ${n} echoes of a batch and the end of its passes`);
+        const mine = passes.slice(firstPass);
+        if (mine.length !== expectedPasses()) throw new Error(`expected ${expectedPasses()} passes for a batch of ${n}, got ${mine.length}`);
+        replies.slice(repliesBefore).forEach((reply, i) => {
+          if (reply.length !== 16 || reply.some((byte, j) => byte !== payloads[i][j])) throw new Error(`echo ${i} of a batch of ${n} differs from the message sent`);
+        });
+        return mine;
+      };
+      await doBatch(0); // warm-up
+      const totals: number[] = [];
+      const passCounts: number[] = [];
+      let collections = 0;
+      for (let round = 1; round <= rounds; round++) {
+        const mine = await doBatch(round);
+        totals.push(mine.reduce((t, p) => t + p.instructions, 0));
+        passCounts.push(mine.length);
+        collections += mine.reduce((t, p) => t + p.collections, 0);
+      }
+      const instructions = totals.reduce((a, b) => a + b, 0);
+      const perBatch = instructions / rounds;
+      batches.push({
+        messages: n,
+        batches: rounds,
+        instructions,
+        perMessage: perBatch / n,
+        marginal: single === null ? NaN : (perBatch - single) / (n - 1),
+        passesPerBatch: { min: Math.min(...passCounts), max: Math.max(...passCounts) },
+        batchInstructions: { min: Math.min(...totals), max: Math.max(...totals) },
+        collections,
+      });
+    }
     const heapAfter = await heap(true);
 
     let allocatedPerEcho: EchoResult['allocatedPerEcho'] = null;
@@ -338,6 +421,8 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
     }
     return {
       sizes: results,
+      batches,
+      engine,
       elf,
       firmwareSize: firmwareSize(elf),
       excludedHandlers: excluded,
@@ -392,7 +477,25 @@ export function writeProfile(elf: string, raw: string, out: string): void {
     ...allocators.sort((a, b) => Number(b.trim().split(' ')[0]) - Number(a.trim().split(' ')[0])),
     '',
   ].join('\n'));
-  unlinkSync(raw);
+  if (!process.env.XSBENCH_KEEP_RAW) unlinkSync(raw);
+}
+
+/** The engine an EngineOptions names (patch list, hot files). */
+export function engineDescription(engine: EngineOptions = {}): { patches: string[]; hotFiles: boolean } {
+  return { patches: selectedPatches(engine), hotFiles: engine.hotFiles !== false };
+}
+
+/**
+ * The bench firmware (firmware/apps/bench) for qemu-mps2 with the given engine; the default
+ * engine builds into build/qemu-mps2-bench as the other tools do, the others into a folder per variant.
+ */
+export async function benchImage(engine?: EngineOptions): Promise<string> {
+  if (engine === undefined) return firmwareImage('qemu-mps2', 'bench');
+  const variant = createHash('sha256').update(JSON.stringify(engineDescription(engine))).digest('hex').slice(0, 8);
+  const out = join(root, 'build', `qemu-mps2-bench-${variant}`);
+  const js = join(out, 'firmware.js');
+  await bundleFirmware(js, 'bench');
+  return (await buildFirmware({ target: 'qemu-mps2', js, out, verbose: false, engine })).output;
 }
 
 const group = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -415,6 +518,17 @@ export function report(result: EchoResult): string {
     const perByte = (x: number, y: number) => ((y - x) / (b.size - a.size)).toFixed(2);
     lines.push(pad([`per byte ${a.size}->${b.size}`, perByte(a.perEcho, b.perEcho), perByte(a.perEchoWithoutCollection, b.perEchoWithoutCollection), '', '', '', '']));
   }
+  if (result.batches.length > 0) {
+    lines.push('');
+    lines.push(pad(['16 B, per doorbell', 'instr/msg', 'marginal', 'total instr', 'one batch', 'passes/batch', '']));
+    for (const b of result.batches) {
+      const passes = b.passesPerBatch.min === b.passesPerBatch.max ? String(b.passesPerBatch.min) : `${b.passesPerBatch.min}..${b.passesPerBatch.max}`;
+      lines.push(pad([`${b.messages} msgs x ${b.batches}`, b.perMessage.toFixed(1), b.marginal.toFixed(1), group(b.instructions), `${group(b.batchInstructions.min)}..${group(b.batchInstructions.max)}`, passes, '']));
+    }
+    lines.push('instr/msg: a batch\'s passes / its messages. marginal: (a batch - one single 16 B echo without GC) / (messages - 1).');
+    lines.push('');
+  }
+  lines.push(`engine: XS 13.3.0, patches ${result.engine.patches.length ? result.engine.patches.join(', ') : 'none (stock)'}; -Os, hot files ${result.engine.hotFiles ? '-O2' : '-Os'} (tools/xs-engine-patches.ts)`);
   lines.push('instr/echo: total / echoes (collections amortized). without GC: mean of the echoes in which no');
   lines.push('garbage collection ran. message pass, refill pass: min..max of one pass (refill "none": the host');
   lines.push('never kicked vring 0 after re-posting, the remote had set VRING_USED_F_NO_NOTIFY; "Nx": N echoes had one).');
@@ -501,7 +615,14 @@ function parseArguments(argv: string[]): EchoOptions & { json: boolean } {
     else if (arg === '--warmup') options.warmup = Number(argv[++i]);
     else if (arg === '--json') options.json = true;
     else if (arg === '--profile') options.profile = resolve(argv[++i]);
-    else throw new Error(`unknown argument ${arg}; use --count N, --sizes 16,496, --warmup N, --json, --profile FILE`);
+    else if (arg === '--batches') options.batches = argv[++i].split(',').filter(Boolean).map(Number);
+    else if (arg === '--engine') {
+      const value = argv[++i];
+      if (value !== 'stock' && value !== 'patched') throw new Error('--engine is stock or patched');
+      options.engine = { ...options.engine, patches: value === 'patched' };
+    } else if (arg === '--patches') options.engine = { ...options.engine, patches: argv[++i].split(',').filter(Boolean) };
+    else if (arg === '--hot-files') options.engine = { ...options.engine, hotFiles: argv[++i] !== 'off' };
+    else throw new Error(`unknown argument ${arg}; use --count N, --sizes 1,16,496, --batches 8,64, --warmup N, --json, --profile FILE, --engine stock|patched, --patches A,B, --hot-files on|off`);
   }
   return options;
 }

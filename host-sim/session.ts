@@ -33,6 +33,8 @@ export interface SessionOptions {
   posixAttach?: { shmPath?: string; socketPath?: string };
   /** Print firmware build progress (native targets). */
   verboseBuild?: boolean;
+  /** qemu, posix: boot this ELF / executable instead of building the app's (the benchmark's engine variants). */
+  firmware?: string;
   /** Called before boot, e.g. to register drivers that must see the first announcements. */
   beforeBoot?: (host: LinuxHost) => void;
 }
@@ -50,6 +52,11 @@ export interface Session {
   kicks(): number;
   /** Host reset: rproc_shutdown then rproc_boot of the same firmware (the remote starts afresh). */
   reboot(): Promise<void>;
+  /**
+   * Holds the host's doorbells until the returned function is called, which rings each held
+   * notifyid once (several messages per doorbell, for the benchmark's batches).
+   */
+  holdKicks(): () => void;
   /** Shut the remote down and release everything (processes, files, sockets). Idempotent. */
   close(): Promise<void>;
   /** The in-process target's runtime (its statistics and refusal counters), else null. */
@@ -84,10 +91,23 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   });
   // Count the host's doorbells (the benchmark uses it to know how many remote passes to expect).
   let kicks = 0;
+  let held: Set<number> | null = null;
   const kick = remote.ops.kick.bind(remote.ops);
   remote.ops.kick = (notifyId: number) => {
+    if (held) {
+      held.add(notifyId);
+      return;
+    }
     kicks++;
     kick(notifyId);
+  };
+  const holdKicks = () => {
+    const mine = (held ??= new Set());
+    return () => {
+      if (held !== mine) return;
+      held = null;
+      for (const notifyId of mine) remote.ops.kick(notifyId);
+    };
   };
   const rproc = host.addRproc({ name: 'remoteproc0', ops: remote.ops, memory: remote.ops.memory, dmaPool: remote.ops.dmaPool, reservedMemory: remote.ops.reservedMemory });
   remote.ops.attach(rproc);
@@ -114,7 +134,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     await rproc.shutdown();
     await rproc.boot(remote.firmware);
   };
-  return { target: options.target, app: appName, host, rproc, console: consoleLines, kicks: () => kicks, reboot, close, remoteRuntime: () => runtime() };
+  return { target: options.target, app: appName, host, rproc, console: consoleLines, kicks: () => kicks, holdKicks, reboot, close, remoteRuntime: () => runtime() };
 }
 
 /** What every target's transport provides to remoteproc. */
@@ -139,12 +159,12 @@ async function launchRemote(options: SessionOptions, appName: string, manifest: 
       return { ops: remote, firmware: remote.firmware, close: async () => remote.stop(), inProcess: remote } as LaunchedRemote;
     }
     case 'qemu': {
-      const elf = await firmwareImage('qemu-mps2', appName, verboseBuild);
+      const elf = options.firmware ?? await firmwareImage('qemu-mps2', appName, verboseBuild);
       const remote = await QemuRemote.launch({ elf, console: consoleText, onFirmwareExit, ...options.qemu });
       return { ops: remote, firmware: remote.firmware, close: () => remote.close() };
     }
     case 'posix': {
-      const executable = await firmwareImage('posix', appName, verboseBuild);
+      const executable = options.firmware ?? await firmwareImage('posix', appName, verboseBuild);
       const remote = await PosixRemote.launch({ executable, console: consoleText, onFirmwareExit });
       return { ops: remote, firmware: remote.firmware, close: () => remote.close() };
     }

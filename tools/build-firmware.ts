@@ -20,6 +20,7 @@ import { BUILDERS, precompile, resolveStrip, type PrecompiledProgram } from './p
 import { xsSources, type XsSources } from './xs-sources.ts';
 import { formatSizeReport, sizeReportOf, type SizeReport } from './size-report.ts';
 import { callbackInventory, callbackTableSource, strippedCallbacks } from './callback-strip.ts';
+import { engineFileFlags, engineSources, HOT_FILES, type EngineOptions } from './xs-engine-patches.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -68,6 +69,8 @@ export interface BuildOptions {
    * at boot (the parser is linked).
    */
   program?: 'bytecode' | 'source';
+  /** Engine patches (tools/xs-patches/) and per-file flags; default: every patch, hot files -O2 (tools/xs-engine-patches.ts). */
+  engine?: EngineOptions;
 }
 
 export interface BuildResult {
@@ -406,6 +409,8 @@ export interface EngineBuild {
   sanitize?: boolean;
   /** Engine defines (xsDefines() plus any per-image ones, e.g. -DmxRegExp=0). */
   defines: string[];
+  /** Which patches and per-file flags (tools/xs-engine-patches.ts); default: every patch, hot files -O2 on qemu-mps2. */
+  engine?: EngineOptions;
 }
 
 /** Compiles the XS engine (what changed) into build/xs-engine/<target>-<hash>/; returns the objects. */
@@ -419,7 +424,7 @@ export async function compileEngine(build: EngineBuild): Promise<string[]> {
   // -fwrapv: XS runs JS's wrapping integer operators (<<, +, * on int32) as C int arithmetic,
   // which C leaves undefined on overflow; wrapping is what JS requires.
   const engineFlags = [...tc.cflags, '-fwrapv', ...engineSanitizerExceptions, ...defines, '-w'];
-  const flagHash = createHash('sha256').update(JSON.stringify([tc.cc, engineFlags, xs])).digest('hex').slice(0, 12);
+  const flagHash = createHash('sha256').update(JSON.stringify([tc.cc, engineFlags, xs, HOT_FILES.map((f) => engineFileFlags(target, f, build.engine))])).digest('hex').slice(0, 12);
   // the two Cortex-M4F boards compile the engine identically: one cache
   const engineDir = join(root, 'build/xs-engine', `${isRealBoard(target) ? 'cortex-m4f' : target}-${flagHash}`);
   const engineSources = readdirSync(join(xs, 'sources')).filter((f) => f.endsWith('.c') && f !== 'xsSnapshot.c').sort();
@@ -440,7 +445,7 @@ export async function compileEngine(build: EngineBuild): Promise<string[]> {
       return {
         label: f,
         command: 'bash',
-        args: ['-c', `"$@" && mv "${temporary}" "${object}"`, 'compile', tc.cc, ...engineFlags, ...includes, '-MMD', '-MF', object.replace(/\.o$/, '.d'), '-MT', object, '-c', join(xs, 'sources', f), '-o', temporary],
+        args: ['-c', `"$@" && mv "${temporary}" "${object}"`, 'compile', tc.cc, ...engineFlags, ...engineFileFlags(target, f, build.engine), ...includes, '-MMD', '-MF', object.replace(/\.o$/, '.d'), '-MT', object, '-c', join(xs, 'sources', f), '-o', temporary],
       };
     }), jobs, (label) => {
       done++;
@@ -503,7 +508,7 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
 
   if (!options.js) typecheckOrFail(manifestApp(manifestPath)); // first: a type error stops the build with file:line:column
   const chosen = chooseToolchain(target === 'posix' ? 'posix' : 'qemu-mps2' /* every board: arm-none-eabi */, () => run('bash', [join(root, 'scripts/install-toolchain.sh')]), progress); // CROSS_COMPILE, CC, PATH, then Debian (tools/toolchain.ts)
-  const sources = xsSources();
+  const sources = engineSources(options.engine);
   const xs = sources.dir;
   const programKind = options.program ?? 'bytecode';
 
@@ -561,7 +566,7 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   const engineDefines = stripped.includes('RegExp') ? [...defines, '-DmxRegExp=0'] : defines;
 
   // 1. The engine: cached per target, source tree (patches) and flag set.
-  const engineObjects = await compileEngine({ target, sources, tc, jobs, sanitize: options.sanitize, defines: engineDefines });
+  const engineObjects = await compileEngine({ target, sources, tc, jobs, sanitize: options.sanitize, defines: engineDefines, engine: options.engine });
 
   // 2. Generated sources for this image.
   let strippedMethods: string[] = [];

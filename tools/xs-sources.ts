@@ -47,14 +47,19 @@ function pinnedTree(): string {
 }
 
 /**
- * The engine sources with our patches (default) or without any (`patched: false`, what the
+ * The engine sources with our patches (default), a subset of them (`only`), or without any (`patched: false`, what the
  * semantics tests compare against). Idempotent and safe to call from parallel builds: the
  * patched copy is made in a private folder and renamed into place.
  */
-export function xsSources(options: { patched?: boolean; folder?: string } = {}): XsSources {
+export function xsSources(options: { patched?: boolean; only?: string[]; folder?: string } = {}): XsSources {
   const pinned = pinnedTree();
   const folder = options.folder ?? PATCH_FOLDER;
-  const patches = options.patched === false ? [] : patchFiles(folder);
+  const all = patchFiles(folder);
+  for (const name of options.only ?? []) {
+    if (!all.includes(name)) throw new Error(`xs-sources: no patch ${name} in ${folder} (have: ${all.join(', ') || 'none'})`);
+  }
+  // `only`: a subset, still in name order (the benchmark measures one patch at a time).
+  const patches = options.patched === false ? [] : options.only ? all.filter((name) => options.only!.includes(name)) : all;
   const hash = createHash('sha256').update(pinned);
   for (const name of patches) hash.update(`\0${name}\0`).update(readFileSync(join(folder, name)));
   const key = hash.digest('hex').slice(0, 12);

@@ -7,8 +7,10 @@ import { firmwareImage } from '../../launch/firmware-image.ts';
 const shmFiles = () => readdirSync('/dev/shm').filter((name) => name.startsWith(`xs-rpmsg-qemu-${process.pid}-`));
 
 /** Everything the plugin counted (wall time and the all-instructions context figure vary, so they are left out). */
-const counted = (result: EchoResult) =>
-  result.sizes.map(({ size, echoes, instructions, messagePasses, refillPasses, slots, chunks, collections }) => ({ size, echoes, instructions, messagePasses, refillPasses, slots, chunks, collections }));
+const counted = (result: EchoResult) => ({
+  sizes: result.sizes.map(({ size, echoes, instructions, messagePasses, refillPasses, slots, chunks, collections }) => ({ size, echoes, instructions, messagePasses, refillPasses, slots, chunks, collections })),
+  batches: result.batches,
+});
 
 describe('bench/echo-instructions', () => {
   it('builds the TCG plugin with gcc and finds its addresses in the bench firmware', async () => {
@@ -18,8 +20,8 @@ describe('bench/echo-instructions', () => {
     expect(excluded).toEqual(expect.arrayContaining(['SysTick_Handler', 'UART1_RX_Handler']));
   }, 600_000);
 
-  it('counts the same instructions for two runs of 50 echoes of each size', async () => {
-    const options = { count: 50, sizes: [16, 496], warmup: 4, skipAllocation: true };
+  it('counts the same instructions for two runs of 50 echoes of each size and 4 batches of 8 messages per doorbell', async () => {
+    const options = { count: 50, sizes: [16, 496], batches: [8], batchCount: 4, warmup: 4, skipAllocation: true };
     const first = await measureEchoes(options);
     const second = await measureEchoes(options);
     expect(counted(second)).toEqual(counted(first));
@@ -28,6 +30,12 @@ describe('bench/echo-instructions', () => {
       expect(size.refillPasses.count).toBe(0); // the remote sets VRING_USED_F_NO_NOTIFY on vring 0: no refill kick
     }
     expect(first.sizes[1].perEcho).toBeGreaterThan(first.sizes[0].perEcho);
+    // 8 messages, one doorbell: one pass takes all eight, and each costs less than a message alone
+    const [batch] = first.batches;
+    expect(batch.passesPerBatch).toEqual({ min: 1, max: 1 });
+    expect(batch.batchInstructions.min).toBe(batch.batchInstructions.max);
+    expect(batch.perMessage).toBeLessThan(first.sizes[0].perEchoWithoutCollection);
+    expect(batch.perMessage).toBeGreaterThan(0);
     expect(shmFiles()).toEqual([]);
   }, 120_000);
 });

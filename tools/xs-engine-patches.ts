@@ -1,0 +1,48 @@
+/**
+ * Which XS engine a build makes: the patches of tools/xs-patches/ to apply (all by default, none
+ * for the stock engine the semantics tests compare against, or a subset to measure one patch at a
+ * time; tools/xs-sources.ts applies them) and the per-file optimisation flags of the engine's hot
+ * files: the bytecode loop and its helpers are built -O2 on the Cortex-M3 while the rest of the
+ * engine stays -Os (docs/BENCHMARKS.md has the text size and instruction figures).
+ */
+import { patchFiles, PATCH_FOLDER, xsSources, type XsSources } from './xs-sources.ts';
+
+export { patchFiles, PATCH_FOLDER };
+
+/** Which engine to build. */
+export interface EngineOptions {
+  /**
+   * Patch files to apply: true (default) every tools/xs-patches/*.patch, false none (the stock
+   * engine, what the semantics tests compare against), or a list of file names (a subset, for
+   * measuring one patch at a time).
+   */
+  patches?: boolean | string[];
+  /** -O2 for the hot files on qemu-mps2 (default true); false: the whole engine at the target's level. */
+  hotFiles?: boolean;
+}
+
+/** The engine's hot files (the profile of an echo: bytecode loop, conversions, lookup, typed arrays). */
+export const HOT_FILES = ['xsRun.c', 'xsType.c', 'xsObject.c', 'xsDataView.c', 'xsProperty.c'];
+
+/** The patches an EngineOptions selects, in the order they apply. */
+export function selectedPatches(options: EngineOptions = {}, folder = PATCH_FOLDER): string[] {
+  const all = patchFiles(folder);
+  if (options.patches === false) return [];
+  if (options.patches === undefined || options.patches === true) return all;
+  for (const name of options.patches) {
+    if (!all.includes(name)) throw new Error(`xs-engine-patches: no patch ${name} in ${folder} (have: ${all.join(', ') || 'none'})`);
+  }
+  return all.filter((name) => (options.patches as string[]).includes(name));
+}
+
+/** The engine sources (pinned, patched as `options` says) a build compiles. */
+export function engineSources(options: EngineOptions = {}): XsSources {
+  if (options.patches === false) return xsSources({ patched: false });
+  return Array.isArray(options.patches) ? xsSources({ only: selectedPatches(options) }) : xsSources();
+}
+
+/** Extra flags for one engine file (after the target's flags: the later -O wins). */
+export function engineFileFlags(target: string, file: string, options: EngineOptions = {}): string[] {
+  if (target !== 'qemu-mps2' || options.hotFiles === false) return [];
+  return HOT_FILES.includes(file) ? ['-O2'] : [];
+}
