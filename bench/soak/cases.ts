@@ -362,8 +362,8 @@ export async function resetCycles(session: Session, peers: Peers, options: Cycle
  * virtio unbind + bind of the rpmsg bus (the remote keeps running): the host resets the device,
  * holds status 0 for `holdMs` (longer than the remote's 20 ms status poll, else it cannot see
  * the reset), then probes again; the remote must start afresh and announce again.
- * Known to fail (see test/e2e/soak.test.ts): after virtio_dev_remove the status is ACKNOWLEDGE
- * (1), not 0, and the runtime only takes status 0 as a reset, so it never announces again.
+ * After virtio_dev_remove the status is ACKNOWLEDGE (1), not 0: the runtime takes any status
+ * without DRIVER_OK as a reset (issue 9), so the channels come back.
  */
 export async function rebindCycles(session: Session, peers: Peers, options: CycleOptions & { holdMs?: number; waitMs?: number }): Promise<CycleResult> {
   return cycles(session, peers, options, async () => {

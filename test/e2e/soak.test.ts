@@ -63,12 +63,9 @@ describe.each(TARGETS)('soak (short) on %s', (target) => {
     }
   }, 180_000);
 
-  // KNOWN BUG, left to the owner of firmware/runtime/: Linux's virtio_dev_remove leaves the
-  // status at ACKNOWLEDGE (1), but Runtime.checkStatus takes only status 0 as a host reset, so
-  // after an unbind/bind the remote keeps its old ring state and never announces again. The
-  // same runtime code runs on every target; this pins it on in-process (fast). When fixed,
-  // turn it.fails into it and drop the skipIf.
-  it.skipIf(target !== 'in-process').fails('virtio unbind/bind of the rpmsg bus while the remote runs: the channels come back and a flood is clean', async () => {
+  // Linux's virtio_dev_remove leaves the status at ACKNOWLEDGE (1): the remote takes any status
+  // without DRIVER_OK as a host reset (issue 9), so the channels come back after an unbind/bind.
+  it('virtio unbind/bind of the rpmsg bus while the remote runs: the channels come back and a flood is clean', async () => {
     let result;
     try {
       result = await rebindCycles(session, peers, { cycles: 1, seed: 1530, messagesPerCycle: 200, waitMs: 3000 });
