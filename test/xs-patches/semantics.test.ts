@@ -6,7 +6,7 @@
  * nothing else changes.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildXsHost } from '../../tools/build-firmware.ts';
@@ -39,8 +39,19 @@ describe('engine patches keep JS semantics (pinned vs patched XS, same scripts)'
     expect(pinnedApi.stdout.trim()).toBe('0');
   });
 
+  // A patch is pinned either by a script here or by an engine suite of test/engine/ that names it
+  // (those run their fixture on the engine with and without the patch, on posix and on qemu).
+  const engineSuites = readdirSync(join(root, 'test/engine')).filter((name) => name.endsWith('.test.ts'));
+  const suiteNaming = (patch: string) => engineSuites.find((name) => readFileSync(join(root, 'test/engine', name), 'utf8').includes(`'${patch}'`));
   for (const patch of patchFiles()) {
     const script = join(semantics, patch.replace(/\.patch$/, '.js'));
+    const suite = existsSync(script) ? undefined : suiteNaming(patch);
+    if (suite !== undefined) {
+      it(`${patch}: its semantics are pinned by test/engine/${suite}`, () => {
+        expect(readFileSync(join(root, 'test/engine', suite), 'utf8')).toMatch(/engineSemanticsSuite\(/);
+      });
+      continue;
+    }
     it(`${patch}: its semantics script prints the same on both engines`, () => {
       expect(existsSync(script), `every patch needs ${script} (tools/xs-patches/README.md)`).toBe(true);
       const before = run(pinnedHost, script);
