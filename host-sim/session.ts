@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadInProcessScript } from '../launch/in-process.ts';
 import { LinuxHost } from './host.ts';
 import type { LogLine } from './log.ts';
-import type { Rproc } from './remoteproc/remoteproc-core.ts';
+import type { RecoveryLimit, Rproc } from './remoteproc/remoteproc-core.ts';
 import type { SharedMemory } from '../wire/shared-memory.ts';
 import type { ReservedMemory, RprocFirmware, RprocOps } from './remoteproc/ops.ts';
 import { appManifestPath, checkApp, firmwareImage } from '../launch/firmware-image.ts';
@@ -23,6 +23,8 @@ export interface SessionOptions {
   app?: string;
   /** Blocking-send timeout on the host (default 15000, as Linux). */
   txTimeoutMs?: number;
+  /** Crash-recovery limit and backoff (default: 5 crashes in 10 s, see RecoveryLimit); the soak's crash cycles lift it. */
+  recoveryLimit?: Partial<RecoveryLimit>;
   /** Sees every host kernel log line. */
   logSink?: (line: LogLine) => void;
   /** Sees every console line of the remote. */
@@ -109,7 +111,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
       for (const notifyId of mine) remote.ops.kick(notifyId);
     };
   };
-  const rproc = host.addRproc({ name: 'remoteproc0', ops: remote.ops, memory: remote.ops.memory, dmaPool: remote.ops.dmaPool, reservedMemory: remote.ops.reservedMemory });
+  const rproc = host.addRproc({ name: 'remoteproc0', ops: remote.ops, memory: remote.ops.memory, dmaPool: remote.ops.dmaPool, reservedMemory: remote.ops.reservedMemory, recoveryLimit: options.recoveryLimit });
   remote.ops.attach(rproc);
   let closed = false;
   const close = async () => {

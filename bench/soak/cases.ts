@@ -141,7 +141,8 @@ export function registerPeers(host: LinuxHost): Peers {
 /** Open a session of the e2e app on `target` with the soak drivers bound. */
 export async function openSoakSession(target: TargetName, options: { txTimeoutMs?: number } = {}): Promise<{ session: Session; peers: Peers }> {
   let peers: Peers | null = null;
-  const session = await openSession({ target, app: 'e2e', txTimeoutMs: options.txTimeoutMs, beforeBoot(host) { peers = registerPeers(host); } });
+  // The crash cycles crash the firmware on purpose, many times a minute: no recovery limit here.
+  const session = await openSession({ target, app: 'e2e', txTimeoutMs: options.txTimeoutMs, recoveryLimit: { maxCrashes: Number.POSITIVE_INFINITY }, beforeBoot(host) { peers = registerPeers(host); } });
   await until(() => peers!.echo() !== null && peers!.control() !== null, 'the echo and control channels');
   return { session, peers: peers! };
 }

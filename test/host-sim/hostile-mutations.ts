@@ -40,7 +40,7 @@ export async function hostileRemoteRun(options: { seed: number; mutations: numbe
   const random = prng(options.seed);
   const int = (low: number, high: number) => low + Math.floor(random() * (high - low + 1));
   const checkEvery = options.checkEvery ?? 40;
-  const { host, rproc, remote } = await bootScripted({ table: rpmsgTable({ num: NUM }), txTimeoutMs: 20 });
+  const { host, rproc, remote } = await bootScripted({ table: rpmsgTable({ num: NUM }), txTimeoutMs: 20, recoveryLimit: { maxCrashes: Number.POSITIVE_INFINITY, backoffMs: 0 } });
   const result: HostileRemoteResult = {
     mutations: 0, threw: 0, refusals: 0, byReason: {}, checks: 0, brokenChecks: 0, recoveries: 0,
     lost: 0, duplicated: 0, reordered: 0, corrupted: 0, oversize: 0, stillServes: false, ms: 0,

@@ -8,6 +8,7 @@ import { VRING_DESC_ADDR, VRING_DESC_LEN, VRING_DESC_SIZE, VRING_IDX, VRING_RING
 import { findVdevEntry, readVdevStatus, readVringDa, readVringNum, readVringAlign, readVringNotifyid, FW_RSC_ADDR_ANY } from '../../resource-table/index.ts';
 import { encodeResourceTable, type ResourceTable } from '../../resource-table/index.ts';
 import { LinuxHost, type Rproc, type RprocOps } from '../../host-sim/index.ts';
+import type { RecoveryLimit } from '../../host-sim/remoteproc/remoteproc-core.ts';
 
 export const BASE = 0x21000000;
 export const MEMORY_SIZE = 0x100000;
@@ -155,10 +156,10 @@ export class ScriptedRemote {
 }
 
 /** A host with one rproc over a scripted remote whose table sits at offset 0 of the memory. */
-export async function bootScripted(options: { table?: ResourceTable; txTimeoutMs?: number; boot?: boolean } = {}): Promise<{ host: LinuxHost; rproc: Rproc; remote: ScriptedRemote }> {
+export async function bootScripted(options: { table?: ResourceTable; txTimeoutMs?: number; boot?: boolean; recoveryLimit?: Partial<RecoveryLimit> } = {}): Promise<{ host: LinuxHost; rproc: Rproc; remote: ScriptedRemote }> {
   const remote = new ScriptedRemote(0);
   const host = new LinuxHost({ txTimeoutMs: options.txTimeoutMs ?? 15000 });
-  const rproc = host.addRproc({ ops: remote.ops(), memory: remote.memory });
+  const rproc = host.addRproc({ ops: remote.ops(), memory: remote.memory, recoveryLimit: options.recoveryLimit });
   const table = encodeResourceTable(options.table ?? rpmsgTable());
   remote.tableSize = table.length;
   remote.memory.bytes.set(table, 0);
