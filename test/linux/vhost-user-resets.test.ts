@@ -34,7 +34,7 @@ describe('the host goes away while the remote waits in a blocking send', () => {
     try {
       // The flood runs until the power-off takes the host away under it.
       const first = await bootUml({ kernel, socketPath: running.socketPath, steps: ['online', 'remoteflood', 'sleep'], timeoutMs: 60_000 });
-      expect(first.log, first.log).toMatch(/xsr-init: step flood ok/);
+      expect(first.log, first.log).toMatch(/xsr-init: step remoteflood ok/);
       const second = await bootUml({ kernel, socketPath: running.socketPath, steps: ['online', 'sample'], timeoutMs: 60_000 });
       expect(sampleCount(second), `${second.log}\nremote:\n${running.log}`).toBe(100);
       expect(running.log).toMatch(/e2e: flood stopped after \d+: EPIPE: /);
@@ -78,6 +78,7 @@ describe('EVENT_IDX offered ("event-idx" in the manifest\'s dfeatures) and negot
     expect(result.remoteLog, explain).toMatch(/host ready \(features 0x20000001, vrings/);
     expect(sampleCount(result), explain).toBe(100);
     expect(result.log, explain).toMatch(/xsr-init: step char ok/);
-    expect(kernelProblems(result.log)).toEqual([]);
+    // the char step's 497-byte write is refused on purpose (rpmsg_char's own line)
+    expect(kernelProblems(result.log, [/message is too big \(497\)/]), explain).toEqual([]);
   }, 600_000);
 });
