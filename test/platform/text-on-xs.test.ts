@@ -36,7 +36,9 @@ const byteCases: number[][] = ${JSON.stringify(byteCases)};
 const hex = (values: ArrayLike<number>) => Array.from(values, (v) => v.toString(16)).join(' ');
 const scratch = new Uint8Array(8);
 for (let i = 0; i < strings.length; i++) {
-  const text = String.fromCharCode.apply(null, strings[i]);
+  // one unit at a time: apply() with 600 arguments would take 600 slots of the firmware's 768-slot JS stack
+  let text = '';
+  for (const unit of strings[i]) text += String.fromCharCode(unit);
   const into = utf8EncodeInto(text, scratch, 1);
   platform.log('E' + i + ': ' + hex(utf8Encode(text)) + ' | ' + into + ': ' + hex(scratch.subarray(1, 1 + into)));
 }
