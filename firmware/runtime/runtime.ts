@@ -292,5 +292,33 @@ export function startRuntime(platform: Platform, app: App, options?: RuntimeOpti
   return runtime;
 }
 
+/** What a bundled firmware's entry hands to bootFirmware: the app module (its default export, its runtimeOptions). */
+export interface AppModule {
+  default: App;
+  runtimeOptions?: RuntimeOptions;
+}
+
+/**
+ * The steps of a bundled firmware's entry (firmware/platform/xs/xs-entry.ts, in-process/vm-entry.ts):
+ * the runtime on `platform`, timer exceptions caught, the app, then start. A runtime that cannot
+ * start (a malformed own resource table, e.g. a host scribbled on it before we booted) is refused
+ * with a line and exit status 1, not a crash. `started` sees the runtime before the app does.
+ */
+export function bootFirmware(platform: Platform, appModule: AppModule, started?: (runtime: Runtime) => void): Runtime | null {
+  let runtime: Runtime;
+  try {
+    runtime = new Runtime(platform, appModule.runtimeOptions);
+  } catch (error) {
+    platform.log(`xs-rpmsg: cannot start: ${error instanceof Error ? error.message : String(error)}; exiting`);
+    platform.exit(1);
+    return null;
+  }
+  if (started) started(runtime);
+  runtime.catchTimerExceptions(globalThis);
+  appModule.default(runtime);
+  runtime.start();
+  return runtime;
+}
+
 export { RpmsgError };
 export { AppException } from './app-errors.ts';
