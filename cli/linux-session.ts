@@ -11,7 +11,7 @@ import { RpmsgError } from '../wire/errors.ts';
 import { firmwareImage } from '../launch/firmware-image.ts';
 import { ControlServer, type Handler } from './control.ts';
 import { describeBytes } from './data.ts';
-import type { Output } from './output.ts';
+import { untilStopped, type Output } from './output.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -152,13 +152,6 @@ export async function runLinuxSession(options: { app: string; id: string; out: O
   out.record({ type: 'session', id, app, target: 'linux', socket: control.info.socket, bridge: null, allowed: [] });
   out.line(`run: session ${id} is up (control socket ${control.info.socket}); Ctrl-C stops it`);
   out.line('     from another terminal: npx xs-rpmsg channels | npx xs-rpmsg send CHANNEL hello | npx xs-rpmsg listen CHANNEL (through /dev/rpmsgN in the guest)');
-  const onSignal = () => stop();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const timer = options.durationMs ? setTimeout(stop, options.durationMs) : null;
-  await finished;
-  if (timer) clearTimeout(timer);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  await untilStopped(stop, finished, options.durationMs);
   return 0;
 }

@@ -1,4 +1,4 @@
-/** How the command line's verbs print: human lines by default, one JSON object per line with --json. */
+/** How the command line's verbs print (human lines by default, one JSON object per line with --json) and how a session verb stays up. */
 
 /** How a verb prints: human lines, or one JSON object per line. */
 export interface Output {
@@ -22,3 +22,18 @@ export function output(json: boolean): Output {
   };
 }
 
+
+/** Stay up until `finished` settles: Ctrl-C, SIGTERM or `durationMs` (if given) call `stop`, which ends it. */
+export async function untilStopped(stop: () => void, finished: Promise<unknown>, durationMs?: number): Promise<void> {
+  const onSignal = () => stop();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const timer = durationMs ? setTimeout(stop, durationMs) : null;
+  try {
+    await finished;
+  } finally {
+    if (timer) clearTimeout(timer);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -13,7 +13,7 @@ import { checkApp, defaultApp } from '../launch/firmware-image.ts';
 import { runLinuxSession } from './linux-session.ts';
 import { checkSessionFree, ControlServer, sessionsDir } from './control.ts';
 import { describeBytes } from './data.ts';
-import { output, type Output } from './output.ts';
+import { output, untilStopped, type Output } from './output.ts';
 export { output, type Output };
 import { sessionHandler, sessionStats } from './service.ts';
 
@@ -138,14 +138,7 @@ export async function runSession(options: RunOptions): Promise<number> {
       }
     });
   }
-  const onSignal = () => stop();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const timer = options.durationMs ? setTimeout(stop, options.durationMs) : null;
-  await finished;
-  if (timer) clearTimeout(timer);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  await untilStopped(stop, finished, options.durationMs);
   return 0;
 }
 
