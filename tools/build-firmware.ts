@@ -30,7 +30,7 @@ export type FirmwareTarget = 'qemu-mps2' | 'posix' | 'stm32mp15' | 'imx8m';
 /** Cortex-M4F boards of real parts: they build and link here (the linker proves the image fits their memory), they cannot run here. */
 export const REAL_BOARDS = ['stm32mp15', 'imx8m'] as const;
 const isRealBoard = (target: FirmwareTarget): boolean => (REAL_BOARDS as readonly string[]).includes(target);
-const CORTEX_M_SHARED_WITH_QEMU = ['footprint.c', 'sbrk.c', 'newlib.c'];
+const CORTEX_M_SHARED_WITH_QEMU = ['footprint.c', 'sbrk.c', 'newlib.c', 'board_hooks.c'];
 
 /** The board folders under firmware/platform/ a target's image links (besides the core, xs/): posix also links the vhost-user backend (docs/LINUX.md). */
 export function platformFolders(target: FirmwareTarget): string[] {
@@ -40,7 +40,7 @@ export function platformFolders(target: FirmwareTarget): string[] {
 /**
  * The board C files a target's image links. firmware/platform/cortex-m is shared by every Cortex-M
  * board; qemu-mps2 has its own start-up, console, clock and doorbell, and takes only the malloc
- * heap, the newlib hooks and the footprint hooks from it.
+ * heap, the newlib hooks, the footprint hooks and the platform hooks from it.
  */
 export function boardSourceFiles(target: FirmwareTarget): string[] {
   return platformFolders(target).flatMap((folder) =>

@@ -126,27 +126,4 @@ int main(void)
 	xs_platform_main();
 }
 
-/* ------------------------------------------------------------------ platform hooks */
-
-/* No board members beyond what the core defines: the shared window is the whole transport. */
-void xs_board_extend_platform(struct sxMachine* the, struct sxSlot* platform)
-{
-	(void)the;
-	(void)platform;
-}
-
-/* No device events: Linux's kicks and the status byte are all there is. */
-bool xs_board_deliver_event(struct sxMachine* machine, struct sxSlot* platform)
-{
-	(void)machine;
-	(void)platform;
-	return false;
-}
-
-/* No device resets to deliver: a host reset shows in the status byte. */
-bool xs_board_deliver_reset(struct sxMachine* machine, struct sxSlot* platform)
-{
-	(void)machine;
-	(void)platform;
-	return false;
-}
+/* extend_platform, deliver_event, deliver_reset: none on these boards, board_hooks.c */

@@ -173,28 +173,7 @@ const xs_board_window* xs_board_get_window(void)
 
 /* ------------------------------------------------------------------ platform hooks */
 
-/* No board members beyond what the core defines: the shared window is the whole transport. */
-void xs_board_extend_platform(struct sxMachine* the, struct sxSlot* platform)
-{
-	(void)the;
-	(void)platform;
-}
-
-/* No device events on this board: the host's kicks are all there is. */
-bool xs_board_deliver_event(struct sxMachine* machine, struct sxSlot* platform)
-{
-	(void)machine;
-	(void)platform;
-	return false;
-}
-
-/* No device resets to deliver either: a host reset shows in the status byte. */
-bool xs_board_deliver_reset(struct sxMachine* machine, struct sxSlot* platform)
-{
-	(void)machine;
-	(void)platform;
-	return false;
-}
+/* extend_platform, deliver_event, deliver_reset: none on this board, firmware/platform/cortex-m/board_hooks.c */
 
 /* ------------------------------------------------------------------ newlib */
 
