@@ -3,7 +3,7 @@
  * exactly with our TCG plugin (bench/insn-plugin.c). See docs/BENCHMARKS.md.
  *
  *   npx tsx bench/echo-instructions.ts [--count N] [--sizes 1,16,64,256,496] [--batches 8,64] [--json]
- *     [--engine patched|stock] [--patches 0100-x.patch,...] [--hot-files on|off]
+ *     [--engine patched|stock] [--patches 0100-x.patch,...] [--hot-files on|off|xsRun.c,xsType.c]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { formatSizeReport, sizeReportOf, type SizeReport } from '../tools/size-r
 import { bundleFirmware } from '../tools/bundle-firmware.ts';
 import { buildFirmware } from '../tools/build-firmware.ts';
 import { createHash } from 'node:crypto';
-import { selectedPatches, type EngineOptions } from '../tools/xs-engine-patches.ts';
+import { hotFilesOf, selectedPatches, type EngineOptions } from '../tools/xs-engine-patches.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PLUGIN_SOURCE = join(root, 'bench/insn-plugin.c');
@@ -147,7 +147,7 @@ export interface EchoResult {
   sizes: SizeResult[];
   batches: BatchResult[];
   /** Which engine: the patches applied and whether the hot files were -O2. */
-  engine: { patches: string[]; hotFiles: boolean };
+  engine: { patches: string[]; hotFiles: boolean; hotFileList: string[] };
   elf: string;
   firmwareSize: { text: number; data: number; bss: number };
   excludedHandlers: string[];
@@ -481,8 +481,9 @@ export function writeProfile(elf: string, raw: string, out: string): void {
 }
 
 /** The engine an EngineOptions names (patch list, hot files). */
-export function engineDescription(engine: EngineOptions = {}): { patches: string[]; hotFiles: boolean } {
-  return { patches: selectedPatches(engine), hotFiles: engine.hotFiles !== false };
+export function engineDescription(engine: EngineOptions = {}): { patches: string[]; hotFiles: boolean; hotFileList: string[] } {
+  const hotFileList = hotFilesOf(engine);
+  return { patches: selectedPatches(engine), hotFiles: hotFileList.length > 0, hotFileList };
 }
 
 /**
@@ -528,7 +529,7 @@ export function report(result: EchoResult): string {
     lines.push('instr/msg: a batch\'s passes / its messages. marginal: (a batch - one single 16 B echo without GC) / (messages - 1).');
     lines.push('');
   }
-  lines.push(`engine: XS 13.3.0, patches ${result.engine.patches.length ? result.engine.patches.join(', ') : 'none (stock)'}; -Os, hot files ${result.engine.hotFiles ? '-O2' : '-Os'} (tools/xs-engine-patches.ts)`);
+  lines.push(`engine: XS 13.3.0, patches ${result.engine.patches.length ? result.engine.patches.join(', ') : 'none (stock)'}; -Os, hot files ${result.engine.hotFiles ? `-O2 (${result.engine.hotFileList.join(', ')})` : '-Os'} (tools/xs-engine-patches.ts)`);
   lines.push('instr/echo: total / echoes (collections amortized). without GC: mean of the echoes in which no');
   lines.push('garbage collection ran. message pass, refill pass: min..max of one pass (refill "none": the host');
   lines.push('never kicked vring 0 after re-posting, the remote had set VRING_USED_F_NO_NOTIFY; "Nx": N echoes had one).');
@@ -621,8 +622,11 @@ function parseArguments(argv: string[]): EchoOptions & { json: boolean } {
       if (value !== 'stock' && value !== 'patched') throw new Error('--engine is stock or patched');
       options.engine = { ...options.engine, patches: value === 'patched' };
     } else if (arg === '--patches') options.engine = { ...options.engine, patches: argv[++i].split(',').filter(Boolean) };
-    else if (arg === '--hot-files') options.engine = { ...options.engine, hotFiles: argv[++i] !== 'off' };
-    else throw new Error(`unknown argument ${arg}; use --count N, --sizes 1,16,496, --batches 8,64, --warmup N, --json, --profile FILE, --engine stock|patched, --patches A,B, --hot-files on|off`);
+    else if (arg === '--hot-files') {
+      const value = argv[++i];
+      options.engine = { ...options.engine, hotFiles: value === 'on' ? true : value === 'off' ? false : value.split(',').filter(Boolean) };
+    }
+    else throw new Error(`unknown argument ${arg}; use --count N, --sizes 1,16,496, --batches 8,64, --warmup N, --json, --profile FILE, --engine stock|patched, --patches A,B, --hot-files on|off|xsRun.c,...`);
   }
   return options;
 }

@@ -20,7 +20,7 @@ import { BUILDERS, precompile, resolveStrip, type PrecompiledProgram } from './p
 import { xsSources, type XsSources } from './xs-sources.ts';
 import { formatSizeReport, sizeReportOf, type SizeReport } from './size-report.ts';
 import { callbackInventory, callbackTableSource, strippedCallbacks } from './callback-strip.ts';
-import { engineFileFlags, engineSources, HOT_FILES, type EngineOptions } from './xs-engine-patches.ts';
+import { engineFileFlags, engineSources, HOT_FILES, hotFilesOf, type EngineOptions } from './xs-engine-patches.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -424,7 +424,7 @@ export async function compileEngine(build: EngineBuild): Promise<string[]> {
   // -fwrapv: XS runs JS's wrapping integer operators (<<, +, * on int32) as C int arithmetic,
   // which C leaves undefined on overflow; wrapping is what JS requires.
   const engineFlags = [...tc.cflags, '-fwrapv', ...engineSanitizerExceptions, ...defines, '-w'];
-  const flagHash = createHash('sha256').update(JSON.stringify([tc.cc, engineFlags, xs, HOT_FILES.map((f) => engineFileFlags(target, f, build.engine))])).digest('hex').slice(0, 12);
+  const flagHash = createHash('sha256').update(JSON.stringify([tc.cc, engineFlags, xs, [...new Set([...HOT_FILES, ...hotFilesOf(build.engine)])].map((f) => engineFileFlags(target, f, build.engine))])).digest('hex').slice(0, 12);
   // the two Cortex-M4F boards compile the engine identically: one cache
   const engineDir = join(root, 'build/xs-engine', `${isRealBoard(target) ? 'cortex-m4f' : target}-${flagHash}`);
   const engineSources = readdirSync(join(xs, 'sources')).filter((f) => f.endsWith('.c') && f !== 'xsSnapshot.c').sort();

@@ -113,3 +113,27 @@ export function formatSizeReport(report: SizeReport): string {
   }
   return rows.join('\n');
 }
+
+/** Read-only bytes the map attributes to each input file (its base name, e.g. "xsRun.o"), for per-file comparisons. */
+export function textByFile(mapText: string): Map<string, number> {
+  const by = new Map<string, number>();
+  const start = mapText.indexOf('Linker script and memory map');
+  let output: string | null = null;
+  let pendingName: string | null = null;
+  const add = (file: string, size: number) => {
+    const name = file.trim().replace(/^.*\//, '');
+    by.set(name, (by.get(name) ?? 0) + size);
+  };
+  for (const line of (start >= 0 ? mapText.slice(start) : mapText).split('\n')) {
+    const top = /^(\.[^\s]+)/.exec(line);
+    if (top) { output = top[1]; pendingName = null; continue; }
+    if (!output || !isTextSection(output)) continue;
+    let m = /^ (\S+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$/.exec(line);
+    if (m && m[1] !== '*fill*') { add(m[4], parseInt(m[3], 16)); pendingName = null; continue; }
+    m = /^ (\S+)$/.exec(line);
+    if (m && !m[1].startsWith('*')) { pendingName = m[1]; continue; }
+    m = /^\s{10,}0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$/.exec(line);
+    if (m && pendingName) { add(m[3], parseInt(m[2], 16)); pendingName = null; }
+  }
+  return by;
+}

@@ -17,8 +17,12 @@ export interface EngineOptions {
    * measuring one patch at a time).
    */
   patches?: boolean | string[];
-  /** -O2 for the hot files on qemu-mps2 (default true); false: the whole engine at the target's level. */
-  hotFiles?: boolean;
+  /**
+   * -O2 for the hot files on qemu-mps2 (default true: every file of HOT_FILES); false: the whole
+   * engine at the target's level; a list of engine file names (e.g. ['xsRun.c']): only those -O2
+   * (for measuring what each file costs and buys, bench/echo-instructions.ts --hot-files).
+   */
+  hotFiles?: boolean | string[];
 }
 
 /** The engine's hot files (the profile of an echo: bytecode loop, conversions, lookup, typed arrays). */
@@ -41,8 +45,14 @@ export function engineSources(options: EngineOptions = {}): XsSources {
   return Array.isArray(options.patches) ? xsSources({ only: selectedPatches(options) }) : xsSources();
 }
 
+/** The engine files a build compiles -O2 on qemu-mps2 (none on the other targets). */
+export function hotFilesOf(options: EngineOptions = {}): string[] {
+  if (options.hotFiles === false) return [];
+  return Array.isArray(options.hotFiles) ? [...options.hotFiles] : HOT_FILES;
+}
+
 /** Extra flags for one engine file (after the target's flags: the later -O wins). */
 export function engineFileFlags(target: string, file: string, options: EngineOptions = {}): string[] {
-  if (target !== 'qemu-mps2' || options.hotFiles === false) return [];
-  return HOT_FILES.includes(file) ? ['-O2'] : [];
+  if (target !== 'qemu-mps2') return [];
+  return hotFilesOf(options).includes(file) ? ['-O2'] : [];
 }
