@@ -3,6 +3,7 @@
  * exactly with our TCG plugin (bench/insn-plugin.c). See docs/BENCHMARKS.md.
  *
  *   npx tsx bench/echo-instructions.ts [--count N] [--sizes 1,16,64,256,496] [--batches 8,64] [--json]
+ *     [--profile FILE] [--boot-profile FILE]
  *     [--engine patched|stock] [--patches 0100-x.patch,...] [--hot-files on|off|xsRun.c,xsType.c]
  */
 import { execFileSync } from 'node:child_process';
@@ -182,6 +183,8 @@ export interface EchoOptions {
   warmup?: number;
   /** Write a flat profile of the passes (instructions by function) to this file. */
   profile?: string;
+  /** Write a flat profile of the boot (reset to the first announcement, instructions by function) to this file. */
+  bootProfile?: string;
   /** Skip the allocation measurement (faster, for tests). */
   skipAllocation?: boolean;
   /** Progress lines. */
@@ -259,7 +262,7 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
     target: 'qemu',
     app: 'bench',
     firmware: elf,
-    qemu: { extraArgs: ['-plugin', [plugin, ...args, ...(options.profile ? [`profile=${options.profile}.raw`] : [])].join(',')], onStderr },
+    qemu: { extraArgs: ['-plugin', [plugin, ...args, ...(options.profile ? [`profile=${options.profile}.raw`] : []), ...(options.bootProfile ? [`bootprofile=${options.bootProfile}.raw`] : [])].join(',')], onStderr },
     beforeBoot(host) {
       host.rpmsg.registerRpmsgDriver(driver('xs_bench_echo', ECHO_SERVICE, (d) => { echoDevice = d; }));
       host.rpmsg.registerRpmsgDriver(driver('xs_bench_control', CONTROL_SERVICE, (d) => { controlDevice = d; }));
@@ -438,11 +441,12 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
   } finally {
     await session.close();
     if (options.profile) writeProfile(elf, `${options.profile}.raw`, options.profile);
+    if (options.bootProfile) writeProfile(elf, `${options.bootProfile}.raw`, options.bootProfile, 'the boot (reset to the first name-service announcement; interrupt handlers and the idle wait left out)');
   }
 }
 
 /** Turns the plugin's per-address counts into instructions per function, largest first. */
-export function writeProfile(elf: string, raw: string, out: string): void {
+export function writeProfile(elf: string, raw: string, out: string, what = 'the counted passes (all passes of the run, warm-up and control included)'): void {
   const symbols = [...elfSymbols(elf)].map(([name, s]) => ({ name, ...s })).sort((a, b) => a.address - b.address);
   const functionOf = (address: number): string => {
     let lo = 0, hi = symbols.length - 1, found = '?';
@@ -470,7 +474,7 @@ export function writeProfile(elf: string, raw: string, out: string): void {
   }
   const rows = [...byFunction].sort((a, b) => b[1] - a[1]);
   writeFileSync(out, [
-    `# instructions inside the counted passes (all passes of the run, warm-up and control included), by function`,
+    `# instructions inside ${what}, by function`,
     ...rows.map(([name, count]) => `${count.toString().padStart(12)} ${((100 * count) / total).toFixed(2).padStart(6)}%  ${name}`),
     '',
     '# XS allocator calls inside the passes, by call site',
@@ -616,6 +620,7 @@ function parseArguments(argv: string[]): EchoOptions & { json: boolean } {
     else if (arg === '--warmup') options.warmup = Number(argv[++i]);
     else if (arg === '--json') options.json = true;
     else if (arg === '--profile') options.profile = resolve(argv[++i]);
+    else if (arg === '--boot-profile') options.bootProfile = resolve(argv[++i]);
     else if (arg === '--batches') options.batches = argv[++i].split(',').filter(Boolean).map(Number);
     else if (arg === '--engine') {
       const value = argv[++i];
@@ -626,7 +631,7 @@ function parseArguments(argv: string[]): EchoOptions & { json: boolean } {
       const value = argv[++i];
       options.engine = { ...options.engine, hotFiles: value === 'on' ? true : value === 'off' ? false : value.split(',').filter(Boolean) };
     }
-    else throw new Error(`unknown argument ${arg}; use --count N, --sizes 1,16,496, --batches 8,64, --warmup N, --json, --profile FILE, --engine stock|patched, --patches A,B, --hot-files on|off|xsRun.c,...`);
+    else throw new Error(`unknown argument ${arg}; use --count N, --sizes 1,16,496, --batches 8,64, --warmup N, --json, --profile FILE, --boot-profile FILE, --engine stock|patched, --patches A,B, --hot-files on|off|xsRun.c,...`);
   }
   return options;
 }

@@ -18,6 +18,8 @@
  *                  normally (QMP quit), for a flat profile by symbol; also
  *                  "caller <slot|chunk|gc> <address hex> <count>": the instruction executed just
  *                  before each allocator entry inside passes (the call site)
+ *   bootprofile=PATH the same per-address counts for the boot (what the boot count counts),
+ *                  written to PATH at exit
  *
  * At the end of every pass one line is written:
  *   xsbench pass <insns> <notifies> <slots> <chunks> <gcs> <excluded> <all> <all slots> <all chunks> <all gcs>
@@ -88,6 +90,8 @@ static uint64_t all_slots, all_chunks, all_gcs;
 #define PROFILE_LIMIT (4u << 20)
 static uint32_t* profile = NULL; /* per halfword address below PROFILE_LIMIT */
 static const char* profile_path = NULL;
+static uint32_t* boot_profile = NULL; /* the same, for the boot count */
+static const char* boot_profile_path = NULL;
 /* with profile: who called the allocators inside passes (the address executed just before their entry) */
 #define MAX_CALLERS 256
 typedef struct { uint64_t caller; unsigned kind; uint64_t count; } caller_count;
@@ -142,8 +146,14 @@ static void on_exec(unsigned int vcpu, void* userdata)
 			emit(line);
 			boot_done = 1;
 		}
-		else if (!(kind & (KIND_EXCLUDED | KIND_BOOT_EXCLUDED)))
+		else if (!(kind & (KIND_EXCLUDED | KIND_BOOT_EXCLUDED))) {
 			boot_insns++;
+			if (boot_profile) {
+				uint64_t address = (uint64_t)(uintptr_t)userdata >> 8;
+				if (address < PROFILE_LIMIT)
+					boot_profile[address >> 1]++;
+			}
+		}
 	}
 	if (kind == KIND_PLAIN) {
 		if (in_pass) {
@@ -232,6 +242,16 @@ static void on_qemu_exit(qemu_plugin_id_t id, void* userdata)
 	char line[80];
 	snprintf(line, sizeof line, "xsbench exit %llu\n", (unsigned long long)all);
 	emit(line);
+	if (boot_profile && boot_profile_path) {
+		FILE* file = fopen(boot_profile_path, "w");
+		if (file) {
+			uint32_t index;
+			for (index = 0; index < PROFILE_LIMIT / 2; index++)
+				if (boot_profile[index])
+					fprintf(file, "%x %u\n", index * 2, boot_profile[index]);
+			fclose(file);
+		}
+	}
 	if (profile && profile_path) {
 		FILE* file = fopen(profile_path, "w");
 		if (file) {
@@ -288,6 +308,11 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
 			profile_path = strdup(value);
 			profile = calloc(PROFILE_LIMIT / 2, sizeof(uint32_t));
 			status = profile ? 0 : -1;
+		}
+		else if (KEY("bootprofile")) {
+			boot_profile_path = strdup(value);
+			boot_profile = calloc(PROFILE_LIMIT / 2, sizeof(uint32_t));
+			status = boot_profile ? 0 : -1;
 		}
 		else if (KEY("fd"))
 			out_fd = atoi(value);

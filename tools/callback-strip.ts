@@ -81,7 +81,8 @@ export function callbackTableSource(inventory: CallbackInventory, stripped: stri
   const lines = ['/* engine patch 0002: the host functions this image keeps (manifest "strip": "*" left out the others) */'];
   // weak: a few are referenced only in code the engine's configuration compiles out (absent = NULL, never read)
   for (const callback of inventory.all) if (!left.has(callback)) lines.push(`extern void ${callback}(txMachine* the) __attribute__((weak));`);
-  lines.push('static void fxStrippedCallback(txMachine* the)');
+  // not static: engine patch 0003 gives every stripped method one shared function object (it compares against this)
+  lines.push('void fxStrippedCallback(txMachine* the)');
   lines.push('{');
   lines.push('\tmxTypeError("this built-in method is not in the image: manifest \\"strip\\": \\"*\\" left out the methods the app never names");');
   lines.push('}');
