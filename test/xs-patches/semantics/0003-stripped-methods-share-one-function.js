@@ -14,7 +14,8 @@ log('calls', [3, 1, 2].reverse().join(), Math.hypot(3, 4), 'a-b'.split('-').leng
 log('home', Object.getPrototypeOf(Math.max) === Function.prototype, 'prototype' in Math.max);
 for (const line of out) print(line);
 for (const [owner, name] of [[Math, 'Math'], [Array.prototype, 'Array.prototype'], [String.prototype, 'String.prototype'], [Object, 'Object'], [Number, 'Number'], [DataView.prototype, 'DataView.prototype']]) {
-  const keys = Object.getOwnPropertyNames(owner).filter((k) => typeof owner[k] === 'function' && k !== 'constructor');
-  const distinct = new Set(keys.map((k) => owner[k])).size;
-  print('functions of', name, keys.length, 'distinct objects', distinct, 'named after their key', keys.every((k) => owner[k].name === k));
+  const value = (k) => Object.getOwnPropertyDescriptor(owner, k).value;
+  const keys = Object.getOwnPropertyNames(owner).filter((k) => typeof value(k) === 'function' && k !== 'constructor');
+  const distinct = new Set(keys.map(value)).size;
+  print('functions of', name, keys.length, 'distinct objects', distinct, 'not named after their key', keys.filter((k) => value(k).name !== k).join() || 'none');
 }
