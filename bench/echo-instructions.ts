@@ -596,7 +596,8 @@ export function footprint(result: EchoResult): Record<string, number | null> {
     'malloc.highWater': known(end.mallocPeak),
     'cStack.highWater': known(end.stackPeak),
     'cStack.reserved': known(end.stackSize),
-    'ram.total': known(end.mallocPeak) !== null && known(end.stackPeak) !== null ? r.data + r.bss + end.mallocPeak + end.stackSize : null,
+    'ram.dataBss': r.ram.own,
+    'ram.total': known(end.mallocPeak) !== null && known(end.stackPeak) !== null ? r.ram.own + end.mallocPeak + end.stackSize : null,
     'boot.instructions': result.bootInstructions,
     'echo16.instructions': result.sizes[0]?.perEcho ?? null,
   };
@@ -606,7 +607,8 @@ function footprintTable(result: EchoResult): string {
   const rows = Object.entries(footprint(result));
   const lines = ['Footprint of the bench image (bytes; boot = guest instructions from reset to the first name-service announcement):'];
   for (const [name, value] of rows) lines.push(`  ${name.padEnd(20)} ${value === null ? 'n/a' : group(value).padStart(12)}`);
-  lines.push('ram.total = data + bss + malloc high-water + the reserved C stack; xsHeap.peak and the high-water marks at the end of the run.');
+  lines.push('ram.total = data + bss in the board\'s RAM (ram.dataBss: not the resource table, trace buffer and crash record, which are in');
+  lines.push('the shared window, PSRAM) + malloc high-water + the reserved C stack; xsHeap.peak and the high-water marks at the end of the run.');
   lines.push(formatSizeReport(result.sizeReport));
   return lines.join('\n');
 }

@@ -106,6 +106,14 @@ interface Creation {
   staticSize: number;
   /** Bytes of C stack the Cortex-M image reserves (manifest creation.cStack; null: the linker script's 128 KB). */
   cStack: number | null;
+  /**
+   * manifest keys.available without keys.initial (Moddable's meaning: keys the app may create at
+   * run time beyond those it starts with): a byte-code image then starts with exactly the keys its
+   * machine holds after registering the program's names (the precompiler counts them) plus these,
+   * so the key array is allocated once instead of growing (each growth leaves the old array as a
+   * hole in the malloc heap). null: initialKeyCount as given.
+   */
+  keysAvailable: number | null;
 }
 
 /** Used when manifest.json has no "creation": roomy for 4 MB of RAM, a few hundred KB of JS. */
@@ -123,7 +131,11 @@ const DEFAULT_CREATION: Creation = {
   parserTableModulo: 509,
   staticSize: 0,
   cStack: null,
+  keysAvailable: null,
 };
+
+/** Keys a source image starts with besides manifest keys.available (the runtime's names and the engine's built-in keys are about a thousand). */
+const SOURCE_IMAGE_KEYS = 1024;
 
 const DEFAULT_BOARD: Record<FirmwareTarget, string> = { 'qemu-mps2': 'mps2-an385', posix: 'posix', stm32mp15: 'stm32mp157-m4', imx8m: 'imx8mm-m4' };
 
@@ -299,6 +311,7 @@ export function creationFromManifest(manifest: Record<string, unknown> | null, t
     parserTableModulo: pick(parser.table, d.parserTableModulo, 'parser.table'),
     staticSize: pick(merged.static, d.staticSize, 'static'),
     cStack: merged.cStack === undefined ? null : pick(merged.cStack, 0, 'cStack'),
+    keysAvailable: keys.initial === undefined && keys.available !== undefined ? pick(keys.available, 0, 'keys.available') : null,
   };
   if (creation.cStack !== null && (creation.cStack < 8192 || creation.cStack % 8 !== 0)) fail(`manifest creation.cStack must be a multiple of 8 of at least 8192 bytes, got ${creation.cStack}`);
   if (!manifest) notes.push('no manifest.json: default XS creation sizes');
@@ -562,6 +575,12 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
       if (!(error as Error).message.startsWith('precompile:')) throw error;
       progress('the script does not compile on the host: no built-in stripped, the device will report the error');
     }
+  }
+  if (creation.keysAvailable !== null) {
+    // source image: the parser creates the names on the device; the runtime and an app make about a thousand keys
+    const start = precompiled ? precompiled.keyCount : SOURCE_IMAGE_KEYS;
+    creation.initialKeyCount = start + creation.keysAvailable;
+    progress(`keys: ${start} ${precompiled ? 'after the program\'s names' : '(source image: a guess)'} + ${creation.keysAvailable} available (manifest keys.available) = ${creation.initialKeyCount}`);
   }
   const engineDefines = stripped.includes('RegExp') ? [...defines, '-DmxRegExp=0'] : defines;
 

@@ -20,6 +20,8 @@ export interface PrecompiledProgram {
   symbolsSize: number;
   symbolCount: number;
   functionsInPlace: number;
+  /** Keys the device's machine holds after registering the program's names (built-in keys included). */
+  keyCount: number;
   features: string[];
   names: string[];
 }

@@ -20,6 +20,12 @@ export interface SizeReport {
   textParts: Record<TextPart, number>;
   /** What the map attributes to read-only sections (text from `size` may differ by a few bytes of alignment). */
   textMapped: number;
+  /**
+   * Bytes of the image's writable sections (data + bss) in the board's own RAM, and in the shared
+   * window when that is memory apart from the RAM (qemu-mps2: the resource table, its trace buffer
+   * and the crash record are in PSRAM, the host's memory; `size` counts them as data and bss).
+   */
+  ram: { own: number; sharedWindow: number };
 }
 
 /** Engine files that hold JS built-ins (their constructors, prototypes, and what only they use). */
@@ -98,14 +104,36 @@ export function textPartsFromMap(mapText: string): { parts: Record<TextPart, num
   return { parts, total };
 }
 
+/** Writable output sections of the map (name, address, size), and the shared window (`__shared_window_start/size`). */
+export function ramFromMap(mapText: string, fallback: number): { own: number; sharedWindow: number } {
+  const start = mapText.indexOf('Linker script and memory map');
+  const text = start >= 0 ? mapText.slice(start) : mapText;
+  const sections: { name: string; address: number; size: number }[] = [];
+  for (const m of text.matchAll(/^(\.[^\s]+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)/gm)) sections.push({ name: m[1], address: parseInt(m[2], 16), size: parseInt(m[3], 16) });
+  const writable = sections.filter((s) => s.size > 0 && !isTextSection(s.name) && !/^\.(debug|comment|ARM\.attributes|stab|note|glue|vfp11|v4_bx|iplt|rel|igot)/.test(s.name));
+  const window = /^\s+0x([0-9a-f]+)\s+__shared_window_start = /m.exec(text);
+  const windowSize = /^\s+0x([0-9a-f]+)\s+__shared_window_size = /m.exec(text);
+  if (writable.length === 0) return { own: fallback, sharedWindow: 0 };
+  const low = window ? parseInt(window[1], 16) : 0;
+  const high = window && windowSize ? low + parseInt(windowSize[1], 16) : 0;
+  const inWindow = (s: { address: number }) => s.address >= low && s.address < high;
+  const data = writable.find((s) => s.name === '.data');
+  // a board whose RAM is inside the window (the real parts: the resource table is in their SRAM) counts everything as its own
+  if (!window || (data && inWindow(data))) return { own: writable.reduce((t, s) => t + s.size, 0), sharedWindow: 0 };
+  return { own: writable.filter((s) => !inWindow(s)).reduce((t, s) => t + s.size, 0), sharedWindow: writable.filter(inWindow).reduce((t, s) => t + s.size, 0) };
+}
+
 export function sizeReportOf(image: string, mapFile: string, size: { text: number; data: number; bss: number }): SizeReport {
-  const { parts, total } = existsSync(mapFile) ? textPartsFromMap(readFileSync(mapFile, 'utf8')) : { parts: Object.fromEntries(TEXT_PARTS.map((p) => [p, 0])) as Record<TextPart, number>, total: 0 };
-  return { image, ...size, textParts: parts, textMapped: total };
+  const mapText = existsSync(mapFile) ? readFileSync(mapFile, 'utf8') : null;
+  const { parts, total } = mapText ? textPartsFromMap(mapText) : { parts: Object.fromEntries(TEXT_PARTS.map((p) => [p, 0])) as Record<TextPart, number>, total: 0 };
+  const ram = mapText ? ramFromMap(mapText, size.data + size.bss) : { own: size.data + size.bss, sharedWindow: 0 };
+  return { image, ...size, textParts: parts, textMapped: total, ram };
 }
 
 /** One table row per part (bytes and share of text). */
 export function formatSizeReport(report: SizeReport): string {
-  const rows = [`text ${report.text} bytes (map: ${report.textMapped}), data ${report.data}, bss ${report.bss}`];
+  const rows = [`text ${report.text} bytes (map: ${report.textMapped}), data ${report.data}, bss ${report.bss}` +
+    (report.ram.sharedWindow ? ` (in the board's RAM: ${report.ram.own}; in the shared window: ${report.ram.sharedWindow})` : '')];
   for (const part of TEXT_PARTS) {
     const bytes = report.textParts[part];
     if (!bytes && part !== 'parser') continue;

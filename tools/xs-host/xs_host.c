@@ -441,8 +441,9 @@ static int command_compile(const char* path, const char* out)
 		fprintf(stderr, "xs-host: cannot write %s\n", info_path);
 		return 73;
 	}
-	fprintf(info, "{\n  \"codeSize\": %ld,\n  \"symbolsSize\": %ld,\n  \"symbolCount\": %d,\n  \"firstFreeId\": %d,\n  \"functionsInPlace\": %d,\n  \"xsVersion\": \"%d.%d.%d\",\n  \"features\": [",
-		(long)script->codeSize, (long)names_size, (int)(count ? count - 1 : 0), (int)first_free_id, archived, XS_MAJOR_VERSION, XS_MINOR_VERSION, XS_PATCH_VERSION);
+	/* keyCount: the keys the device's machine holds once it has registered the program's names (its key array's size at least) */
+	fprintf(info, "{\n  \"codeSize\": %ld,\n  \"symbolsSize\": %ld,\n  \"symbolCount\": %d,\n  \"firstFreeId\": %d,\n  \"keyCount\": %d,\n  \"functionsInPlace\": %d,\n  \"xsVersion\": \"%d.%d.%d\",\n  \"features\": [",
+		(long)script->codeSize, (long)names_size, (int)(count ? count - 1 : 0), (int)first_free_id, (int)the->keyIndex, archived, XS_MAJOR_VERSION, XS_MINOR_VERSION, XS_PATCH_VERSION);
 	int first = 1;
 	for (int i = 0; i < FEATURE_COUNT; i++) {
 		if (!features[i])
