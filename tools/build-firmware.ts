@@ -20,6 +20,7 @@ import { BUILDERS, precompile, resolveStrip, type PrecompiledProgram } from './p
 import { xsSources, type XsSources } from './xs-sources.ts';
 import { formatSizeReport, sizeReportOf, type SizeReport } from './size-report.ts';
 import { callbackInventory, callbackTableSource, strippedCallbacks } from './callback-strip.ts';
+import { engineTablesSource } from './engine-tables.ts';
 import { engineFileFlags, engineSources, HOT_FILES, hotFilesOf, type EngineOptions } from './xs-engine-patches.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -258,6 +259,8 @@ export function xsDefines(sources?: XsSources): string[] {
   if (sources?.patches.some((name) => name.startsWith('0001-'))) defines.push('-DmxBuiltinBuilders=1');
   // patch 0002: host functions through gxCallbackTable (generated per image: method-level strip)
   if (sources?.patches.some((name) => name.startsWith('0002-'))) defines.push('-DmxCallbackTable=1');
+  // patch 0004: the feature tables of xsDefaults.c are generated per image (tools/engine-tables.ts)
+  if (sources?.patches.some((name) => name.startsWith('0004-'))) defines.push('-DmxDefaultsTables=1');
   return defines;
 }
 
@@ -491,7 +494,8 @@ export async function buildXsHost(options: { sources?: XsSources; patched?: bool
     if (defines.includes('-DmxCallbackTable=1')) {
       // patch 0002: the host engine keeps every host function
       const tableSource = join(dir, 'xs_host_callbacks.c');
-      writeIfChanged(tableSource, `#include "xsAll.h"\n${callbackTableSource(callbackInventory(sources.dir), [])}`);
+      const tables = defines.includes('-DmxDefaultsTables=1') ? engineTablesSource(sources.dir, null).source : '';
+      writeIfChanged(tableSource, `#include "xsAll.h"\n${callbackTableSource(callbackInventory(sources.dir), [])}${tables}`);
       const tableObject = join(dir, 'xs_host_callbacks.o');
       if (!upToDate(tableObject, join(dir, 'xs_host_callbacks.d'))) {
         run(tc.cc, [...tc.cflags, ...defines, '-w', ...xsIncludes(sources.dir), '-MMD', '-MF', join(dir, 'xs_host_callbacks.d'), '-MT', tableObject, '-c', tableSource, '-o', tableObject]);
@@ -597,6 +601,13 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
     callbackTable = callbackTableSource(inventory, strippedMethods);
     if (strippedMethods.length) progress(`not built: ${strippedMethods.length} of ${inventory.all.length} host functions (of stripped built-ins, and methods the app never names)`);
   }
+  let absentFeatures: string[] = [];
+  if (defines.includes('-DmxDefaultsTables=1')) {
+    const tables = engineTablesSource(xs, { stripped, bytecode: precompiled !== undefined });
+    callbackTable += tables.source;
+    absentFeatures = tables.replaced;
+    if (absentFeatures.length) progress(`not built: ${absentFeatures.length} engine feature entries (engine patch 0004: ${absentFeatures.slice(0, 6).join(', ')}${absentFeatures.length > 6 ? ', ...' : ''})`);
+  }
   writeIfChanged(join(genDir, 'xs_build_config.c'), configSource(creation, board, defines.includes('-DmxBuiltinBuilders=1') ? BUILDERS.filter((b) => !stripped.includes(b)) : null, callbackTable));
   if (precompiled) writeIfChanged(join(genDir, 'xs_app_program.S'), programAssembly(precompiled.dir, precompiled.symbolCount));
   else writeIfChanged(join(genDir, 'xs_app_script.S'), scriptAssembly(js));
@@ -648,7 +659,7 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
 
   const size = sizeReport(tc.size, output);
   const report = sizeReportOf(output, mapFile, size);
-  writeFileSync(join(out, 'size-report.json'), `${JSON.stringify({ ...report, program: programKind, stripped, strippedMethods, precompiled: precompiled ? { codeSize: precompiled.codeSize, symbolsSize: precompiled.symbolsSize, symbolCount: precompiled.symbolCount, functionsInPlace: precompiled.functionsInPlace } : null, creation }, null, 2)}\n`);
+  writeFileSync(join(out, 'size-report.json'), `${JSON.stringify({ ...report, program: programKind, stripped, strippedMethods, absentFeatures, precompiled: precompiled ? { codeSize: precompiled.codeSize, symbolsSize: precompiled.symbolsSize, symbolCount: precompiled.symbolCount, functionsInPlace: precompiled.functionsInPlace } : null, creation }, null, 2)}\n`);
   const result: BuildResult = { output, size, seconds: (Date.now() - started) / 1000, program: programKind, precompiled, stripped, strippedMethods, report };
   progress(`size: text ${size.text} data ${size.data} bss ${size.bss} (bytes; ${basename(output)}, JS ${jsText.length} bytes, ${programKind}, board ${board})`);
   progress(`size report (${relative(root, join(out, 'size-report.json'))}):\n${formatSizeReport(report)}`);

@@ -33,7 +33,7 @@ export interface PrecompiledProgram {
  */
 export const STRIPPABLE: Record<string, { names: string[]; features: string[]; why: string }> = {
   Generator: { names: [], features: ['generator', 'for-await'], why: 'generator functions, async generators and for await need it' },
-  BigInt: { names: ['BigInt', 'BigInt64Array', 'BigUint64Array'], features: ['bigint-literal'], why: 'BigInt values and bigint literals need it' },
+  BigInt: { names: ['BigInt', 'BigInt64Array', 'BigUint64Array', 'getBigInt64', 'getBigUint64', 'setBigInt64', 'setBigUint64', 'fromBigInt'], features: ['bigint-literal'], why: 'BigInt values and bigint literals need it' },
   Date: { names: ['Date'], features: [], why: '' },
   RegExp: { names: ['RegExp', 'match', 'matchAll', 'search'], features: ['regexp-literal'], why: 'regular expression literals and String match/matchAll/search need it' },
   JSON: { names: ['JSON'], features: [], why: '' },
