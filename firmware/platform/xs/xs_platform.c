@@ -164,9 +164,11 @@ void fxAbort(txMachine* the, int status)
 		snprintf(reason, sizeof(reason), "%s: %s", why, exception);
 	}
 	else if (status == XS_STACK_OVERFLOW_EXIT) {
-		/* fxCheckCStack aborts right at the C-stack limit; anything else is the JS stack */
+		/* fxCheckCStack aborts right at the C-stack limit (this frame is a few hundred bytes above it);
+		   anything else is the JS stack. Not "within the guard margin": with an 8 KB C stack the
+		   whole used stack is within 4 KB of the limit. */
 		char here;
-		if (the->stackLimit && (&here < the->stackLimit + 4096))
+		if (the->stackLimit && (&here < the->stackLimit + 1024))
 			snprintf(reason, sizeof(reason), "stack overflow (C stack reached its limit)");
 		else
 			snprintf(reason, sizeof(reason), "stack overflow (JS stack of %ld slots: raise creation.stack in manifest.json)", (long)(the->stackTop - the->stackBottom));
