@@ -38,7 +38,8 @@ typedef struct {
 
 /* stm32_rproc's mailboxes (ST's DT: mboxes = <&ipcc 0>, <&ipcc 1>, <&ipcc 2>; "vq0", "vq1",
    "shutdown"): Linux kicks vring n on channel n and listens on the same channel; channel 2 is
-   Linux asking the M4 to stop. Our notifyids are the ones Linux assigns (0, 1). */
+   Linux asking the M4 to stop; newer kernels also use channel 3 ("detach"), left masked here.
+   Our notifyids are the ones Linux assigns (0, 1). */
 #define STM32_IPCC_SHUTDOWN_CHANNEL 2u
 
 void xs_board_doorbell_init(void);
