@@ -19,6 +19,13 @@ describe('creationFromManifest', () => {
     expect(posix.creation.initialChunkSize).toBe(1000);
   });
 
+  it('keys.available alone is the keys beyond those the program starts with (the build adds the precompiler\'s count); keys.initial is taken as given', () => {
+    expect(creationFromManifest({ creation: { keys: { available: 64 } } }, 'qemu-mps2').creation.keysAvailable).toBe(64);
+    const exact = creationFromManifest({ creation: { keys: { initial: 1000, available: 64 } } }, 'qemu-mps2').creation;
+    expect(exact.keysAvailable).toBeNull();
+    expect(exact.initialKeyCount).toBe(1000);
+  });
+
   it('falls back to defaults without a manifest, and says so', () => {
     const result = creationFromManifest(null, 'qemu-mps2');
     expect(result.board).toBe('mps2-an385');
