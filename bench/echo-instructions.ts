@@ -607,7 +607,7 @@ export function footprint(result: EchoResult): Record<string, number | null> {
     'ram.dataBss': r.ram.own,
     'ram.total': known(end.mallocPeak) !== null && known(end.stackPeak) !== null ? r.ram.own + end.mallocPeak + end.stackSize : null,
     'boot.instructions': result.bootInstructions,
-    'echo16.instructions': result.sizes[0]?.perEcho ?? null,
+    'echo16.instructions': (result.sizes.find((s) => s.size === 16) ?? result.sizes[0])?.perEcho ?? null,
   };
 }
 
