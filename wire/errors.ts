@@ -6,6 +6,7 @@ export const ERRNO = {
   ENOENT: 2,
   EIO: 5,
   ENXIO: 6,
+  EBADF: 9,
   EAGAIN: 11,
   ENOMEM: 12,
   EACCES: 13,
@@ -22,6 +23,7 @@ export const ERRNO = {
   ECONNRESET: 104,
   ENOBUFS: 105,
   ETIMEDOUT: 110,
+  EALREADY: 114,
   ECANCELED: 125,
   ERESTARTSYS: 512,
 } as const;
