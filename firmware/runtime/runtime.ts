@@ -58,6 +58,9 @@ export class Runtime implements Rpmsg {
   /** The resource-table transport, or null on vhost-user (the C layer pushes device events). */
   private readonly transport: RemoteprocTransport | null;
   readonly device: RpmsgVirtio;
+  /** The status byte of the resource table's vdev, as bytes[statusOffset] (read at every pass without a call). */
+  private readonly statusBytes: Uint8Array;
+  private readonly statusOffset: number;
   private pollTimer: ReturnType<typeof setInterval> | null = null;
   /** device.attached when the poll timer was (re)started: its period follows that state. */
   private pollAttached = false;
@@ -82,11 +85,15 @@ export class Runtime implements Rpmsg {
       this.memory = new SharedMemory(new ArrayBuffer(0), 0);
       this.transport = null;
       this.trace = null;
+      this.statusBytes = new Uint8Array(0);
+      this.statusOffset = 0;
       platform.onDeviceReady = (info) => this.vhostUserReady(info);
       platform.onDeviceReset = (reason) => this.hostGone(`vhost-user device reset (${reason})`);
     } else {
       this.memory = new SharedMemory(platform.memory, platform.memoryBase);
       this.transport = new RemoteprocTransport(this.memory, integerIfExact(platform.resourceTableOffset), this.errors);
+      this.statusBytes = this.memory.bytes;
+      this.statusOffset = this.transport.statusOffset;
       const trace = this.transport.trace;
       this.trace = trace === null ? null : new TraceBuffer(this.memory.bytes, trace.offset, trace.length);
     }
@@ -199,15 +206,17 @@ export class Runtime implements Rpmsg {
   readonly service = (): void => {
     if (this.stopped) return;
     const device = this.device;
-    try {
-      // The usual pass (attached, DRIVER_OK still set) reads the status byte only; checkStatus() handles any change.
-      const transport = this.transport;
-      // (NEEDS_RESET with DRIVER_OK still set is seen by the poll's watchHost.)
-      if (transport !== null && !(device.attached && (transport.status() & VIRTIO_CONFIG_S_DRIVER_OK) !== 0)) this.checkStatus();
-      device.service();
-    } catch (error) {
-      this.log(`xs-rpmsg: ${error instanceof Error ? error.message : String(error)}`);
+    // The usual pass (attached, DRIVER_OK still set) reads the status byte only, with no call and no
+    // try (device.service() catches what it must); checkStatus() handles any change.
+    // (NEEDS_RESET with DRIVER_OK still set is seen by the poll's watchHost.)
+    if (this.transport !== null && !(device.attached && (this.statusBytes[this.statusOffset] & VIRTIO_CONFIG_S_DRIVER_OK) !== 0)) {
+      try {
+        this.checkStatus();
+      } catch (error) {
+        this.log(`xs-rpmsg: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
+    device.service();
     if (this.pollTimer === null || this.pollAttached !== device.attached) this.schedulePoll();
   };
 

@@ -60,6 +60,8 @@ export interface FullMessagePath {
   acquireTransmitBuffer(ring: VringDevice, source: number, length: number, wait: boolean): number;
   /** Wake writers waiting for onWritable, turn vring 0's kicks off once none wait. */
   wakeWriters(): void;
+  /** A pass ended with an error that is not the app's (a refusal the full code threw): log it. */
+  passFailed(error: unknown): void;
 }
 
 /** An RX buffer an app holds (zero-copy receive), or a TX buffer it obtained and has not sent. */
@@ -83,7 +85,7 @@ export interface MessagePath {
   detach(): void;
   /** The endpoint table changed (bind, unbind): the cached lookup is dropped. */
   endpointsChanged(): void;
-  /** Service vring 1 after a doorbell: every posted message, then the host's interrupt, then writers. */
+  /** Service vring 1 after a doorbell: every posted message, then the host's interrupt, then writers. Never throws. */
   readonly service: () => void;
   /** Send one message (EndpointHost.transmit). */
   readonly transmit: (source: number, destination: number, data: Uint8Array, length: number, wait: boolean) => void;
@@ -166,12 +168,13 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   const service = (): void => {
     const ring = receive;
     if (ring === null) return;
-    if (device.receivePaused) {
-      device.wakeWriters();
-      return;
-    }
-    if (!fast) {
-      device.receiveFrom(ring, false, PHASE_FIRST);
+    if (device.receivePaused || !fast) {
+      try {
+        if (device.receivePaused) device.wakeWriters();
+        else device.receiveFrom(ring, false, PHASE_FIRST);
+      } catch (error) {
+        device.passFailed(error);
+      }
       return;
     }
     // Once a second message waits (the host streams), kicks of vring 1 are suppressed while we
@@ -277,9 +280,13 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         }
         break;
       } catch (error) {
-        // Only an app exception is caught here (one try per pass, not per message); the message is lost, the buffer returned.
+        // One try per pass, not per message. An app exception: the message is lost, the buffer
+        // returned, the pass goes on. Anything else (from the full code) ends the pass, logged.
         const endpoint = deliveringTo;
-        if (endpoint === null) throw error;
+        if (endpoint === null) {
+          device.passFailed(error);
+          return;
+        }
         deliveringTo = null;
         appErrors.exception(error, { callback: 'onReadable', endpoint });
         if (receive !== ring) return;
@@ -301,7 +308,13 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         platform.notify(rxNotifyId);
       }
     }
-    if (endpoints.waitingWriters > 0 || device.transmitKicksWanted) device.wakeWriters(); // the usual case skips the call
+    if (endpoints.waitingWriters > 0 || device.transmitKicksWanted) {
+      try {
+        device.wakeWriters();
+      } catch (error) {
+        device.passFailed(error);
+      }
+    }
   };
 
   const transmitMessage = (source: number, destination: number, data: Uint8Array, length: number, wait: boolean): void => {

@@ -434,6 +434,11 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
   /** Where report() and app exceptions write (the runtime points it at console + trace buffer). */
   log: (text: string) => void = (text) => this.platform.log(text);
 
+  /** FullMessagePath: a service pass ended with an error that is not the app's (logged as the runtime logs its own). */
+  passFailed(error: unknown): void {
+    this.log(`xs-rpmsg: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
   /** Log an error that has no caller to throw to; one from an app callback (`site`) goes to appErrors. */
   private report(error: unknown, site?: AppCallbackSite): void {
     if (site !== undefined) {
