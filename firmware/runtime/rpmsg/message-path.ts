@@ -40,10 +40,14 @@ export const PHASE_FIRST = 0;
 export const PHASE_AFTER_MESSAGE = 1;
 export const PHASE_AFTER_REARM = 2;
 
-/** Message counts (RpmsgVirtio.statistics). */
-interface Counts {
+/** Message statistics, for tests and benchmarks (RpmsgVirtio.statistics, rpmsg.statistics). */
+export interface RpmsgStatistics {
   received: number;
   sent: number;
+  /** Messages dropped because nobody listens at their dst (Linux: "no recipient"). */
+  unrouted: number;
+  /** Exceptions that escaped app callbacks (onReadable: that message is lost), see app-errors.ts. */
+  appErrors: number;
 }
 
 /** What the fast path needs of RpmsgVirtio: its full code, for everything unusual. */
@@ -79,6 +83,8 @@ interface HeldBuffer {
 
 /** The message path of one RpmsgVirtio (see the file comment). */
 export interface MessagePath {
+  /** The message counts (received and sent kept by the path). */
+  readonly statistics: RpmsgStatistics;
   /** Take over the rings of a new session (fast: the window is coherent, no cache hooks). */
   attach(receive: VringDevice, transmit: VringDevice, memory: SharedMemory, fast: boolean): void;
   /** The session's rings are gone: forget them and every buffer the app held of them. */
@@ -109,7 +115,18 @@ export interface MessagePath {
 }
 
 /** Create the message path of `device`. */
-export function createMessagePath(device: FullMessagePath, platform: PlatformCommon, endpoints: EndpointTable, statistics: Counts, appErrors: AppErrors): MessagePath {
+export function createMessagePath(device: FullMessagePath, platform: PlatformCommon, endpoints: EndpointTable, appErrors: AppErrors): MessagePath {
+  // received and sent as closure variables (an increment of a property costs several times more), read through accessors.
+  let received = 0;
+  let sent = 0;
+  const statistics: RpmsgStatistics = {
+    get received() { return received; },
+    set received(count: number) { received = count; },
+    get sent() { return sent; },
+    set sent(count: number) { sent = count; },
+    unrouted: 0,
+    appErrors: 0,
+  };
   // The rings of the session (null while detached) and their views, as closure variables.
   let receive: VringDevice | null = null;
   let transmit: VringDevice | null = null;
@@ -126,6 +143,8 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   let rxUsedEvent = 0;
   let rxAvailEvent = 0;
   let rxNotifyId = 0;
+  /** avail.idx of vring 1 at its last read (entries up to it were seen after a barrier). */
+  let rxKnownAvail = 0;
   let txNum = 0;
   let txMask = 0;
   let txAvail: Uint16Array = new Uint16Array(0);
@@ -136,13 +155,17 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   let txEventIndex = false;
   let txUsedEvent = 0;
   let txNotifyId = 0;
+  let txKnownAvail = 0;
   let words: Uint32Array = new Uint32Array(0);
   let halves: Uint16Array = new Uint16Array(0);
   let bytes: Uint8Array = new Uint8Array(0);
   let dataView: DataView = new DataView(new ArrayBuffer(0));
   let base = 0;
   let size = 0;
-  const barrier = platform.barrier;
+  // The platform's hooks as plain functions (none uses `this`): a property read fewer per call. Taken again at each attach.
+  let barrier = platform.barrier;
+  let notify = platform.notify;
+  let copy = platform.copy;
   // The message being delivered to onReadable (read(), hold()).
   let deliveringTo: Endpoint | null = null;
   let deliveringHead = 0;
@@ -193,25 +216,31 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
             return;
           }
           const last = ring.lastAvail;
-          const pending = (rxAvail[1] - last) & 0xffff;
-          if (pending === 0) {
-            if (phase !== PHASE_AFTER_MESSAGE) break;
-            if (!suppressed && !rxEventIndex) break;
-            // VringDevice.enableKicks, written out.
-            suppressed = false;
-            ring.kicksWanted = true;
-            if (rxEventIndex) rxUsedHalves[rxAvailEvent] = last;
-            else rxUsedHalves[0] = 0;
+          // avail.idx is read again only once the entries seen at the last read are taken (Linux's
+          // vhost keeps avail_idx the same way): one read and one barrier for a whole batch.
+          let ahead = (rxKnownAvail - last) & 0xffff;
+          if (ahead === 0 || ahead > rxNum) {
+            rxKnownAvail = rxAvail[1];
+            ahead = (rxKnownAvail - last) & 0xffff;
+            if (ahead === 0) {
+              if (phase !== PHASE_AFTER_MESSAGE) break;
+              if (!suppressed && !rxEventIndex) break;
+              // VringDevice.enableKicks, written out.
+              suppressed = false;
+              ring.kicksWanted = true;
+              if (rxEventIndex) rxUsedHalves[rxAvailEvent] = last;
+              else rxUsedHalves[0] = 0;
+              barrier();
+              phase = PHASE_AFTER_REARM;
+              continue;
+            }
+            if (ahead > rxNum) {
+              device.receiveFrom(ring, suppressed, phase);
+              return;
+            }
+            // The entries and their descriptors only after avail.idx.
             barrier();
-            phase = PHASE_AFTER_REARM;
-            continue;
           }
-          if (pending > rxNum) {
-            device.receiveFrom(ring, suppressed, phase);
-            return;
-          }
-          // The entry and its descriptor only after avail.idx.
-          barrier();
           head = rxAvail[2 + (last & rxMask)];
           const descriptor = head << 2;
           const offset = rxDescWords[descriptor] - base;
@@ -246,7 +275,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
             ring.setKicksWanted(false);
             suppressed = true;
           }
-          statistics.received++;
+          received++;
           const source = words[word];
           if (endpoint!.destination === RPMSG_ADDR_ANY) endpoint!.destination = source;
           deliveringHeld = false;
@@ -305,7 +334,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       barrier();
       ring.lastNotifiedUsed = usedIndex;
       if (rxEventIndex ? ((usedIndex - rxAvail[rxUsedEvent] - 1) & 0xffff) < ((usedIndex - notified) & 0xffff) : (rxAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
-        platform.notify(rxNotifyId);
+        notify(rxNotifyId);
       }
     }
     if (endpoints.waitingWriters > 0 || device.transmitKicksWanted) {
@@ -322,9 +351,14 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     if (ring !== null && fast && spareCount === 0 && length <= RPMSG_MTU && length >= 0 && length <= data.length &&
       source !== RPMSG_ADDR_ANY && destination !== RPMSG_ADDR_ANY && !ring.broken) {
       const last = ring.lastAvail;
-      const pending = (txAvail[1] - last) & 0xffff;
-      if (pending !== 0 && pending <= txNum) {
-        barrier();
+      let ahead = (txKnownAvail - last) & 0xffff;
+      if (ahead === 0 || ahead > txNum) {
+        // As on vring 1: avail.idx again only once the buffers seen at the last read are used up.
+        txKnownAvail = txAvail[1];
+        ahead = (txKnownAvail - last) & 0xffff;
+        if (ahead !== 0 && ahead <= txNum) barrier();
+      }
+      if (ahead !== 0 && ahead <= txNum) {
         const head = txAvail[2 + (last & txMask)];
         const descriptor = head << 2;
         const offset = txDescWords[descriptor] - base;
@@ -339,7 +373,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
           words[word + 2] = 0;
           words[word + 3] = length; // len (u16) and flags (u16, 0) as one little-endian u32
           if (length !== 0) {
-            if (platform.copy !== undefined) platform.copy(true, offset + RPMSG_HDR_SIZE, data, 0, length);
+            if (copy !== undefined) copy(true, offset + RPMSG_HDR_SIZE, data, 0, length);
             else for (let i = 0; i < length; i++) bytes[offset + RPMSG_HDR_SIZE + i] = data[i];
           }
           // VringDevice.pushUsed, then shouldNotify, written out.
@@ -351,12 +385,12 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
           const next = (usedIndex + 1) & 0xffff;
           ring.usedIndex = next;
           txUsedHalves[1] = next;
-          statistics.sent++;
+          sent++;
           const notified = ring.lastNotifiedUsed;
           barrier();
           ring.lastNotifiedUsed = next;
           if (txEventIndex ? ((next - txAvail[txUsedEvent] - 1) & 0xffff) < ((next - notified) & 0xffff) : (txAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
-            platform.notify(txNotifyId);
+            notify(txNotifyId);
           }
           return;
         }
@@ -375,7 +409,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     if (target.length < length) {
       throw new RpmsgError('EMSGSIZE', `read() target holds ${target.length} bytes but the message has ${length}; pass a buffer of at least ${RPMSG_MTU}`);
     }
-    if (platform.copy !== undefined) platform.copy(false, start, target, 0, length);
+    if (copy !== undefined) copy(false, start, target, 0, length);
     else for (let i = 0; i < length; i++) target[i] = bytes[start + i];
     return length;
   };
@@ -390,6 +424,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     new RpmsgError('EBADF', `${what} on ${endpoint.describe()}: this view is not a buffer the endpoint holds (released or sent already, or never obtained from it); a buffer is released or sent once`);
 
   const path: MessagePath = {
+    statistics,
     attach(rx, tx, memory, isFast) {
       receive = rx;
       transmit = tx;
@@ -405,6 +440,10 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       rxUsedEvent = rx.usedEventHalf;
       rxAvailEvent = rx.availEventHalf;
       rxNotifyId = rx.notifyId;
+      barrier = platform.barrier;
+      notify = platform.notify;
+      copy = platform.copy;
+      rxKnownAvail = rx.lastAvail;
       txNum = tx.num;
       txMask = tx.num - 1;
       txAvail = tx.availHalves;
@@ -415,6 +454,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       txEventIndex = tx.eventIndex;
       txUsedEvent = tx.usedEventHalf;
       txNotifyId = tx.notifyId;
+      txKnownAvail = tx.lastAvail;
       words = memory.words;
       halves = memory.halves;
       bytes = memory.bytes;
@@ -511,7 +551,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         writeRpmsgHeader(dataView, offset, endpoint.address, destination, length);
       }
       ring.pushUsed(held.head, RPMSG_HDR_SIZE + length);
-      statistics.sent++;
+      sent++;
       if (ring.shouldNotify()) platform.notify(ring.notifyId);
     },
     releaseTransmitBuffer(endpoint, buffer) {

@@ -29,17 +29,9 @@ import { AppErrors, type AppCallbackSite } from '../app-errors.ts';
 import { Endpoint, type EndpointHost, type EndpointOptions } from './endpoint.ts';
 import { EndpointTable } from './endpoint-table.ts';
 import { NameService, type NameServiceTransmitter } from './name-service.ts';
-import { createMessagePath, PHASE_AFTER_MESSAGE, PHASE_AFTER_REARM, type FullMessagePath, type MessagePath, type ReceivePhase } from './message-path.ts';
+import { createMessagePath, PHASE_AFTER_MESSAGE, PHASE_AFTER_REARM, type FullMessagePath, type MessagePath, type ReceivePhase, type RpmsgStatistics } from './message-path.ts';
 
-/** Message statistics, for tests and benchmarks. */
-export interface RpmsgStatistics {
-  received: number;
-  sent: number;
-  /** Messages dropped because nobody listens at their dst (Linux: "no recipient"). */
-  unrouted: number;
-  /** Exceptions that escaped app callbacks (onReadable: that message is lost), see app-errors.ts. */
-  appErrors: number;
-}
+export type { RpmsgStatistics } from './message-path.ts';
 
 const VIRTIO_RPMSG_F_NS_MASK = 1;
 /** VIRTIO_RING_F_EVENT_IDX (bit 29) in the negotiated features. */
@@ -75,7 +67,7 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
   readonly nameService: NameService;
   /** While true, messages stay in vring 1 (flow control: the host's sends block once it is full). */
   receivePaused = false;
-  readonly statistics: RpmsgStatistics = { received: 0, sent: 0, unrouted: 0, appErrors: 0 };
+  readonly statistics: RpmsgStatistics;
   /**
    * Whether vring 0 (our TX ring) has the host's kicks turned on. As OpenAMP's remote does, we set
    * VRING_USED_F_NO_NOTIFY on it while we have buffers, so the host does not kick us each time it
@@ -106,7 +98,8 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
     this.appErrors = new AppErrors(platform, (text) => this.log(text), () => this.statistics.received, () => { this.statistics.appErrors++; });
     this.endpoints = new EndpointTable(this.reportError);
     this.nameService = new NameService(this, this.endpoints, counters, this.reportError);
-    this.path = createMessagePath(this, platform, this.endpoints, this.statistics, this.appErrors);
+    this.path = createMessagePath(this, platform, this.endpoints, this.appErrors);
+    this.statistics = this.path.statistics;
     this.service = this.path.service;
     this.transmit = this.path.transmit;
     this.currentMessage = this.path.currentMessage;
