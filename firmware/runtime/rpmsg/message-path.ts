@@ -68,19 +68,6 @@ export interface FullMessagePath {
   passFailed(error: unknown): void;
 }
 
-/** An RX buffer an app holds (zero-copy receive), or a TX buffer it obtained and has not sent. */
-interface HeldBuffer {
-  /** The view the app got; found again by identity. */
-  view: Uint8Array;
-  endpoint: Endpoint;
-  head: number;
-  /** Local offset and desc.len of the buffer (the rpmsg header included). */
-  offset: number;
-  length: number;
-  /** The ring it came from; the buffer is forgotten (not returned) once that ring is gone (host reset). */
-  ring: VringDevice;
-}
-
 /** The message path of one RpmsgVirtio (see the file comment). */
 export interface MessagePath {
   /** The message counts (received and sent kept by the path). */
@@ -100,12 +87,12 @@ export interface MessagePath {
   /** Deliver one checked message to `endpoint` (the full code's delivery, with its own try); true when the app held the buffer. */
   deliver(endpoint: Endpoint, head: number, bufferOffset: number, bufferLength: number, payload: number, source: number): boolean;
   /** Zero-copy (EndpointHost): hold the message being delivered, release a held one. */
-  hold(endpoint: Endpoint): Uint8Array;
-  release(endpoint: Endpoint, view: Uint8Array): void;
+  readonly hold: (endpoint: Endpoint) => Uint8Array;
+  readonly release: (endpoint: Endpoint, view: Uint8Array) => void;
   /** Zero-copy (EndpointHost): a TX buffer to fill in place, its send, its release unsent. */
-  getTransmitBuffer(endpoint: Endpoint, wait: boolean): Uint8Array;
-  sendTransmitBuffer(endpoint: Endpoint, destination: number, view: Uint8Array, length: number): void;
-  releaseTransmitBuffer(endpoint: Endpoint, view: Uint8Array): void;
+  readonly getTxBuffer: (endpoint: Endpoint, wait: boolean) => Uint8Array;
+  readonly sendNoCopy: (endpoint: Endpoint, destination: number, view: Uint8Array, length: number) => void;
+  readonly releaseTxBuffer: (endpoint: Endpoint, view: Uint8Array) => void;
   /** Release every buffer `endpoint` holds (it is closing). */
   releaseAll(endpoint: Endpoint): void;
   /** A TX buffer released unsent (kept for the next send) big enough for `length`: its head (bufferOffset/bufferLength set on `ring`), or -1; the full send takes these first. */
@@ -176,17 +163,26 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   // The last endpoint looked up (one Map.get fewer per message to the same address); dropped when the table changes.
   let cachedAddress = -1;
   let cachedEndpoint: Endpoint | null = null;
-  // Zero-copy: RX buffers held, TX buffers obtained and not sent, TX buffers released unsent (kept for the next send).
-  const heldReceive: HeldBuffer[] = [];
-  const heldTransmit: HeldBuffer[] = [];
-  const spare: HeldBuffer[] = [];
+  // Zero-copy, by descriptor head (arrays of the session's ring size, made at attach: nothing allocated
+  // per message but the view itself): RX buffers held, TX buffers obtained and not sent, TX buffers
+  // released unsent (kept for the next send). Each list is a stack of heads; the view, endpoint, buffer
+  // offset and length of a head are in the arrays indexed by it.
+  let rxHeldHeads: Uint16Array = new Uint16Array(0);
+  let rxHeldCount = 0;
+  let rxHeldViews: (Uint8Array | null)[] = [];
+  let rxHeldEndpoints: (Endpoint | null)[] = [];
+  let rxHeldLength: Uint32Array = new Uint32Array(0);
+  let txHeldHeads: Uint16Array = new Uint16Array(0);
+  let txHeldCount = 0;
+  let txHeldViews: (Uint8Array | null)[] = [];
+  let txHeldEndpoints: (Endpoint | null)[] = [];
+  let txBufferOffset: Uint32Array = new Uint32Array(0);
+  let txBufferLength: Uint32Array = new Uint32Array(0);
+  let spareHeads: Uint16Array = new Uint16Array(0);
   let spareCount = 0;
-
-  /** Return the used buffer of vring 1 and notify the host if it wants (a held buffer's release). */
-  const returnReceiveBuffer = (ring: VringDevice, head: number, length: number): void => {
-    ring.pushUsed(head, length);
-    if (ring.shouldNotify()) platform.notify(ring.notifyId);
-  };
+  /** Views held when the host reset the device (their buffers went with its rings): a release of one only forgets it. */
+  const stale: Uint8Array[] = [];
+  const staleEndpoints: Endpoint[] = [];
 
   const service = (): void => {
     const ring = receive;
@@ -414,14 +410,154 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     return length;
   };
 
-  /** The held entry of `view` in `list`, or -1. */
-  const findHeld = (list: HeldBuffer[], endpoint: Endpoint, buffer: Uint8Array): number => {
-    for (let i = 0; i < list.length; i++) if (list[i].view === buffer && list[i].endpoint === endpoint) return i;
+  const notHeld = (what: string, endpoint: Endpoint): RpmsgError =>
+    new RpmsgError('EBADF', `${what} on ${endpoint.describe()}: this view is not a buffer the endpoint holds (released or sent already, or never obtained from it); a buffer is released or sent once`);
+
+  /** Forget a view held in a session the host reset; false when `view` is not one. */
+  const forgetStale = (endpoint: Endpoint, view: Uint8Array): boolean => {
+    for (let i = 0; i < stale.length; i++) {
+      if (stale[i] === view && staleEndpoints[i] === endpoint) {
+        stale.splice(i, 1);
+        staleEndpoints.splice(i, 1);
+        return true;
+      }
+    }
+    return false;
+  };
+
+  const hold = (endpoint: Endpoint): Uint8Array => {
+    if (deliveringTo !== endpoint || receive === null) {
+      throw new RpmsgError('EINVAL', `hold() on ${endpoint.describe()} outside its onReadable callback; only the message being delivered can be held`);
+    }
+    if (deliveringHeld) throw new RpmsgError('EALREADY', `hold() twice for the same message on ${endpoint.describe()}; use the view the first hold() returned`);
+    const start = deliveringBufferOffset + RPMSG_HDR_SIZE;
+    const view = bytes.subarray(start, start + deliveringLength);
+    const head = deliveringHead;
+    rxHeldHeads[rxHeldCount++] = head;
+    rxHeldViews[head] = view;
+    rxHeldEndpoints[head] = endpoint;
+    rxHeldLength[head] = deliveringBufferLength;
+    deliveringHeld = true;
+    return view;
+  };
+
+  const release = (endpoint: Endpoint, view: Uint8Array): void => {
+    const ring = receive;
+    for (let i = rxHeldCount - 1; i >= 0; i--) {
+      const head = rxHeldHeads[i];
+      if (rxHeldViews[head] !== view || rxHeldEndpoints[head] !== endpoint) continue;
+      rxHeldHeads[i] = rxHeldHeads[--rxHeldCount];
+      rxHeldViews[head] = null;
+      rxHeldEndpoints[head] = null;
+      // VringDevice.pushUsed and shouldNotify (the host learns its buffer is back).
+      ring!.pushUsed(head, rxHeldLength[head]);
+      if (ring!.shouldNotify()) notify(rxNotifyId);
+      return;
+    }
+    if (!forgetStale(endpoint, view)) throw notHeld('release()', endpoint);
+  };
+
+  const getTxBuffer = (endpoint: Endpoint, wait: boolean): Uint8Array => {
+    const ring = transmit;
+    if (ring === null) throw new RpmsgError('EPIPE', 'the host has not set DRIVER_OK (or reset the device); wait until it is up');
+    let head = -1;
+    let offset = 0;
+    let length = 0;
+    if (fast && spareCount === 0 && !ring.broken) {
+      // As transmitMessage takes a buffer (every check), for a buffer of at least the header.
+      const last = ring.lastAvail;
+      let ahead = (txKnownAvail - last) & 0xffff;
+      if (ahead === 0 || ahead > txNum) {
+        txKnownAvail = txAvail[1];
+        ahead = (txKnownAvail - last) & 0xffff;
+        if (ahead !== 0 && ahead <= txNum) barrier();
+      }
+      if (ahead !== 0 && ahead <= txNum) {
+        const candidate = txAvail[2 + (last & txMask)];
+        const descriptor = candidate << 2;
+        offset = txDescWords[descriptor] - base;
+        length = txDescWords[descriptor + 2];
+        if (candidate < txNum && (txDescHalves[(candidate << 3) + 6] & DESC_CHAINED) === 0 && txDescWords[descriptor + 1] === 0 &&
+          offset >= 0 && offset <= size && length <= size - offset && length >= RPMSG_HDR_SIZE) {
+          ring.lastAvail = (last + 1) & 0xffff;
+          head = candidate;
+        }
+      }
+    }
+    if (head < 0) {
+      head = device.acquireTransmitBuffer(ring, endpoint.address, 0, wait);
+      offset = ring.bufferOffset;
+      length = ring.bufferLength;
+    }
+    const payload = length - RPMSG_HDR_SIZE > RPMSG_MTU ? RPMSG_MTU : length - RPMSG_HDR_SIZE;
+    const view = bytes.subarray(offset + RPMSG_HDR_SIZE, offset + RPMSG_HDR_SIZE + payload);
+    txHeldHeads[txHeldCount++] = head;
+    txHeldViews[head] = view;
+    txHeldEndpoints[head] = endpoint;
+    txBufferOffset[head] = offset;
+    txBufferLength[head] = length;
+    return view;
+  };
+
+  /** The index in txHeldHeads of `view` obtained by `endpoint`, or -1. */
+  const findObtained = (endpoint: Endpoint, view: Uint8Array): number => {
+    for (let i = txHeldCount - 1; i >= 0; i--) {
+      const head = txHeldHeads[i];
+      if (txHeldViews[head] === view && txHeldEndpoints[head] === endpoint) return i;
+    }
     return -1;
   };
 
-  const notHeld = (what: string, endpoint: Endpoint): RpmsgError =>
-    new RpmsgError('EBADF', `${what} on ${endpoint.describe()}: this view is not a buffer the endpoint holds (released or sent already, or never obtained from it); a buffer is released or sent once`);
+  /** Take entry `i` off the obtained list; returns its head. */
+  const unobtain = (i: number): number => {
+    const head = txHeldHeads[i];
+    txHeldHeads[i] = txHeldHeads[--txHeldCount];
+    txHeldViews[head] = null;
+    txHeldEndpoints[head] = null;
+    return head;
+  };
+
+  const sendNoCopy = (endpoint: Endpoint, destination: number, view: Uint8Array, length: number): void => {
+    const i = findObtained(endpoint, view);
+    if (i < 0) {
+      if (forgetStale(endpoint, view)) {
+        throw new RpmsgError('EPIPE', `sendNoCopy() on ${endpoint.describe()}: the host reset the device since the TX buffer was obtained; the buffer is gone and the message was not sent`);
+      }
+      throw notHeld('sendNoCopy()', endpoint);
+    }
+    if (!(length >= 0 && length <= view.length && length === Math.floor(length))) {
+      throw new RpmsgError('EMSGSIZE', `sendNoCopy() of ${String(length)} bytes from a ${view.length}-byte TX buffer; the length must be an integer from 0 to ${view.length} (the buffer stays obtained)`);
+    }
+    if (destination === RPMSG_ADDR_ANY) {
+      throw new RpmsgError('EINVAL', 'no destination address yet: it is learned from the host\'s first message; use sendToNoCopy with an address (the buffer stays obtained)');
+    }
+    const head = unobtain(i);
+    const ring = transmit!;
+    const offset = txBufferOffset[head];
+    if ((offset & 3) === 0) {
+      const word = offset >> 2;
+      words[word] = endpoint.address;
+      words[word + 1] = destination;
+      words[word + 2] = 0;
+      words[word + 3] = length;
+    } else {
+      writeRpmsgHeader(dataView, offset, endpoint.address, destination, length);
+    }
+    ring.pushUsed(head, RPMSG_HDR_SIZE + length);
+    sent++;
+    if (ring.shouldNotify()) notify(txNotifyId);
+  };
+
+  const releaseTxBuffer = (endpoint: Endpoint, view: Uint8Array): void => {
+    const i = findObtained(endpoint, view);
+    if (i < 0) {
+      if (!forgetStale(endpoint, view)) throw notHeld('releaseTxBuffer()', endpoint);
+      return;
+    }
+    // Kept by the remote for its next send (OpenAMP's rpmsg_virtio_release_tx_buffer): handing it back
+    // on the used ring would read to the host as a message.
+    spareHeads[spareCount++] = unobtain(i);
+  };
 
   const path: MessagePath = {
     statistics,
@@ -463,14 +599,36 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       size = memory.size;
       cachedAddress = -1;
       cachedEndpoint = null;
+      rxHeldHeads = new Uint16Array(rxNum);
+      rxHeldViews = new Array<Uint8Array | null>(rxNum).fill(null);
+      rxHeldEndpoints = new Array<Endpoint | null>(rxNum).fill(null);
+      rxHeldLength = new Uint32Array(rxNum);
+      rxHeldCount = 0;
+      txHeldHeads = new Uint16Array(txNum);
+      txHeldViews = new Array<Uint8Array | null>(txNum).fill(null);
+      txHeldEndpoints = new Array<Endpoint | null>(txNum).fill(null);
+      txBufferOffset = new Uint32Array(txNum);
+      txBufferLength = new Uint32Array(txNum);
+      txHeldCount = 0;
+      spareHeads = new Uint16Array(txNum);
+      spareCount = 0;
     },
     detach() {
       receive = null;
       transmit = null;
       deliveringTo = null;
-      // Buffers held of the old session stay in the lists (a release of one is then a no-op), but are never returned.
+      // Views held of the old session: a release of one only forgets it, a send of one is EPIPE; nothing goes to the next session's rings.
+      for (let i = 0; i < rxHeldCount; i++) {
+        stale.push(rxHeldViews[rxHeldHeads[i]]!);
+        staleEndpoints.push(rxHeldEndpoints[rxHeldHeads[i]]!);
+      }
+      for (let i = 0; i < txHeldCount; i++) {
+        stale.push(txHeldViews[txHeldHeads[i]]!);
+        staleEndpoints.push(txHeldEndpoints[txHeldHeads[i]]!);
+      }
+      rxHeldCount = 0;
+      txHeldCount = 0;
       spareCount = 0;
-      spare.length = 0;
     },
     endpointsChanged() {
       cachedAddress = -1;
@@ -495,96 +653,41 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       }
       return deliveringHeld;
     },
-    hold(endpoint) {
-      if (deliveringTo !== endpoint || receive === null) {
-        throw new RpmsgError('EINVAL', `hold() on ${endpoint.describe()} outside its onReadable callback; only the message being delivered can be held`);
-      }
-      if (deliveringHeld) throw new RpmsgError('EALREADY', `hold() twice for the same message on ${endpoint.describe()}; use the view the first hold() returned`);
-      const start = deliveringBufferOffset + RPMSG_HDR_SIZE;
-      const held = bytes.subarray(start, start + deliveringLength);
-      heldReceive.push({ view: held, endpoint, head: deliveringHead, offset: deliveringBufferOffset, length: deliveringBufferLength, ring: receive });
-      deliveringHeld = true;
-      return held;
-    },
-    release(endpoint, buffer) {
-      const i = findHeld(heldReceive, endpoint, buffer);
-      if (i < 0) throw notHeld('release()', endpoint);
-      const held = heldReceive[i];
-      heldReceive.splice(i, 1);
-      if (held.ring === receive) returnReceiveBuffer(held.ring, held.head, held.length);
-    },
-    getTransmitBuffer(endpoint, wait) {
-      const ring = transmit;
-      if (ring === null) throw new RpmsgError('EPIPE', 'the host has not set DRIVER_OK (or reset the device); wait until it is up');
-      const head = device.acquireTransmitBuffer(ring, endpoint.address, 0, wait);
-      const offset = ring.bufferOffset;
-      const length = ring.bufferLength;
-      const payload = length - RPMSG_HDR_SIZE > RPMSG_MTU ? RPMSG_MTU : length - RPMSG_HDR_SIZE;
-      const buffer = bytes.subarray(offset + RPMSG_HDR_SIZE, offset + RPMSG_HDR_SIZE + payload);
-      heldTransmit.push({ view: buffer, endpoint, head, offset, length, ring });
-      return buffer;
-    },
-    sendTransmitBuffer(endpoint, destination, buffer, length) {
-      const i = findHeld(heldTransmit, endpoint, buffer);
-      if (i < 0) throw notHeld('sendNoCopy()', endpoint);
-      const held = heldTransmit[i];
-      if (held.ring !== transmit) {
-        heldTransmit.splice(i, 1);
-        throw new RpmsgError('EPIPE', `sendNoCopy() on ${endpoint.describe()}: the host reset the device since the TX buffer was obtained; the buffer is gone and the message was not sent`);
-      }
-      if (!(length >= 0 && length <= buffer.length && length === Math.floor(length))) {
-        throw new RpmsgError('EMSGSIZE', `sendNoCopy() of ${String(length)} bytes from a ${buffer.length}-byte TX buffer; the length must be an integer from 0 to ${buffer.length} (the buffer stays obtained)`);
-      }
-      if (destination === RPMSG_ADDR_ANY) {
-        throw new RpmsgError('EINVAL', 'no destination address yet: it is learned from the host\'s first message; use sendToNoCopy with an address (the buffer stays obtained)');
-      }
-      heldTransmit.splice(i, 1);
-      const ring = held.ring;
-      const offset = held.offset;
-      if ((offset & 3) === 0) {
-        const word = offset >> 2;
-        words[word] = endpoint.address;
-        words[word + 1] = destination;
-        words[word + 2] = 0;
-        words[word + 3] = length;
-      } else {
-        writeRpmsgHeader(dataView, offset, endpoint.address, destination, length);
-      }
-      ring.pushUsed(held.head, RPMSG_HDR_SIZE + length);
-      sent++;
-      if (ring.shouldNotify()) platform.notify(ring.notifyId);
-    },
-    releaseTransmitBuffer(endpoint, buffer) {
-      const i = findHeld(heldTransmit, endpoint, buffer);
-      if (i < 0) throw notHeld('releaseTxBuffer()', endpoint);
-      const held = heldTransmit[i];
-      heldTransmit.splice(i, 1);
-      // Kept by the remote for its next send (OpenAMP's rpmsg_virtio_release_tx_buffer): handing it back
-      // on the used ring would read to the host as a message.
-      if (held.ring === transmit) {
-        spare.push(held);
-        spareCount++;
-      }
-    },
+    hold,
+    release,
+    getTxBuffer,
+    sendNoCopy,
+    releaseTxBuffer,
     releaseAll(endpoint) {
-      for (let i = heldReceive.length - 1; i >= 0; i--) if (heldReceive[i].endpoint === endpoint) path.release(endpoint, heldReceive[i].view);
-      for (let i = heldTransmit.length - 1; i >= 0; i--) if (heldTransmit[i].endpoint === endpoint) path.releaseTransmitBuffer(endpoint, heldTransmit[i].view);
+      for (let i = rxHeldCount - 1; i >= 0; i--) {
+        const head = rxHeldHeads[i];
+        if (rxHeldEndpoints[head] === endpoint) release(endpoint, rxHeldViews[head]!);
+      }
+      for (let i = txHeldCount - 1; i >= 0; i--) {
+        const head = txHeldHeads[i];
+        if (txHeldEndpoints[head] === endpoint) releaseTxBuffer(endpoint, txHeldViews[head]!);
+      }
+      for (let i = stale.length - 1; i >= 0; i--) {
+        if (staleEndpoints[i] === endpoint) {
+          stale.splice(i, 1);
+          staleEndpoints.splice(i, 1);
+        }
+      }
     },
     takeSpareTransmitBuffer(ring, length) {
       if (spareCount === 0 || ring !== transmit) return -1;
-      for (let i = spare.length - 1; i >= 0; i--) {
-        const held = spare[i];
-        if (held.length < RPMSG_HDR_SIZE + length) continue;
-        spare.splice(i, 1);
-        spareCount--;
-        ring.bufferOffset = held.offset;
-        ring.bufferLength = held.length;
-        return held.head;
+      for (let i = spareCount - 1; i >= 0; i--) {
+        const head = spareHeads[i];
+        if (txBufferLength[head] < RPMSG_HDR_SIZE + length) continue;
+        spareHeads[i] = spareHeads[--spareCount];
+        ring.bufferOffset = txBufferOffset[head];
+        ring.bufferLength = txBufferLength[head];
+        return head;
       }
       return -1;
     },
     heldCounts() {
-      return { receive: heldReceive.filter((held) => held.ring === receive).length, transmit: heldTransmit.filter((held) => held.ring === transmit).length, spare: spareCount };
+      return { receive: rxHeldCount, transmit: txHeldCount, spare: spareCount };
     },
   };
   return path;

@@ -55,6 +55,13 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
   readonly transmit: (source: number, destination: number, data: Uint8Array, length: number, wait: boolean) => void;
   /** EndpointHost: the message being delivered (view, or copied into `target`). */
   readonly currentMessage: (endpoint: Endpoint, target: Uint8Array | undefined) => Uint8Array | number;
+  /** EndpointHost, zero-copy (message-path.ts, docs/ZERO-COPY.md): hold the message being delivered, release a held RX buffer. */
+  readonly hold: (endpoint: Endpoint) => Uint8Array;
+  readonly release: (endpoint: Endpoint, view: Uint8Array) => void;
+  /** EndpointHost, zero-copy: a TX buffer's payload area to fill in place; its send; its release unsent (kept for the next send). */
+  readonly getTxBuffer: (endpoint: Endpoint, wait: boolean) => Uint8Array;
+  readonly sendNoCopy: (endpoint: Endpoint, destination: number, buffer: Uint8Array, length: number) => void;
+  readonly releaseTxBuffer: (endpoint: Endpoint, buffer: Uint8Array) => void;
   /** True between DRIVER_OK and a host reset (a field, not a getter: read at every service pass). */
   attached = false;
   private receiveRing: VringDevice | null = null;
@@ -103,6 +110,11 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
     this.service = this.path.service;
     this.transmit = this.path.transmit;
     this.currentMessage = this.path.currentMessage;
+    this.hold = this.path.hold;
+    this.release = this.path.release;
+    this.getTxBuffer = this.path.getTxBuffer;
+    this.sendNoCopy = this.path.sendNoCopy;
+    this.releaseTxBuffer = this.path.releaseTxBuffer;
   }
 
   // The full code of the message path (message-path.ts runs the common case and hands over to these).
@@ -358,31 +370,6 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
     this.nameService.announce(endpoint, RPMSG_NS_DESTROY);
     this.endpoints.remove(endpoint);
     this.path.endpointsChanged();
-  }
-
-  /** EndpointHost, zero-copy: keep the RX buffer of the message being delivered; its payload as a view. */
-  hold(endpoint: Endpoint): Uint8Array {
-    return this.path.hold(endpoint);
-  }
-
-  /** EndpointHost, zero-copy: give a held RX buffer back to the host. */
-  release(endpoint: Endpoint, view: Uint8Array): void {
-    this.path.release(endpoint, view);
-  }
-
-  /** EndpointHost, zero-copy: a TX buffer's payload area, to fill in place. */
-  getTxBuffer(endpoint: Endpoint, wait: boolean): Uint8Array {
-    return this.path.getTransmitBuffer(endpoint, wait);
-  }
-
-  /** EndpointHost, zero-copy: send `length` bytes of an obtained TX buffer to `destination`. */
-  sendNoCopy(endpoint: Endpoint, destination: number, buffer: Uint8Array, length: number): void {
-    this.path.sendTransmitBuffer(endpoint, destination, buffer, length);
-  }
-
-  /** EndpointHost, zero-copy: give back an obtained TX buffer unsent (kept for the next send). */
-  releaseTxBuffer(endpoint: Endpoint, buffer: Uint8Array): void {
-    this.path.releaseTransmitBuffer(endpoint, buffer);
   }
 
   /** RX buffers apps hold, TX buffers obtained and not sent, TX buffers kept for the next send (tests). */
