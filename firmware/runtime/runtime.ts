@@ -100,7 +100,10 @@ export class Runtime implements Rpmsg {
     this.device = new RpmsgVirtio(this.memory, platform, this.errors);
     this.device.log = (text) => this.log(text);
     this.device.watchHost = () => this.watchHost();
-    platform.onNotify = this.service;
+    // A doorbell goes to the device's one-pass path; it hands anything unusual (detached, status
+    // changed) to this.service, the full pass. One JS call per doorbell.
+    this.device.fullPass = this.service;
+    platform.onNotify = this.device.doorbell;
   }
 
   private vhostUserReady(info: VhostUserDeviceInfo): void {
@@ -115,7 +118,7 @@ export class Runtime implements Rpmsg {
   }
 
   private hostArrived(config: DeviceConfiguration, memory: SharedMemory): void {
-    this.device.attach(config, memory);
+    this.device.attach(config, memory, this.transport === null ? -1 : this.statusOffset);
     this.log(`xs-rpmsg: host ready (features 0x${config.features.toString(16)}, vrings ${config.transmit.num}/${config.receive.num})`);
     if (this.onHostReady) this.callApp('onHostReady', this.onHostReady);
   }
@@ -194,14 +197,15 @@ export class Runtime implements Rpmsg {
   /** Stop timers (the firmware is going down). */
   stop(): void {
     this.stopped = true;
+    this.platform.onNotify = this.service; // which does nothing once stopped
     if (this.pollTimer !== null) clearInterval(this.pollTimer);
     this.pollTimer = null;
   }
 
   /**
-   * One pass of the event loop's work: status, then both vrings. Never re-entered. An arrow
-   * property, so the platform's onNotify and the poll timer call it directly (one JS call fewer
-   * per doorbell than a wrapper around a method).
+   * The full pass: status (attach, detach), then both vrings. Never re-entered. The usual doorbell
+   * skips it (device.doorbell reads the status byte itself); this runs for a doorbell while
+   * detached or after a status change, from the poll timer, start() and pauseReceive(false).
    */
   readonly service = (): void => {
     if (this.stopped) return;
@@ -217,6 +221,7 @@ export class Runtime implements Rpmsg {
       }
     }
     device.service();
+    // The poll timer's period follows attached/detached; both change only in a full pass (or in hostGone, which the poll's pass follows).
     if (this.pollTimer === null || this.pollAttached !== device.attached) this.schedulePoll();
   };
 

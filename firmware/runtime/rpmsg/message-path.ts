@@ -21,6 +21,7 @@ import { RpmsgError } from '../../../wire/errors.ts';
 import type { SharedMemory } from '../../../wire/shared-memory.ts';
 import { RPMSG_ADDR_ANY, RPMSG_HDR_SIZE, RPMSG_MTU, RPMSG_NS_ADDR, writeRpmsgHeader } from '../../../wire/rpmsg.ts';
 import { VRING_AVAIL_F_NO_INTERRUPT, VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT } from '../../../wire/vring.ts';
+import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../../resource-table/layout.ts';
 import type { AppErrors } from '../app-errors.ts';
 import type { PlatformCommon } from '../platform.ts';
 import type { VringDevice } from '../virtio/vring-device.ts';
@@ -66,19 +67,30 @@ export interface FullMessagePath {
   wakeWriters(): void;
   /** A pass ended with an error that is not the app's (a refusal the full code threw): log it. */
   passFailed(error: unknown): void;
+  /** The runtime's full pass (status, attach or detach, then service), for a doorbell that finds anything unusual. */
+  fullPass: () => void;
 }
 
 /** The message path of one RpmsgVirtio (see the file comment). */
 export interface MessagePath {
   /** The message counts (received and sent kept by the path). */
   readonly statistics: RpmsgStatistics;
-  /** Take over the rings of a new session (fast: the window is coherent, no cache hooks). */
-  attach(receive: VringDevice, transmit: VringDevice, memory: SharedMemory, fast: boolean): void;
+  /**
+   * Take over the rings of a new session (fast: the window is coherent, no cache hooks).
+   * `statusOffset`: where the vdev status byte is in `memory` (-1: no status byte, vhost-user);
+   * a doorbell finding DRIVER_OK clear there goes to the runtime's full pass.
+   */
+  attach(receive: VringDevice, transmit: VringDevice, memory: SharedMemory, fast: boolean, statusOffset: number): void;
   /** The session's rings are gone: forget them and every buffer the app held of them. */
   detach(): void;
   /** The endpoint table changed (bind, unbind): the cached lookup is dropped. */
   endpointsChanged(): void;
-  /** Service vring 1 after a doorbell: every posted message, then the host's interrupt, then writers. Never throws. */
+  /**
+   * The doorbell (platform.onNotify while attached): the status byte, then serviceRings(); anything
+   * unusual (detached, DRIVER_OK clear) goes to the runtime's full pass (FullMessagePath.fullPass).
+   */
+  readonly doorbell: () => void;
+  /** Service vring 1: every posted message, then the host's interrupt, then writers. Never throws. */
   readonly service: () => void;
   /** Send one message (EndpointHost.transmit). */
   readonly transmit: (source: number, destination: number, data: Uint8Array, length: number, wait: boolean) => void;
@@ -183,6 +195,14 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   /** Views held when the host reset the device (their buffers went with its rings): a release of one only forgets it. */
   const stale: Uint8Array[] = [];
   const staleEndpoints: Endpoint[] = [];
+
+  /** The vdev status byte (-1: none), read at every doorbell. */
+  let statusOffset = -1;
+
+  const doorbell = (): void => {
+    if (receive === null || (statusOffset >= 0 && (bytes[statusOffset] & VIRTIO_CONFIG_S_DRIVER_OK) === 0)) device.fullPass();
+    else service();
+  };
 
   const service = (): void => {
     const ring = receive;
@@ -561,7 +581,8 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
 
   const path: MessagePath = {
     statistics,
-    attach(rx, tx, memory, isFast) {
+    attach(rx, tx, memory, isFast, status) {
+      statusOffset = status;
       receive = rx;
       transmit = tx;
       fast = isFast;
@@ -634,6 +655,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       cachedAddress = -1;
       cachedEndpoint = null;
     },
+    doorbell,
     service,
     transmit: transmitMessage,
     currentMessage,

@@ -49,6 +49,8 @@ const NO_RECIPIENT_WINDOW_MS = 5000;
 export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMessagePath {
   // The fields used on every message come first: XS looks a property up by walking the object's
   // properties in creation order.
+  /** The doorbell while attached (the runtime makes it platform.onNotify): status byte, then service() (message-path.ts). */
+  readonly doorbell: () => void;
   /** Service vring 1 after a doorbell (kicks merge): deliver messages, wake writers (message-path.ts). */
   readonly service: () => void;
   /** EndpointHost: write one message into a TX buffer and kick the host if it wants (message-path.ts; the full code is transmitFull). */
@@ -107,6 +109,7 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
     this.nameService = new NameService(this, this.endpoints, counters, this.reportError);
     this.path = createMessagePath(this, platform, this.endpoints, this.appErrors);
     this.statistics = this.path.statistics;
+    this.doorbell = this.path.doorbell;
     this.service = this.path.service;
     this.transmit = this.path.transmit;
     this.currentMessage = this.path.currentMessage;
@@ -299,7 +302,7 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
   }
 
   /** The host set DRIVER_OK: take over the vrings (in `memory`, if the transport brings its own) and announce every named endpoint. */
-  attach(config: DeviceConfiguration, memory: SharedMemory = this.memory): void {
+  attach(config: DeviceConfiguration, memory: SharedMemory = this.memory, statusOffset = -1): void {
     this.memory = memory;
     // EVENT_IDX as negotiated (dfeatures "event-idx"): the device then writes used.avail_event and reads avail.used_event.
     const eventIndex = (config.features & VIRTIO_RING_F_EVENT_IDX_MASK) !== 0;
@@ -313,7 +316,7 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
       this.receiveRing = new VringDevice(this.memory, config.receive, eventIndex, this.counters, this.reportError, platform);
     }
     // The fast path only for a coherent window: a cached one's invalidations are in CachedVringDevice's methods.
-    this.path.attach(this.receiveRing, this.transmitRing, this.memory, platform.cacheClean === undefined || platform.cacheInvalidate === undefined);
+    this.path.attach(this.receiveRing, this.transmitRing, this.memory, platform.cacheClean === undefined || platform.cacheInvalidate === undefined, statusOffset);
     this.attached = true;
     this.nameService.enabled = (config.features & VIRTIO_RPMSG_F_NS_MASK) !== 0;
     // Nothing waits for a TX buffer of this host (detach cleared the old session's writers).
@@ -413,6 +416,9 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
 
   /** Where report() and app exceptions write (the runtime points it at console + trace buffer). */
   log: (text: string) => void = (text) => this.platform.log(text);
+
+  /** FullMessagePath: the runtime's full pass (set by the runtime; a doorbell that finds the device detached or DRIVER_OK clear calls it). */
+  fullPass: () => void = () => this.service();
 
   /** FullMessagePath: a service pass ended with an error that is not the app's (logged as the runtime logs its own). */
   passFailed(error: unknown): void {
