@@ -264,8 +264,10 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
           // Descriptor index, flags, address above 4 GiB, bounds in the region; then the rpmsg
           // header: at least 16 bytes, aligned (else the full code reads it through the DataView),
           // len within the buffer; not for the name service.
-          if (head >= rxNum || (rxDescHalves[(head << 3) + 6] & DESC_CHAINED) !== 0 || rxDescWords[descriptor + 1] !== 0 ||
-            offset < 0 || offset > size || bufferLength > size - offset || bufferLength < RPMSG_HDR_SIZE || (offset & 3) !== 0) {
+          // (Flags and the address's high word in one test; `bufferLength > size - offset` also refuses an
+          // offset past the end, bufferLength being a u32.)
+          if (head >= rxNum || ((rxDescHalves[(head << 3) + 6] & DESC_CHAINED) | rxDescWords[descriptor + 1]) !== 0 ||
+            offset < 0 || bufferLength > size - offset || bufferLength < RPMSG_HDR_SIZE || (offset & 3) !== 0) {
             device.receiveFrom(ring, suppressed, phase);
             return;
           }
@@ -380,8 +382,8 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         const offset = txDescWords[descriptor] - base;
         const bufferLength = txDescWords[descriptor + 2];
         // VringDevice.takeAvailable's checks, then RpmsgVirtio.takeTransmitBuffer's size check, and an aligned header.
-        if (head < txNum && (txDescHalves[(head << 3) + 6] & DESC_CHAINED) === 0 && txDescWords[descriptor + 1] === 0 &&
-          offset >= 0 && offset <= size && bufferLength <= size - offset && bufferLength >= RPMSG_HDR_SIZE + length && (offset & 3) === 0) {
+        if (head < txNum && ((txDescHalves[(head << 3) + 6] & DESC_CHAINED) | txDescWords[descriptor + 1]) === 0 &&
+          offset >= 0 && bufferLength <= size - offset && bufferLength >= RPMSG_HDR_SIZE + length && (offset & 3) === 0) {
           ring.lastAvail = (last + 1) & 0xffff;
           const word = offset >> 2;
           words[word] = source;
