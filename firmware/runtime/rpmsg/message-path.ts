@@ -419,7 +419,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
 
   const currentMessage = (endpoint: Endpoint, target: Uint8Array | undefined): Uint8Array | number => {
     if (deliveringTo !== endpoint) {
-      throw new RpmsgError('EINVAL', `read() on ${endpoint.describe()} outside its onReadable callback; messages can only be read while they are delivered (or held: hold())`);
+      throw new RpmsgError('EINVAL', `read() on ${endpoint.describe()} outside its onReadable callback; messages can only be read while they are delivered`);
     }
     const start = deliveringBufferOffset + RPMSG_HDR_SIZE;
     const length = deliveringLength;
@@ -551,7 +551,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       throw new RpmsgError('EMSGSIZE', `sendNoCopy() of ${String(length)} bytes from a ${view.length}-byte TX buffer; the length must be an integer from 0 to ${view.length} (the buffer stays obtained)`);
     }
     if (destination === RPMSG_ADDR_ANY) {
-      throw new RpmsgError('EINVAL', 'no destination address yet: it is learned from the host\'s first message; use sendToNoCopy with an address (the buffer stays obtained)');
+      throw new RpmsgError('EINVAL', 'no destination address yet: it is learned from the first message the host sends; use sendToNoCopy with an address (the buffer stays obtained)');
     }
     const head = unobtain(i);
     const ring = transmit!;
