@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../firmware/runtime/rpmsg/endpoint.ts';
 import type { Rpmsg } from '../../firmware/runtime/runtime.ts';
 import { RpmsgError } from '../../wire/errors.ts';
+import { enableZeroCopy } from '../../firmware/runtime/rpmsg/zero-copy.ts';
 import { handHost, tick, type HandHost } from './hand-host.ts';
 
 const ADDRESS = 0x500;
@@ -27,11 +28,12 @@ function codeOf(call: () => unknown): string {
 }
 
 /** Boot a remote with one endpoint at 0x500 whose onReadable is `onReadable`. */
-async function boot(onReadable: (this: Endpoint, count: number, source: number) => void = () => {}) {
+async function boot(onReadable: (this: Endpoint, count: number, source: number) => void = () => {}, enable = true) {
   let endpoint: Endpoint | null = null;
   let rpmsg: Rpmsg | null = null;
   const host = (current = handHost((r) => {
     rpmsg = r;
+    if (enable) enableZeroCopy(r);
     endpoint = r.createEndpoint({ name: 'zc', address: ADDRESS, onReadable });
   }));
   host.boot();
@@ -41,6 +43,20 @@ async function boot(onReadable: (this: Endpoint, count: number, source: number) 
 }
 
 describe('zero-copy receive: hold and release', () => {
+  it('without enableZeroCopy every zero-copy call is EOPNOTSUPP (the firmware does not carry the code)', async () => {
+    const codes: string[] = [];
+    const { host, endpoint } = await boot(function () {
+      codes.push(codeOf(() => this.hold()));
+    }, false);
+    host.send(HOST, ADDRESS, 'x');
+    await tick();
+    expect(codes).toEqual(['EOPNOTSUPP']);
+    expect(codeOf(() => endpoint.getTxBuffer())).toBe('EOPNOTSUPP');
+    expect(codeOf(() => endpoint.release(new Uint8Array(1)))).toBe('EOPNOTSUPP');
+    expect(codeOf(() => endpoint.sendToNoCopy(HOST, new Uint8Array(1), 1))).toBe('EOPNOTSUPP');
+    expect(codeOf(() => endpoint.releaseTxBuffer(new Uint8Array(1)))).toBe('EOPNOTSUPP');
+  });
+
   it('a held RX buffer stays off the used ring until release(), then goes back with its length; the view is the payload in shared memory', async () => {
     const held: Uint8Array[] = [];
     const { host, endpoint, device } = await boot(function () {

@@ -4,7 +4,8 @@
  * in the same order, on every run), plus a control endpoint that reports the XS heap.
  */
 import type { Rpmsg, RuntimeOptions } from '../../runtime/runtime.ts';
-import echoApp, { zeroCopyEchoApp } from '../echo/main.ts';
+import echoApp from '../echo/main.ts';
+import { zeroCopyEchoApp } from '../echo/zero-copy-echo.ts';
 
 /** The channel the host asks for heap figures on. */
 export const BENCH_CONTROL_SERVICE = 'xs-bench-control';

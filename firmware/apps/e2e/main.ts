@@ -6,7 +6,8 @@ import type { Endpoint } from '../../runtime/rpmsg/endpoint.ts';
 import type { Rpmsg } from '../../runtime/runtime.ts';
 import { RpmsgError } from '../../../wire/errors.ts';
 import { RPMSG_MTU } from '../../../wire/rpmsg.ts';
-import echoApp, { zeroCopyEchoApp } from '../echo/main.ts';
+import echoApp from '../echo/main.ts';
+import { zeroCopyEchoApp } from '../echo/zero-copy-echo.ts';
 import { utf8Decode, utf8Encode } from '../../runtime/text.ts';
 
 /** The XS platform object, on native targets only (in-process has none). */

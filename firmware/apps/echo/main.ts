@@ -50,24 +50,3 @@ export default function echoApp(rpmsg: Rpmsg, options: EchoOptions = echoOptions
   });
   rpmsg.log(`echo: serving "${ECHO_SERVICE}"${options.withdrawAfter > 0 ? ` (withdrawn after ${options.withdrawAfter} messages)` : ''}`);
 }
-
-/** The zero-copy echo's service (docs/ZERO-COPY.md): the same echo without the copy into and out of a JS buffer. */
-export const ZERO_COPY_ECHO_SERVICE = 'rpmsg-zero-copy-echo';
-
-/**
- * Echo each message back zero-copy: the RX buffer held (its payload is a view into shared memory),
- * a TX buffer obtained and filled in place from it (one memcpy, window to window), the RX buffer
- * released, the TX buffer sent.
- */
-export function zeroCopyEchoApp(rpmsg: Rpmsg, name = ZERO_COPY_ECHO_SERVICE): void {
-  rpmsg.createEndpoint({
-    name,
-    onReadable(count, source) {
-      const message = this.hold();
-      const reply = this.getTxBuffer();
-      reply.set(message);
-      this.release(message);
-      this.sendToNoCopy(source, reply, count);
-    },
-  });
-}

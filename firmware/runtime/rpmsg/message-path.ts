@@ -19,7 +19,7 @@
  */
 import { RpmsgError } from '../../../wire/errors.ts';
 import type { SharedMemory } from '../../../wire/shared-memory.ts';
-import { RPMSG_ADDR_ANY, RPMSG_HDR_SIZE, RPMSG_MTU, RPMSG_NS_ADDR, writeRpmsgHeader } from '../../../wire/rpmsg.ts';
+import { RPMSG_ADDR_ANY, RPMSG_HDR_SIZE, RPMSG_MTU, RPMSG_NS_ADDR } from '../../../wire/rpmsg.ts';
 import { VRING_AVAIL_F_NO_INTERRUPT, VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT } from '../../../wire/vring.ts';
 import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../../resource-table/layout.ts';
 import type { AppErrors } from '../app-errors.ts';
@@ -98,19 +98,43 @@ export interface MessagePath {
   readonly currentMessage: (endpoint: Endpoint, target: Uint8Array | undefined) => Uint8Array | number;
   /** Deliver one checked message to `endpoint` (the full code's delivery, with its own try); true when the app held the buffer. */
   deliver(endpoint: Endpoint, head: number, bufferOffset: number, bufferLength: number, payload: number, source: number): boolean;
-  /** Zero-copy (EndpointHost): hold the message being delivered, release a held one. */
+  /** Zero-copy (EndpointHost): hold the message being delivered (EOPNOTSUPP until zero-copy is enabled). */
   readonly hold: (endpoint: Endpoint) => Uint8Array;
-  readonly release: (endpoint: Endpoint, view: Uint8Array) => void;
-  /** Zero-copy (EndpointHost): a TX buffer to fill in place, its send, its release unsent. */
-  readonly getTxBuffer: (endpoint: Endpoint, wait: boolean) => Uint8Array;
-  readonly sendNoCopy: (endpoint: Endpoint, destination: number, view: Uint8Array, length: number) => void;
-  readonly releaseTxBuffer: (endpoint: Endpoint, view: Uint8Array) => void;
+  /** Link zero-copy in (zero-copy.ts enableZeroCopy): `create` gets what it needs of the path; returns it. */
+  installZeroCopy(create: (path: ZeroCopyPath) => ZeroCopy): ZeroCopy;
   /** Release every buffer `endpoint` holds (it is closing). */
   releaseAll(endpoint: Endpoint): void;
   /** A TX buffer released unsent (kept for the next send) big enough for `length`: its head (bufferOffset/bufferLength set on `ring`), or -1; the full send takes these first. */
   takeSpareTransmitBuffer(ring: VringDevice, length: number): number;
-  /** How many RX buffers apps hold, and TX buffers obtained and not sent (tests, statistics). */
+  /** How many RX buffers apps hold, TX buffers obtained and not sent, TX buffers kept (tests). */
   heldCounts(): { receive: number; transmit: number; spare: number };
+}
+
+/** What zero-copy.ts gets of the path: the session's rings, and where to say how many TX buffers it keeps. */
+export interface ZeroCopyPath {
+  receive(): VringDevice | null;
+  transmit(): VringDevice | null;
+  setSpares(count: number): void;
+}
+
+/** Zero-copy's side (zero-copy.ts): told of sessions, held buffers, closing endpoints; gives its kept TX buffers to the full send. */
+export interface ZeroCopy {
+  attach(receive: VringDevice, transmit: VringDevice, memory: SharedMemory): void;
+  detach(): void;
+  /** hold() kept the RX buffer `head` (desc.len `length`) of `endpoint` as `view`. */
+  held(endpoint: Endpoint, view: Uint8Array, head: number, length: number): void;
+  releaseAll(endpoint: Endpoint): void;
+  takeSpare(ring: VringDevice, length: number): number;
+  counts(): { receive: number; transmit: number; spare: number };
+  readonly release: (endpoint: Endpoint, view: Uint8Array) => void;
+  readonly getTxBuffer: (endpoint: Endpoint, wait: boolean) => Uint8Array;
+  readonly sendNoCopy: (endpoint: Endpoint, destination: number, view: Uint8Array, length: number) => void;
+  readonly releaseTxBuffer: (endpoint: Endpoint, view: Uint8Array) => void;
+}
+
+/** The error of a zero-copy call in firmware that did not enable it. */
+export function zeroCopyNotEnabled(): RpmsgError {
+  return new RpmsgError('EOPNOTSUPP', 'zero-copy is not enabled in this firmware: call enableZeroCopy(rpmsg) from firmware/runtime/rpmsg/zero-copy.ts once in the app (firmware without it does not carry its code)');
 }
 
 /** Create the message path of `device`. */
@@ -158,7 +182,6 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   let words: Uint32Array = new Uint32Array(0);
   let halves: Uint16Array = new Uint16Array(0);
   let bytes: Uint8Array = new Uint8Array(0);
-  let dataView: DataView = new DataView(new ArrayBuffer(0));
   let base = 0;
   let size = 0;
   // The platform's hooks as plain functions (none uses `this`): a property read fewer per call. Taken again at each attach.
@@ -175,27 +198,6 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   // The last endpoint looked up (one Map.get fewer per message to the same address); dropped when the table changes.
   let cachedAddress = -1;
   let cachedEndpoint: Endpoint | null = null;
-  // Zero-copy, by descriptor head (arrays of the session's ring size, made at attach: nothing allocated
-  // per message but the view itself): RX buffers held, TX buffers obtained and not sent, TX buffers
-  // released unsent (kept for the next send). Each list is a stack of heads; the view, endpoint, buffer
-  // offset and length of a head are in the arrays indexed by it.
-  let rxHeldHeads: Uint16Array = new Uint16Array(0);
-  let rxHeldCount = 0;
-  let rxHeldViews: (Uint8Array | null)[] = [];
-  let rxHeldEndpoints: (Endpoint | null)[] = [];
-  let rxHeldLength: Uint32Array = new Uint32Array(0);
-  let txHeldHeads: Uint16Array = new Uint16Array(0);
-  let txHeldCount = 0;
-  let txHeldViews: (Uint8Array | null)[] = [];
-  let txHeldEndpoints: (Endpoint | null)[] = [];
-  let txBufferOffset: Uint32Array = new Uint32Array(0);
-  let txBufferLength: Uint32Array = new Uint32Array(0);
-  let spareHeads: Uint16Array = new Uint16Array(0);
-  let spareCount = 0;
-  /** Views held when the host reset the device (their buffers went with its rings): a release of one only forgets it. */
-  const stale: Uint8Array[] = [];
-  const staleEndpoints: Endpoint[] = [];
-
   /** The vdev status byte (-1: none), read at every doorbell. */
   let statusOffset = -1;
 
@@ -366,7 +368,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
 
   const transmitMessage = (source: number, destination: number, data: Uint8Array, length: number, wait: boolean): void => {
     const ring = transmit;
-    if (ring !== null && fast && spareCount === 0 && length <= RPMSG_MTU && length >= 0 && length <= data.length &&
+    if (ring !== null && fast && spares === 0 && length <= RPMSG_MTU && length >= 0 && length <= data.length &&
       source !== RPMSG_ADDR_ANY && destination !== RPMSG_ADDR_ANY && !ring.broken) {
       const last = ring.lastAvail;
       let ahead = (txKnownAvail - last) & 0xffff;
@@ -432,153 +434,23 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     return length;
   };
 
-  const notHeld = (what: string, endpoint: Endpoint): RpmsgError =>
-    new RpmsgError('EBADF', `${what} on ${endpoint.describe()}: this view is not a buffer the endpoint holds (released or sent already, or never obtained from it); a buffer is released or sent once`);
-
-  /** Forget a view held in a session the host reset; false when `view` is not one. */
-  const forgetStale = (endpoint: Endpoint, view: Uint8Array): boolean => {
-    for (let i = 0; i < stale.length; i++) {
-      if (stale[i] === view && staleEndpoints[i] === endpoint) {
-        stale.splice(i, 1);
-        staleEndpoints.splice(i, 1);
-        return true;
-      }
-    }
-    return false;
-  };
+  /** Zero-copy, when the app enabled it (zero-copy.ts: linked only into firmware that uses it). */
+  let zeroCopy: ZeroCopy | null = null;
+  /** TX buffers zero-copy keeps for the next send (released unsent): the one-pass send leaves them to the full send. */
+  let spares = 0;
+  let attachedMemory: SharedMemory | null = null;
 
   const hold = (endpoint: Endpoint): Uint8Array => {
+    if (zeroCopy === null) throw zeroCopyNotEnabled();
     if (deliveringTo !== endpoint || receive === null) {
       throw new RpmsgError('EINVAL', `hold() on ${endpoint.describe()} outside its onReadable callback; only the message being delivered can be held`);
     }
     if (deliveringHeld) throw new RpmsgError('EALREADY', `hold() twice for the same message on ${endpoint.describe()}; use the view the first hold() returned`);
     const start = deliveringBufferOffset + RPMSG_HDR_SIZE;
     const view = bytes.subarray(start, start + deliveringLength);
-    const head = deliveringHead;
-    rxHeldHeads[rxHeldCount++] = head;
-    rxHeldViews[head] = view;
-    rxHeldEndpoints[head] = endpoint;
-    rxHeldLength[head] = deliveringBufferLength;
+    zeroCopy.held(endpoint, view, deliveringHead, deliveringBufferLength);
     deliveringHeld = true;
     return view;
-  };
-
-  const release = (endpoint: Endpoint, view: Uint8Array): void => {
-    const ring = receive;
-    for (let i = rxHeldCount - 1; i >= 0; i--) {
-      const head = rxHeldHeads[i];
-      if (rxHeldViews[head] !== view || rxHeldEndpoints[head] !== endpoint) continue;
-      rxHeldHeads[i] = rxHeldHeads[--rxHeldCount];
-      rxHeldViews[head] = null;
-      rxHeldEndpoints[head] = null;
-      // VringDevice.pushUsed and shouldNotify (the host learns its buffer is back).
-      ring!.pushUsed(head, rxHeldLength[head]);
-      if (ring!.shouldNotify()) notify(rxNotifyId);
-      return;
-    }
-    if (!forgetStale(endpoint, view)) throw notHeld('release()', endpoint);
-  };
-
-  const getTxBuffer = (endpoint: Endpoint, wait: boolean): Uint8Array => {
-    const ring = transmit;
-    if (ring === null) throw new RpmsgError('EPIPE', 'the host has not set DRIVER_OK (or reset the device); wait until it is up');
-    let head = -1;
-    let offset = 0;
-    let length = 0;
-    if (fast && spareCount === 0 && !ring.broken) {
-      // As transmitMessage takes a buffer (every check), for a buffer of at least the header.
-      const last = ring.lastAvail;
-      let ahead = (txKnownAvail - last) & 0xffff;
-      if (ahead === 0 || ahead > txNum) {
-        txKnownAvail = txAvail[1];
-        ahead = (txKnownAvail - last) & 0xffff;
-        if (ahead !== 0 && ahead <= txNum) barrier();
-      }
-      if (ahead !== 0 && ahead <= txNum) {
-        const candidate = txAvail[2 + (last & txMask)];
-        const descriptor = candidate << 2;
-        offset = txDescWords[descriptor] - base;
-        length = txDescWords[descriptor + 2];
-        if (candidate < txNum && (txDescHalves[(candidate << 3) + 6] & DESC_CHAINED) === 0 && txDescWords[descriptor + 1] === 0 &&
-          offset >= 0 && offset <= size && length <= size - offset && length >= RPMSG_HDR_SIZE) {
-          ring.lastAvail = (last + 1) & 0xffff;
-          head = candidate;
-        }
-      }
-    }
-    if (head < 0) {
-      head = device.acquireTransmitBuffer(ring, endpoint.address, 0, wait);
-      offset = ring.bufferOffset;
-      length = ring.bufferLength;
-    }
-    const payload = length - RPMSG_HDR_SIZE > RPMSG_MTU ? RPMSG_MTU : length - RPMSG_HDR_SIZE;
-    const view = bytes.subarray(offset + RPMSG_HDR_SIZE, offset + RPMSG_HDR_SIZE + payload);
-    txHeldHeads[txHeldCount++] = head;
-    txHeldViews[head] = view;
-    txHeldEndpoints[head] = endpoint;
-    txBufferOffset[head] = offset;
-    txBufferLength[head] = length;
-    return view;
-  };
-
-  /** The index in txHeldHeads of `view` obtained by `endpoint`, or -1. */
-  const findObtained = (endpoint: Endpoint, view: Uint8Array): number => {
-    for (let i = txHeldCount - 1; i >= 0; i--) {
-      const head = txHeldHeads[i];
-      if (txHeldViews[head] === view && txHeldEndpoints[head] === endpoint) return i;
-    }
-    return -1;
-  };
-
-  /** Take entry `i` off the obtained list; returns its head. */
-  const unobtain = (i: number): number => {
-    const head = txHeldHeads[i];
-    txHeldHeads[i] = txHeldHeads[--txHeldCount];
-    txHeldViews[head] = null;
-    txHeldEndpoints[head] = null;
-    return head;
-  };
-
-  const sendNoCopy = (endpoint: Endpoint, destination: number, view: Uint8Array, length: number): void => {
-    const i = findObtained(endpoint, view);
-    if (i < 0) {
-      if (forgetStale(endpoint, view)) {
-        throw new RpmsgError('EPIPE', `sendNoCopy() on ${endpoint.describe()}: the host reset the device since the TX buffer was obtained; the buffer is gone and the message was not sent`);
-      }
-      throw notHeld('sendNoCopy()', endpoint);
-    }
-    if (!(length >= 0 && length <= view.length && length === Math.floor(length))) {
-      throw new RpmsgError('EMSGSIZE', `sendNoCopy() of ${String(length)} bytes from a ${view.length}-byte TX buffer; the length must be an integer from 0 to ${view.length} (the buffer stays obtained)`);
-    }
-    if (destination === RPMSG_ADDR_ANY) {
-      throw new RpmsgError('EINVAL', 'no destination address yet: it is learned from the first message the host sends; use sendToNoCopy with an address (the buffer stays obtained)');
-    }
-    const head = unobtain(i);
-    const ring = transmit!;
-    const offset = txBufferOffset[head];
-    if ((offset & 3) === 0) {
-      const word = offset >> 2;
-      words[word] = endpoint.address;
-      words[word + 1] = destination;
-      words[word + 2] = 0;
-      words[word + 3] = length;
-    } else {
-      writeRpmsgHeader(dataView, offset, endpoint.address, destination, length);
-    }
-    ring.pushUsed(head, RPMSG_HDR_SIZE + length);
-    sent++;
-    if (ring.shouldNotify()) notify(txNotifyId);
-  };
-
-  const releaseTxBuffer = (endpoint: Endpoint, view: Uint8Array): void => {
-    const i = findObtained(endpoint, view);
-    if (i < 0) {
-      if (!forgetStale(endpoint, view)) throw notHeld('releaseTxBuffer()', endpoint);
-      return;
-    }
-    // Kept by the remote for its next send (OpenAMP's rpmsg_virtio_release_tx_buffer): handing it back
-    // on the used ring would read to the host as a message.
-    spareHeads[spareCount++] = unobtain(i);
   };
 
   const path: MessagePath = {
@@ -617,41 +489,21 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       words = memory.words;
       halves = memory.halves;
       bytes = memory.bytes;
-      dataView = memory.view;
       base = memory.base;
       size = memory.size;
       cachedAddress = -1;
       cachedEndpoint = null;
-      rxHeldHeads = new Uint16Array(rxNum);
-      rxHeldViews = new Array<Uint8Array | null>(rxNum).fill(null);
-      rxHeldEndpoints = new Array<Endpoint | null>(rxNum).fill(null);
-      rxHeldLength = new Uint32Array(rxNum);
-      rxHeldCount = 0;
-      txHeldHeads = new Uint16Array(txNum);
-      txHeldViews = new Array<Uint8Array | null>(txNum).fill(null);
-      txHeldEndpoints = new Array<Endpoint | null>(txNum).fill(null);
-      txBufferOffset = new Uint32Array(txNum);
-      txBufferLength = new Uint32Array(txNum);
-      txHeldCount = 0;
-      spareHeads = new Uint16Array(txNum);
-      spareCount = 0;
+      attachedMemory = memory;
+      spares = 0;
+      if (zeroCopy !== null) zeroCopy.attach(rx, tx, memory);
     },
     detach() {
       receive = null;
       transmit = null;
       deliveringTo = null;
-      // Views held of the old session: a release of one only forgets it, a send of one is EPIPE; nothing goes to the next session's rings.
-      for (let i = 0; i < rxHeldCount; i++) {
-        stale.push(rxHeldViews[rxHeldHeads[i]]!);
-        staleEndpoints.push(rxHeldEndpoints[rxHeldHeads[i]]!);
-      }
-      for (let i = 0; i < txHeldCount; i++) {
-        stale.push(txHeldViews[txHeldHeads[i]]!);
-        staleEndpoints.push(txHeldEndpoints[txHeldHeads[i]]!);
-      }
-      rxHeldCount = 0;
-      txHeldCount = 0;
-      spareCount = 0;
+      attachedMemory = null;
+      spares = 0;
+      if (zeroCopy !== null) zeroCopy.detach();
     },
     endpointsChanged() {
       cachedAddress = -1;
@@ -678,40 +530,19 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       return deliveringHeld;
     },
     hold,
-    release,
-    getTxBuffer,
-    sendNoCopy,
-    releaseTxBuffer,
+    installZeroCopy(create) {
+      zeroCopy = create({ receive: () => receive, transmit: () => transmit, setSpares(count) { spares = count; } });
+      if (receive !== null && transmit !== null) zeroCopy.attach(receive, transmit, attachedMemory!);
+      return zeroCopy;
+    },
     releaseAll(endpoint) {
-      for (let i = rxHeldCount - 1; i >= 0; i--) {
-        const head = rxHeldHeads[i];
-        if (rxHeldEndpoints[head] === endpoint) release(endpoint, rxHeldViews[head]!);
-      }
-      for (let i = txHeldCount - 1; i >= 0; i--) {
-        const head = txHeldHeads[i];
-        if (txHeldEndpoints[head] === endpoint) releaseTxBuffer(endpoint, txHeldViews[head]!);
-      }
-      for (let i = stale.length - 1; i >= 0; i--) {
-        if (staleEndpoints[i] === endpoint) {
-          stale.splice(i, 1);
-          staleEndpoints.splice(i, 1);
-        }
-      }
+      if (zeroCopy !== null) zeroCopy.releaseAll(endpoint);
     },
     takeSpareTransmitBuffer(ring, length) {
-      if (spareCount === 0 || ring !== transmit) return -1;
-      for (let i = spareCount - 1; i >= 0; i--) {
-        const head = spareHeads[i];
-        if (txBufferLength[head] < RPMSG_HDR_SIZE + length) continue;
-        spareHeads[i] = spareHeads[--spareCount];
-        ring.bufferOffset = txBufferOffset[head];
-        ring.bufferLength = txBufferLength[head];
-        return head;
-      }
-      return -1;
+      return zeroCopy === null || spares === 0 ? -1 : zeroCopy.takeSpare(ring, length);
     },
     heldCounts() {
-      return { receive: rxHeldCount, transmit: txHeldCount, spare: spareCount };
+      return zeroCopy === null ? { receive: 0, transmit: 0, spare: 0 } : zeroCopy.counts();
     },
   };
   return path;

@@ -29,9 +29,14 @@ import { AppErrors, type AppCallbackSite } from '../app-errors.ts';
 import { Endpoint, type EndpointHost, type EndpointOptions } from './endpoint.ts';
 import { EndpointTable } from './endpoint-table.ts';
 import { NameService, type NameServiceTransmitter } from './name-service.ts';
-import { createMessagePath, PHASE_AFTER_MESSAGE, PHASE_AFTER_REARM, type FullMessagePath, type MessagePath, type ReceivePhase, type RpmsgStatistics } from './message-path.ts';
+import { createMessagePath, PHASE_AFTER_MESSAGE, PHASE_AFTER_REARM, type FullMessagePath, type MessagePath, type ReceivePhase, type RpmsgStatistics, type ZeroCopy, type ZeroCopyPath, zeroCopyNotEnabled } from './message-path.ts';
 
 export type { RpmsgStatistics } from './message-path.ts';
+
+/** The zero-copy calls of a device whose app has not called enableZeroCopy. */
+const notEnabled = (): never => {
+  throw zeroCopyNotEnabled();
+};
 
 const VIRTIO_RPMSG_F_NS_MASK = 1;
 /** VIRTIO_RING_F_EVENT_IDX (bit 29) in the negotiated features. */
@@ -57,13 +62,16 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
   readonly transmit: (source: number, destination: number, data: Uint8Array, length: number, wait: boolean) => void;
   /** EndpointHost: the message being delivered (view, or copied into `target`). */
   readonly currentMessage: (endpoint: Endpoint, target: Uint8Array | undefined) => Uint8Array | number;
-  /** EndpointHost, zero-copy (message-path.ts, docs/ZERO-COPY.md): hold the message being delivered, release a held RX buffer. */
+  /**
+   * EndpointHost, zero-copy (zero-copy.ts, docs/ZERO-COPY.md): hold the message being delivered,
+   * release a held RX buffer; a TX buffer's payload area to fill in place, its send, its release
+   * unsent. EOPNOTSUPP until the app calls enableZeroCopy(rpmsg).
+   */
   readonly hold: (endpoint: Endpoint) => Uint8Array;
-  readonly release: (endpoint: Endpoint, view: Uint8Array) => void;
-  /** EndpointHost, zero-copy: a TX buffer's payload area to fill in place; its send; its release unsent (kept for the next send). */
-  readonly getTxBuffer: (endpoint: Endpoint, wait: boolean) => Uint8Array;
-  readonly sendNoCopy: (endpoint: Endpoint, destination: number, buffer: Uint8Array, length: number) => void;
-  readonly releaseTxBuffer: (endpoint: Endpoint, buffer: Uint8Array) => void;
+  release: (endpoint: Endpoint, view: Uint8Array) => void = notEnabled;
+  getTxBuffer: (endpoint: Endpoint, wait: boolean) => Uint8Array = notEnabled;
+  sendNoCopy: (endpoint: Endpoint, destination: number, buffer: Uint8Array, length: number) => void = notEnabled;
+  releaseTxBuffer: (endpoint: Endpoint, buffer: Uint8Array) => void = notEnabled;
   /** True between DRIVER_OK and a host reset (a field, not a getter: read at every service pass). */
   attached = false;
   private receiveRing: VringDevice | null = null;
@@ -114,10 +122,6 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
     this.transmit = this.path.transmit;
     this.currentMessage = this.path.currentMessage;
     this.hold = this.path.hold;
-    this.release = this.path.release;
-    this.getTxBuffer = this.path.getTxBuffer;
-    this.sendNoCopy = this.path.sendNoCopy;
-    this.releaseTxBuffer = this.path.releaseTxBuffer;
   }
 
   // The full code of the message path (message-path.ts runs the common case and hands over to these).
@@ -373,6 +377,16 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
     this.nameService.announce(endpoint, RPMSG_NS_DESTROY);
     this.endpoints.remove(endpoint);
     this.path.endpointsChanged();
+  }
+
+  /** Link zero-copy in (zero-copy.ts's enableZeroCopy passes its factory, so firmware without it does not carry it); again does nothing. */
+  enableZeroCopy(create: (path: ZeroCopyPath, device: FullMessagePath, platform: PlatformCommon, statistics: RpmsgStatistics) => ZeroCopy): void {
+    if (this.release !== notEnabled) return;
+    const zeroCopy = this.path.installZeroCopy((path) => create(path, this, this.platform, this.statistics));
+    this.release = zeroCopy.release;
+    this.getTxBuffer = zeroCopy.getTxBuffer;
+    this.sendNoCopy = zeroCopy.sendNoCopy;
+    this.releaseTxBuffer = zeroCopy.releaseTxBuffer;
   }
 
   /** RX buffers apps hold, TX buffers obtained and not sent, TX buffers kept for the next send (tests). */

@@ -266,18 +266,6 @@ export class VringDevice {
     return wanted;
   }
 
-  /** Peek at the next posted buffer without taking it (as takeAvailable(), then the entry stays posted). */
-  peekAvailable(): number {
-    const head = this.takeAvailable();
-    if (head >= 0) this.lastAvail = (this.lastAvail - 1) & 0xffff;
-    return head;
-  }
-
-  /** Take the buffer that peekAvailable() returned. */
-  take(): void {
-    this.lastAvail = (this.lastAvail + 1) & 0xffff;
-  }
-
   /** How many buffers the driver has posted that the device has not taken. */
   pending(): number {
     if (this.broken) return 0;
@@ -334,11 +322,6 @@ export class VringDevice {
   enableKicks(): void {
     this.setKicksWanted(true);
     this.barrier();
-  }
-
-  /** True while the driver's kicks are wanted (see setKicksWanted). */
-  get kicksEnabled(): boolean {
-    return this.kicksWanted;
   }
 
   /**
