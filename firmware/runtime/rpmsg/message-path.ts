@@ -110,10 +110,8 @@ export interface MessagePath {
   heldCounts(): { receive: number; transmit: number; spare: number };
 }
 
-/** What zero-copy.ts gets of the path: the session's rings, and where to say how many TX buffers it keeps. */
+/** What zero-copy.ts gets of the path: where to say how many TX buffers it keeps (the one-pass send leaves those to the full send). */
 export interface ZeroCopyPath {
-  receive(): VringDevice | null;
-  transmit(): VringDevice | null;
   setSpares(count: number): void;
 }
 
@@ -531,7 +529,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     },
     hold,
     installZeroCopy(create) {
-      zeroCopy = create({ receive: () => receive, transmit: () => transmit, setSpares(count) { spares = count; } });
+      zeroCopy = create({ setSpares(count) { spares = count; } });
       if (receive !== null && transmit !== null) zeroCopy.attach(receive, transmit, attachedMemory!);
       return zeroCopy;
     },

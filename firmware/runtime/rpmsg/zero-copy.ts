@@ -12,6 +12,7 @@ import { RPMSG_ADDR_ANY, RPMSG_HDR_SIZE, RPMSG_MTU, writeRpmsgHeader } from '../
 import type { PlatformCommon } from '../platform.ts';
 import type { Rpmsg } from '../runtime.ts';
 import type { Endpoint } from './endpoint.ts';
+import type { VringDevice } from '../virtio/vring-device.ts';
 import type { FullMessagePath, RpmsgStatistics, ZeroCopy, ZeroCopyPath } from './message-path.ts';
 import type { RpmsgVirtio } from './rpmsg-virtio.ts';
 
@@ -25,6 +26,9 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
   let bytes: Uint8Array = new Uint8Array(0);
   let words: Uint32Array = new Uint32Array(0);
   let dataView: DataView = new DataView(new ArrayBuffer(0));
+  /** The session's rings (null while detached), as attach gave them. */
+  let rxRing: VringDevice | null = null;
+  let txRing: VringDevice | null = null;
   // Zero-copy, by descriptor head (arrays of the session's ring size, made at attach: nothing allocated
   // per message but the view itself): RX buffers held, TX buffers obtained and not sent, TX buffers
   // released unsent (kept for the next send). Each list is a stack of heads; the view, endpoint, buffer
@@ -49,7 +53,7 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
     new RpmsgError('EBADF', `${what} on ${endpoint.describe()}: this view is not a buffer the endpoint holds (released or sent already, or never obtained from it); a buffer is released or sent once`);
 
   const release = (endpoint: Endpoint, view: Uint8Array): void => {
-    const ring = path.receive();
+    const ring = rxRing;
     for (let i = rxHeldCount - 1; i >= 0; i--) {
       const head = rxHeldHeads[i];
       if (rxHeldViews[head] !== view || rxHeldEndpoints[head] !== endpoint) continue;
@@ -65,7 +69,7 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
   };
 
   const getTxBuffer = (endpoint: Endpoint, wait: boolean): Uint8Array => {
-    const ring = path.transmit();
+    const ring = txRing;
     if (ring === null) throw new RpmsgError('EPIPE', 'the host has not set DRIVER_OK (or reset the device); wait until it is up');
     // The full code's take (every check, waiting as a send does): zero-copy is not the common case
     // the one-pass code is for, and the firmware's byte code has to fit the smallest parts (stm32mp15's SRAM4).
@@ -115,7 +119,7 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
       throw new RpmsgError('EINVAL', 'no destination address yet: it is learned from the first message the host sends; use sendToNoCopy with an address (the buffer stays obtained)');
     }
     const head = unobtain(i);
-    const ring = path.transmit()!;
+    const ring = txRing!;
     const offset = txBufferOffset[head];
     if ((offset & 3) === 0) {
       const word = offset >> 2;
@@ -155,6 +159,8 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
       rxHeldLength[head] = length;
     },
     attach(receive, transmit, memory) {
+      rxRing = receive;
+      txRing = transmit;
       const rxNum = receive.num;
       const txNum = transmit.num;
       bytes = memory.bytes;
@@ -175,6 +181,8 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
       spareCount = 0;
     },
     detach() {
+      rxRing = null;
+      txRing = null;
       // Views held of the old session: a release of one only forgets it, a send of one is EPIPE; nothing goes to the next session's rings.
       for (let i = 0; i < rxHeldCount; i++) stale.add(rxHeldViews[rxHeldHeads[i]]!);
       for (let i = 0; i < txHeldCount; i++) stale.add(txHeldViews[txHeldHeads[i]]!);
@@ -193,7 +201,7 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
       }
     },
     takeSpare(ring, length) {
-      if (spareCount === 0 || ring !== path.transmit()) return -1;
+      if (spareCount === 0 || ring !== txRing) return -1;
       for (let i = spareCount - 1; i >= 0; i--) {
         const head = spareHeads[i];
         if (txBufferLength[head] < RPMSG_HDR_SIZE + length) continue;
