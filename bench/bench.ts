@@ -1,6 +1,6 @@
 /**
  * The benchmark, one command: guest instructions per echo on the Cortex-M3 for 1, 16, 64, 256
- * and 496 bytes and per message with 8 and 64 messages per doorbell (bench/echo-instructions.ts),
+ * and 496 bytes (copying and zero-copy echo) and per message with 8 and 64 messages per doorbell (bench/echo-instructions.ts),
  * posix round trips/s and CPU per round trip of both processes (bench/posix-roundtrips.ts);
  * then adds the figures to bench/results/history.json and rewrites HISTORY.md and the SVG charts.
  *
@@ -39,6 +39,7 @@ async function main(argv: string[]): Promise<void> {
     date: new Date().toISOString().slice(0, 10),
     label: value('--label') ?? engineLabel,
     perEcho: Object.fromEntries(echoes.sizes.map((s) => [String(s.size), s.perEcho])),
+    ...(echoes.zeroCopy.length > 0 ? { zeroCopyPerEcho: Object.fromEntries(echoes.zeroCopy.map((s) => [String(s.size), s.perEcho])) } : {}),
     batches: Object.fromEntries(echoes.batches.map((b) => [String(b.messages), { perMessage: b.perMessage, marginal: b.marginal }])),
     text: echoes.firmwareSize.text,
     ...(posix ? { posix: { perSecond: posix.perSecond, hostCpuUs: posix.hostCpuPerRoundTrip * 1e6, remoteCpuUs: posix.remoteCpuPerRoundTrip * 1e6 } } : {}),

@@ -2,7 +2,7 @@
  * Guest instructions per echoed message on the remote (Cortex-M3 firmware in QEMU), counted
  * exactly with our TCG plugin (bench/insn-plugin.c). See docs/BENCHMARKS.md.
  *
- *   npx tsx bench/echo-instructions.ts [--count N] [--sizes 1,16,64,256,496] [--batches 8,64] [--json]
+ *   npx tsx bench/echo-instructions.ts [--count N] [--sizes 1,16,64,256,496] [--batches 8,64] [--json] [--no-zero-copy]
  *     [--profile FILE] [--boot-profile FILE]
  *     [--engine patched|stock] [--patches 0100-x.patch,...] [--hot-files on|off|xsRun.c,xsType.c]
  */
@@ -23,6 +23,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PLUGIN_SOURCE = join(root, 'bench/insn-plugin.c');
 const PLUGIN = join(root, 'build/bench/xsbench-plugin.so');
 const ECHO_SERVICE = 'rpmsg-client-sample';
+/** The bench app's zero-copy echo (firmware/apps/echo/main.ts zeroCopyEchoApp). */
+const ZERO_COPY_SERVICE = 'rpmsg-zero-copy-echo';
 const CONTROL_SERVICE = 'xs-bench-control';
 
 /** Builds the TCG plugin with plain gcc into build/bench/ (skipped when up to date); returns its path. */
@@ -152,6 +154,8 @@ export interface Heap { slots: number; chunks: number; allocated: number; peak: 
 /** Result of measureEchoes. */
 export interface EchoResult {
   sizes: SizeResult[];
+  /** The same echoes through the zero-copy API (hold, getTxBuffer, sendToNoCopy, release); [] when not measured. */
+  zeroCopy: SizeResult[];
   batches: BatchResult[];
   /** Which engine: the patches applied and whether the hot files were -O2. */
   engine: { patches: string[]; hotFiles: boolean; hotFileList: string[] };
@@ -170,6 +174,8 @@ export interface EchoResult {
   heapAfter: Heap;
   /** Bytes allocated per echo, from the heap in use across 10 echoes without a collection (null if one ran). */
   allocatedPerEcho: { size: number; slots: number; chunks: number }[] | null;
+  /** The same for the zero-copy echo. */
+  allocatedPerZeroCopyEcho: { size: number; slots: number; chunks: number }[] | null;
   warmup: number;
 }
 
@@ -191,6 +197,8 @@ export interface EchoOptions {
   profile?: string;
   /** Write a flat profile of the boot (reset to the first announcement, instructions by function) to this file. */
   bootProfile?: string;
+  /** Also measure the zero-copy echo at every size (default true). */
+  zeroCopy?: boolean;
   /** Skip the allocation measurement (faster, for tests). */
   skipAllocation?: boolean;
   /** Progress lines. */
@@ -260,7 +268,9 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
   };
 
   let echoDevice: RpmsgDevice | null = null;
+  let zeroCopyDevice: RpmsgDevice | null = null;
   let controlDevice: RpmsgDevice | null = null;
+  const zeroCopy = options.zeroCopy ?? true;
   const replies: Uint8Array[] = [];
   const driver = (name: string, id: string, probe: (device: RpmsgDevice) => void): RpmsgDriver => ({ name, idTable: [id], probe, callback: () => {} });
   progress('booting QEMU with the instruction-counting plugin ...');
@@ -271,15 +281,17 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
     qemu: { extraArgs: ['-plugin', [plugin, ...args, ...(options.profile ? [`profile=${options.profile}.raw`] : []), ...(options.bootProfile ? [`bootprofile=${options.bootProfile}.raw`] : [])].join(',')], onStderr },
     beforeBoot(host) {
       host.rpmsg.registerRpmsgDriver(driver('xs_bench_echo', ECHO_SERVICE, (d) => { echoDevice = d; }));
+      host.rpmsg.registerRpmsgDriver(driver('xs_bench_zero_copy', ZERO_COPY_SERVICE, (d) => { zeroCopyDevice = d; }));
       host.rpmsg.registerRpmsgDriver(driver('xs_bench_control', CONTROL_SERVICE, (d) => { controlDevice = d; }));
     },
   });
   try {
-    await until(() => echoDevice?.ept != null && controlDevice?.ept != null, 'the echo and control channels');
+    await until(() => echoDevice?.ept != null && controlDevice?.ept != null && (!zeroCopy || zeroCopyDevice?.ept != null), 'the echo, zero-copy echo and control channels');
     // Our own endpoints on both channels, so replies come back to this callback.
     const onReply = (_device: RpmsgDevice, data: Uint8Array) => { replies.push(data.slice()); poke(); };
     const echoEndpoint = createEndpoint(echoDevice!, onReply);
     const controlEndpoint = createEndpoint(controlDevice!, onReply);
+    const zeroCopyEndpoint = zeroCopy ? createEndpoint(zeroCopyDevice!, onReply) : null;
 
     /**
      * One strict round trip; returns [message pass, refill pass]. The refill pass is null when the
@@ -309,25 +321,27 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
       return { slots: view.getUint32(0, true), chunks: view.getUint32(4, true), allocated: view.getUint32(8, true), peak: figure(12), mallocPeak: figure(16), stackPeak: figure(20), stackSize: figure(24) };
     };
     const payloadOf = (size: number, i: number) => Uint8Array.from({ length: size }, (_, j) => (i * 7 + j) & 0xff);
-    const echo = async (payload: Uint8Array): Promise<[Pass, Pass | null]> => {
-      const result = await roundTrip(echoEndpoint, payload);
+    const echo = async (payload: Uint8Array, endpoint = echoEndpoint): Promise<[Pass, Pass | null]> => {
+      const result = await roundTrip(endpoint, payload);
       const reply = replies[replies.length - 1];
       if (reply.length !== payload.length || reply.some((byte, i) => byte !== payload[i])) throw new Error('the echo differs from the message sent');
       return result;
     };
 
     for (const size of sizes) for (let i = 0; i < warmup; i++) await echo(payloadOf(size, i));
+    if (zeroCopyEndpoint) for (const size of sizes) for (let i = 0; i < warmup; i++) await echo(payloadOf(size, i), zeroCopyEndpoint);
     const heapBefore = await heap(true);
+    const measureSizes = async (endpoint: typeof echoEndpoint, what: string): Promise<SizeResult[]> => {
     const results: SizeResult[] = [];
     for (const size of sizes) {
-      progress(`${count} echoes of ${size} bytes ...`);
+      progress(`${count} ${what}echoes of ${size} bytes ...`);
       const started = performance.now();
       const last = passes[passes.length - 1];
       const message: Pass[] = [];
       const refill: Pass[] = [];
       const pairs: [Pass, Pass | null][] = [];
       for (let i = 0; i < count; i++) {
-        const [m, r] = await echo(payloadOf(size, i));
+        const [m, r] = await echo(payloadOf(size, i), endpoint);
         message.push(m);
         if (r !== null) refill.push(r);
         pairs.push([m, r]);
@@ -357,6 +371,10 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
         wallMs,
       });
     }
+    return results;
+    };
+    const results = await measureSizes(echoEndpoint, '');
+    const zeroCopyResults = zeroCopyEndpoint ? await measureSizes(zeroCopyEndpoint, 'zero-copy ') : [];
     // Several messages per doorbell: the host queues `n` messages with its doorbell held, then rings once.
     const batches: BatchResult[] = [];
     const single = results.find((r) => r.size === 16)?.perEchoWithoutCollection ?? null;
@@ -409,9 +427,8 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
     }
     const heapAfter = await heap(true);
 
-    let allocatedPerEcho: EchoResult['allocatedPerEcho'] = null;
-    if (!options.skipAllocation) {
-      // Heap in use without collecting: the growth across K echoes, minus what one control round trip adds.
+    /** Heap in use without collecting: the growth across K echoes, minus what one control round trip adds. */
+    const allocationOf = async (endpoint: typeof echoEndpoint): Promise<EchoResult['allocatedPerEcho']> => {
       const K = 10;
       await heap(true);
       const collectionsBefore = passes[passes.length - 1].allCollections;
@@ -421,15 +438,18 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
       const perSize: { size: number; slots: number; chunks: number }[] = [];
       let previous = c;
       for (const size of sizes) {
-        for (let i = 0; i < K; i++) await echo(payloadOf(size, i));
+        for (let i = 0; i < K; i++) await echo(payloadOf(size, i), endpoint);
         const now = await heap(false);
         perSize.push({ size, slots: (now.slots - previous.slots - control.slots) / K, chunks: (now.chunks - previous.chunks - control.chunks) / K });
         previous = now;
       }
-      if (passes[passes.length - 1].allCollections === collectionsBefore) allocatedPerEcho = perSize;
-    }
+      return passes[passes.length - 1].allCollections === collectionsBefore ? perSize : null;
+    };
+    const allocatedPerEcho = options.skipAllocation ? null : await allocationOf(echoEndpoint);
+    const allocatedPerZeroCopyEcho = options.skipAllocation || !zeroCopyEndpoint ? null : await allocationOf(zeroCopyEndpoint);
     return {
       sizes: results,
+      zeroCopy: zeroCopyResults,
       batches,
       engine,
       elf,
@@ -442,6 +462,7 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
       heapBefore,
       heapAfter,
       allocatedPerEcho,
+      allocatedPerZeroCopyEcho,
       warmup,
     };
   } finally {
@@ -529,6 +550,18 @@ export function report(result: EchoResult): string {
     const perByte = (x: number, y: number) => ((y - x) / (b.size - a.size)).toFixed(2);
     lines.push(pad([`per byte ${a.size}->${b.size}`, perByte(a.perEcho, b.perEcho), perByte(a.perEchoWithoutCollection, b.perEchoWithoutCollection), '', '', '', '']));
   }
+  if (result.zeroCopy.length > 0) {
+    lines.push('');
+    lines.push(pad(['zero-copy echo', 'instr/echo', 'without GC', 'vs copying', 'message pass', 'refill pass', 'wall s']));
+    for (const s of result.zeroCopy) {
+      const copying = result.sizes.find((c) => c.size === s.size);
+      const delta = copying === undefined ? '' : `${s.perEcho - copying.perEcho >= 0 ? '+' : ''}${group(s.perEcho - copying.perEcho)}`;
+      const refill = s.refillPasses.count === 0 ? 'none' : `${s.refillPasses.count}x ${group(s.refillPasses.min)}..${group(s.refillPasses.max)}`;
+      lines.push(pad([`${s.size} B x ${s.echoes}`, s.perEcho.toFixed(1), s.perEchoWithoutCollection.toFixed(1), delta, `${group(s.messagePasses.min)}..${group(s.messagePasses.max)}`, refill, (s.wallMs / 1000).toFixed(2)]));
+    }
+    lines.push('zero-copy: onReadable holds the RX buffer (hold()), obtains a TX buffer (getTxBuffer()), copies window to window');
+    lines.push('(TypedArray set), releases the RX buffer and sends with sendToNoCopy(): no copy through a JS buffer.');
+  }
   if (result.batches.length > 0) {
     lines.push('');
     lines.push(pad(['16 B, per doorbell', 'instr/msg', 'marginal', 'total instr', 'one batch', 'passes/batch', '']));
@@ -564,6 +597,14 @@ export function report(result: EchoResult): string {
     for (const a of result.allocatedPerEcho) {
       lines.push(`${a.size} B: XS heap allocated per echo (in use across 10 echoes, no collection): ${a.slots.toFixed(1)} bytes of slots + ${a.chunks.toFixed(1)} bytes of chunks`);
     }
+  }
+  if (result.allocatedPerZeroCopyEcho) {
+    for (const a of result.allocatedPerZeroCopyEcho) {
+      lines.push(`${a.size} B zero-copy: XS heap allocated per echo: ${a.slots.toFixed(1)} bytes of slots + ${a.chunks.toFixed(1)} bytes of chunks`);
+    }
+  }
+  for (const s of result.zeroCopy) {
+    lines.push(`${s.size} B zero-copy: XS allocator calls per echo: ${(s.slots / s.echoes).toFixed(2)} slots, ${(s.chunks / s.echoes).toFixed(2)} chunks, ${s.collections} collections`);
   }
   const { heapBefore: before, heapAfter: after } = result;
   const inUse = (h: Heap) => h.slots + h.chunks;
@@ -631,6 +672,7 @@ function parseArguments(argv: string[]): EchoOptions & { json: boolean } {
     else if (arg === '--json') options.json = true;
     else if (arg === '--profile') options.profile = resolve(argv[++i]);
     else if (arg === '--boot-profile') options.bootProfile = resolve(argv[++i]);
+    else if (arg === '--no-zero-copy') options.zeroCopy = false;
     else if (arg === '--batches') options.batches = argv[++i].split(',').filter(Boolean).map(Number);
     else if (arg === '--engine') {
       const value = argv[++i];
@@ -641,7 +683,7 @@ function parseArguments(argv: string[]): EchoOptions & { json: boolean } {
       const value = argv[++i];
       options.engine = { ...options.engine, hotFiles: value === 'on' ? true : value === 'off' ? false : value.split(',').filter(Boolean) };
     }
-    else throw new Error(`unknown argument ${arg}; use --count N, --sizes 1,16,496, --batches 8,64, --warmup N, --json, --profile FILE, --boot-profile FILE, --engine stock|patched, --patches A,B, --hot-files on|off|xsRun.c,...`);
+    else throw new Error(`unknown argument ${arg}; use --count N, --sizes 1,16,496, --batches 8,64, --warmup N, --json, --profile FILE, --boot-profile FILE, --no-zero-copy, --engine stock|patched, --patches A,B, --hot-files on|off|xsRun.c,...`);
   }
   return options;
 }

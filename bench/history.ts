@@ -21,6 +21,8 @@ export interface HistoryEntry {
   label: string;
   /** Guest instructions per echo by payload size (bytes -> instructions), qemu-mps2. */
   perEcho: Record<string, number>;
+  /** The same echoes through the zero-copy API (hold, getTxBuffer, sendToNoCopy), by payload size. */
+  zeroCopyPerEcho?: Record<string, number>;
   /** 16 B messages per doorbell: instructions per message and marginal cost, by batch size. */
   batches?: Record<string, { perMessage: number; marginal: number }>;
   /** posix round trips, 16 B. */
@@ -63,14 +65,15 @@ export function historyMarkdown(entries: HistoryEntry[]): string {
     'Guest instructions per echo on the Cortex-M3 (qemu-mps2, exact TCG plugin count, no refill pass), by payload size;',
     '16 B messages several per doorbell (instructions per message / marginal cost of one more); posix round trips',
     '(host simulator <-> posix remote, 16 B, wall-clock figures from a shared, loaded machine) and CPU microseconds',
-    'per round trip of each process. Entries without a commit come from docs/BENCHMARKS.md\'s earlier history.',
+    'per round trip of each process; zero-copy: the same echo through hold/getTxBuffer/sendToNoCopy (docs/ZERO-COPY.md).',
+    'Entries without a commit come from docs/BENCHMARKS.md\'s earlier history.',
     '',
-    `| commit | date | change / engine | ${SIZES.map((s) => `${s} B`).join(' | ')} | 8/doorbell | 64/doorbell | posix rt/s | host us/rt | remote us/rt | text |`,
-    `|---|---|---|${SIZES.map(() => '---:').join('|')}|---:|---:|---:|---:|---:|---:|`,
+    `| commit | date | change / engine | ${SIZES.map((s) => `${s} B`).join(' | ')} | 8/doorbell | 64/doorbell | zero-copy 16 B | zero-copy 496 B | posix rt/s | host us/rt | remote us/rt | text |`,
+    `|---|---|---|${SIZES.map(() => '---:').join('|')}|---:|---:|---:|---:|---:|---:|---:|---:|`,
   ];
   for (const e of entries) {
     const batch = (n: string) => (e.batches?.[n] ? `${group(e.batches[n].perMessage)} / ${group(e.batches[n].marginal)}` : '');
-    lines.push(`| ${e.commit ? `\`${e.commit}\`` : ''} | ${e.date} | ${e.label.replace(/\|/g, '\\|')} | ${SIZES.map((s) => group(e.perEcho[s])).join(' | ')} | ${batch('8')} | ${batch('64')} | ` +
+    lines.push(`| ${e.commit ? `\`${e.commit}\`` : ''} | ${e.date} | ${e.label.replace(/\|/g, '\\|')} | ${SIZES.map((s) => group(e.perEcho[s])).join(' | ')} | ${batch('8')} | ${batch('64')} | ${group(e.zeroCopyPerEcho?.['16'])} | ${group(e.zeroCopyPerEcho?.['496'])} | ` +
       `${group(e.posix?.perSecond)} | ${e.posix ? e.posix.hostCpuUs.toFixed(1) : ''} | ${e.posix ? e.posix.remoteCpuUs.toFixed(1) : ''} | ${group(e.text)} |`);
   }
   return `${lines.join('\n')}\n`;
@@ -130,6 +133,7 @@ export function byCommitSvg(entries: HistoryEntry[]): string {
     { name: '496 B echo', color: COLORS[1], points: entries.flatMap((e, i) => (e.perEcho['496'] ? [{ x: i, y: e.perEcho['496'] }] : [])) },
     { name: '16 B, 8 per doorbell', color: COLORS[2], points: entries.flatMap((e, i) => (e.batches?.['8'] ? [{ x: i, y: e.batches['8'].perMessage }] : [])) },
     { name: '16 B, 64 per doorbell', color: COLORS[3], points: entries.flatMap((e, i) => (e.batches?.['64'] ? [{ x: i, y: e.batches['64'].perMessage }] : [])) },
+    { name: '16 B zero-copy echo', color: COLORS[4], points: entries.flatMap((e, i) => (e.zeroCopyPerEcho?.['16'] ? [{ x: i, y: e.zeroCopyPerEcho['16'] }] : [])) },
   ];
   return lineChart('xs-rpmsg: guest instructions per echo, by commit', labels, series, 'commit and change (bench/results/HISTORY.md)', ['targets: 20,000 (aim 12,000)', 'OpenAMP C: about 900']);
 }
@@ -138,6 +142,9 @@ export function byCommitSvg(entries: HistoryEntry[]): string {
 export function bySizeSvg(entries: HistoryEntry[]): string {
   const full = entries.filter((e) => SIZES.every((s) => e.perEcho[s] !== undefined)).slice(-5);
   const series = full.map((e, i) => ({ name: `${e.commit || '-'} ${e.label}`.slice(0, 30), color: COLORS[i % COLORS.length], points: SIZES.map((s) => ({ x: Number(s), y: e.perEcho[s] })) }));
+  // The zero-copy echo of the last entry that measured it at every size, beside the copying ones.
+  const zeroCopy = [...entries].reverse().find((e) => SIZES.every((s) => e.zeroCopyPerEcho?.[s] !== undefined));
+  if (zeroCopy) series.push({ name: `${zeroCopy.commit || '-'} zero-copy`.slice(0, 30), color: COLORS[5], points: SIZES.map((s) => ({ x: Number(s), y: zeroCopy.zeroCopyPerEcho![s] })) });
   return lineChart('xs-rpmsg: guest instructions per echo, by payload size', SIZES.map((s) => ({ x: Number(s), label: `${s} B` })), series, 'payload bytes');
 }
 

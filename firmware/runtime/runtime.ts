@@ -58,6 +58,9 @@ export class Runtime implements Rpmsg {
   /** The resource-table transport, or null on vhost-user (the C layer pushes device events). */
   private readonly transport: RemoteprocTransport | null;
   readonly device: RpmsgVirtio;
+  /** The status byte of the resource table's vdev, as bytes[statusOffset] (read at every pass without a call). */
+  private readonly statusBytes: Uint8Array;
+  private readonly statusOffset: number;
   private pollTimer: ReturnType<typeof setInterval> | null = null;
   /** device.attached when the poll timer was (re)started: its period follows that state. */
   private pollAttached = false;
@@ -82,18 +85,25 @@ export class Runtime implements Rpmsg {
       this.memory = new SharedMemory(new ArrayBuffer(0), 0);
       this.transport = null;
       this.trace = null;
+      this.statusBytes = new Uint8Array(0);
+      this.statusOffset = 0;
       platform.onDeviceReady = (info) => this.vhostUserReady(info);
       platform.onDeviceReset = (reason) => this.hostGone(`vhost-user device reset (${reason})`);
     } else {
       this.memory = new SharedMemory(platform.memory, platform.memoryBase);
       this.transport = new RemoteprocTransport(this.memory, integerIfExact(platform.resourceTableOffset), this.errors);
+      this.statusBytes = this.memory.bytes;
+      this.statusOffset = this.transport.statusOffset;
       const trace = this.transport.trace;
       this.trace = trace === null ? null : new TraceBuffer(this.memory.bytes, trace.offset, trace.length);
     }
     this.device = new RpmsgVirtio(this.memory, platform, this.errors);
     this.device.log = (text) => this.log(text);
     this.device.watchHost = () => this.watchHost();
-    platform.onNotify = this.service;
+    // A doorbell goes to the device's one-pass path; it hands anything unusual (detached, status
+    // changed) to this.service, the full pass. One JS call per doorbell.
+    this.device.fullPass = this.service;
+    platform.onNotify = this.device.doorbell;
   }
 
   private vhostUserReady(info: VhostUserDeviceInfo): void {
@@ -108,7 +118,7 @@ export class Runtime implements Rpmsg {
   }
 
   private hostArrived(config: DeviceConfiguration, memory: SharedMemory): void {
-    this.device.attach(config, memory);
+    this.device.attach(config, memory, this.transport === null ? -1 : this.statusOffset);
     this.log(`xs-rpmsg: host ready (features 0x${config.features.toString(16)}, vrings ${config.transmit.num}/${config.receive.num})`);
     if (this.onHostReady) this.callApp('onHostReady', this.onHostReady);
   }
@@ -187,27 +197,31 @@ export class Runtime implements Rpmsg {
   /** Stop timers (the firmware is going down). */
   stop(): void {
     this.stopped = true;
+    this.platform.onNotify = this.service; // which does nothing once stopped
     if (this.pollTimer !== null) clearInterval(this.pollTimer);
     this.pollTimer = null;
   }
 
   /**
-   * One pass of the event loop's work: status, then both vrings. Never re-entered. An arrow
-   * property, so the platform's onNotify and the poll timer call it directly (one JS call fewer
-   * per doorbell than a wrapper around a method).
+   * The full pass: status (attach, detach), then both vrings. Never re-entered. The usual doorbell
+   * skips it (device.doorbell reads the status byte itself); this runs for a doorbell while
+   * detached or after a status change, from the poll timer, start() and pauseReceive(false).
    */
   readonly service = (): void => {
     if (this.stopped) return;
     const device = this.device;
-    try {
-      // The usual pass (attached, DRIVER_OK still set) reads the status byte only; checkStatus() handles any change.
-      const transport = this.transport;
-      // (NEEDS_RESET with DRIVER_OK still set is seen by the poll's watchHost.)
-      if (transport !== null && !(device.attached && (transport.status() & VIRTIO_CONFIG_S_DRIVER_OK) !== 0)) this.checkStatus();
-      device.service();
-    } catch (error) {
-      this.log(`xs-rpmsg: ${error instanceof Error ? error.message : String(error)}`);
+    // The usual pass (attached, DRIVER_OK still set) reads the status byte only, with no call and no
+    // try (device.service() catches what it must); checkStatus() handles any change.
+    // (NEEDS_RESET with DRIVER_OK still set is seen by the poll's watchHost.)
+    if (this.transport !== null && !(device.attached && (this.statusBytes[this.statusOffset] & VIRTIO_CONFIG_S_DRIVER_OK) !== 0)) {
+      try {
+        this.checkStatus();
+      } catch (error) {
+        this.log(`xs-rpmsg: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
+    device.service();
+    // The poll timer's period follows attached/detached; both change only in a full pass (or in hostGone, which the poll's pass follows).
     if (this.pollTimer === null || this.pollAttached !== device.attached) this.schedulePoll();
   };
 

@@ -33,7 +33,9 @@ describe('bench/echo-instructions', () => {
     // 8 messages, one doorbell: one pass takes all eight, and each costs less than a message alone
     const [batch] = first.batches;
     expect(batch.passesPerBatch).toEqual({ min: 1, max: 1 });
-    expect(batch.batchInstructions.min).toBe(batch.batchInstructions.max);
+    // Batches differ only where the remote reads avail.idx of vring 0 again (once per ring's worth of TX
+    // buffers, after the entries it saw are used: a typed-array read and a barrier); the runs are identical.
+    expect(batch.batchInstructions.max - batch.batchInstructions.min).toBeLessThan(1000);
     expect(batch.perMessage).toBeLessThan(first.sizes[0].perEchoWithoutCollection);
     expect(batch.perMessage).toBeGreaterThan(0);
     expect(shmFiles()).toEqual([]);

@@ -14,10 +14,10 @@ describe('VringDevice with a corrupted avail.idx', () => {
     const counters = new ErrorCounters();
     const ring = new VringDevice(memory, { num: NUM, notifyId: 2, desc: 0, avail: layout.avail, used: layout.used }, false, counters);
     memory.view.setUint16(layout.avail + 2, NUM + 3, true); // 11 entries "posted" in a ring of 8
-    expect(() => ring.peekAvailable()).toThrow(/^EIO: vring 2: avail.idx runs 11 entries ahead of the device, more than the ring's 8/);
+    expect(() => ring.takeAvailable()).toThrow(/^EIO: vring 2: avail.idx runs 11 entries ahead of the device, more than the ring's 8/);
     expect(ring.broken).toBe(true);
     ring.discard();
-    expect(ring.peekAvailable()).toBe(-1);
+    expect(ring.takeAvailable()).toBe(-1);
     expect(ring.pending()).toBe(0);
     expect(memory.view.getUint16(layout.used + 2, true)).toBe(0); // used.idx untouched
     expect(counters.count('avail-index-corrupt')).toBe(1);

@@ -34,27 +34,26 @@ describe('VringDevice', () => {
   it('takes a posted buffer, translating its address into a local offset', () => {
     const { ring, post } = setup();
     post(3, BASE + 0x4000, 512);
-    expect(ring.peekAvailable()).toBe(3);
+    expect(ring.takeAvailable()).toBe(3);
     expect(ring.bufferOffset).toBe(0x4000);
     expect(ring.bufferLength).toBe(512);
-    ring.take();
-    expect(ring.peekAvailable()).toBe(-1);
+    expect(ring.takeAvailable()).toBe(-1);
   });
 
   it('refuses a descriptor index out of range, counted', () => {
     const { ring, post, counters } = setup();
     post(NUM + 5, BASE + 0x4000, 512);
-    expect(() => ring.peekAvailable()).toThrow(/EIO: vring 1: avail ring names descriptor 13, but the ring has only 8/);
+    expect(() => ring.takeAvailable()).toThrow(/EIO: vring 1: avail ring names descriptor 13, but the ring has only 8/);
     expect(counters.count('descriptor-index-out-of-range')).toBe(1);
   });
 
   it('refuses a buffer address outside the shared region, counted', () => {
     const { ring, post, counters } = setup();
     post(0, BASE + 0xff00, 512); // runs 0x100 bytes past the end
-    expect(() => ring.peekAvailable()).toThrow(/EFAULT: .*outside the shared region/);
+    expect(() => ring.takeAvailable()).toThrow(/EFAULT: .*outside the shared region/);
     post(1, 0x1000, 16); // below the base
     ring.discard();
-    expect(() => ring.peekAvailable()).toThrow(/EFAULT/);
+    expect(() => ring.takeAvailable()).toThrow(/EFAULT/);
     expect(counters.count('address-outside-region')).toBe(2);
   });
 
@@ -67,7 +66,7 @@ describe('VringDevice', () => {
   it('discard() returns a malformed buffer with length 0 so the driver does not lose it', () => {
     const { ring, post, view, layout } = setup();
     post(0, 0x10, 512);
-    expect(() => ring.peekAvailable()).toThrow(RpmsgError);
+    expect(() => ring.takeAvailable()).toThrow(RpmsgError);
     ring.discard();
     expect(view.getUint16(layout.used + 2, true)).toBe(1);
     expect(view.getUint32(layout.used + 4, true)).toBe(0);
@@ -77,8 +76,7 @@ describe('VringDevice', () => {
   it('publishes used entries and honours VRING_AVAIL_F_NO_INTERRUPT', () => {
     const { ring, post, view, layout } = setup();
     post(2, BASE + 0x4000, 512);
-    ring.peekAvailable();
-    ring.take();
+    ring.takeAvailable();
     ring.pushUsed(2, 28);
     expect(view.getUint32(layout.used + 4, true)).toBe(2);
     expect(view.getUint32(layout.used + 8, true)).toBe(28);
@@ -86,8 +84,7 @@ describe('VringDevice', () => {
     expect(ring.shouldNotify()).toBe(true);
     view.setUint16(layout.avail, VRING_AVAIL_F_NO_INTERRUPT, true);
     post(4, BASE + 0x4200, 512);
-    ring.peekAvailable();
-    ring.take();
+    ring.takeAvailable();
     ring.pushUsed(4, 16);
     expect(ring.shouldNotify()).toBe(false);
   });
@@ -99,11 +96,10 @@ describe('VringDevice', () => {
         memory.bytes.set(garbage, 0);
         for (let step = 0; step < 2 * NUM; step++) {
           try {
-            const head = ring.peekAvailable();
+            const head = ring.takeAvailable();
             if (head < 0) break;
             expect(head).toBeLessThan(NUM);
             expect(memory.contains(ring.bufferOffset, ring.bufferLength)).toBe(true);
-            ring.take();
           } catch (error) {
             expect(error).toBeInstanceOf(RpmsgError);
             try {

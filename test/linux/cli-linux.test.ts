@@ -35,7 +35,7 @@ describe('xs-rpmsg on the real kernel (run --target linux)', () => {
       expect(output).toMatch(/^\[\s*\d+\.\d+\] virtio_rpmsg_bus virtio0: creating channel rpmsg-client-sample addr 0x400$/m);
 
       const channels = JSON.parse(cli(['channels', '--json']).stdout) as { channels: { name: string; remote: number }[] };
-      expect(channels.channels.map((c) => c.name).sort()).toEqual(['rpmsg-client-sample', 'xs-rpmsg-test-control']);
+      expect(channels.channels.map((c) => c.name).sort()).toEqual(['rpmsg-client-sample', 'xs-rpmsg-test-control', 'xs-zero-copy-deferred', 'xs-zero-copy-echo']); // the e2e app's services
 
       const echo = cli(['send', 'rpmsg-client-sample', 'hello from the CLI']);
       expect(echo.stdout, echo.stderr).toMatch(/^sent 18 bytes on rpmsg-client-sample \(\/dev\/rpmsg\d+ -> 0x400\)\nreply from 0x400 in \d+\.\d+ ms: "hello from the CLI"$/m);

@@ -1,10 +1,11 @@
 /**
- * Benchmark app (bench/echo-instructions.ts): the echo app, with the runtime's status poll
+ * Benchmark app (bench/echo-instructions.ts): the echo app and its zero-copy variant, with the runtime's status poll
  * timer turned off (so that only the host's doorbells start service passes: the same passes,
  * in the same order, on every run), plus a control endpoint that reports the XS heap.
  */
 import type { Rpmsg, RuntimeOptions } from '../../runtime/runtime.ts';
 import echoApp from '../echo/main.ts';
+import { zeroCopyEchoApp } from '../echo/zero-copy-echo.ts';
 
 /** The channel the host asks for heap figures on. */
 export const BENCH_CONTROL_SERVICE = 'xs-bench-control';
@@ -26,6 +27,7 @@ export const runtimeOptions: RuntimeOptions = { pollWhileRunning: NO_POLL_MS, po
 
 export default function benchApp(rpmsg: Rpmsg): void {
   echoApp(rpmsg);
+  zeroCopyEchoApp(rpmsg); // "rpmsg-zero-copy-echo": the zero-copy figures beside the copying ones
   const heap = typeof platform === 'undefined' ? undefined : platform.heap;
   // A control message: byte 0 = 1 collects garbage first. Reply: slots, chunks, allocated, then the
   // peak XS heap in use, the malloc and C-stack high-water marks and the stack size (i32, -1: not known); little endian.

@@ -7,6 +7,7 @@ import type { Rpmsg } from '../../runtime/runtime.ts';
 import { RpmsgError } from '../../../wire/errors.ts';
 import { RPMSG_MTU } from '../../../wire/rpmsg.ts';
 import echoApp from '../echo/main.ts';
+import { zeroCopyEchoApp } from '../echo/zero-copy-echo.ts';
 import { utf8Decode, utf8Encode } from '../../runtime/text.ts';
 
 /** The XS platform object, on native targets only (in-process has none). */
@@ -14,6 +15,10 @@ declare const platform: { heap?: (collect?: boolean) => { slots: number; chunks:
 
 /** Messages a burst sends per event-loop pass. */
 const BURST_PASS = 32;
+
+/** Zero-copy services (the suite's zero-copy test): echo, echo with the RX buffers released a turn later and a TX buffer released unsent each time. */
+export const ZERO_COPY_SERVICE = 'xs-zero-copy-echo';
+export const ZERO_COPY_DEFERRED_SERVICE = 'xs-zero-copy-deferred';
 
 /** The control service's name. */
 export const CONTROL_SERVICE = 'xs-rpmsg-test-control';
@@ -26,6 +31,8 @@ export const CONTROL_SERVICE = 'xs-rpmsg-test-control';
  */
 export default function e2eApp(rpmsg: Rpmsg): void {
   echoApp(rpmsg);
+  zeroCopyEchoApp(rpmsg, ZERO_COPY_SERVICE);
+  zeroCopyDeferred(rpmsg);
   const opened = new Map<string, Endpoint>();
   const scratch = new Uint8Array(RPMSG_MTU);
   const burst = { left: 0, sequence: 0, to: 0, payload: new Uint8Array(0) };
@@ -149,4 +156,35 @@ export default function e2eApp(rpmsg: Rpmsg): void {
     }
   }
   void control;
+}
+
+/**
+ * Zero-copy with everything held across callbacks: each message's RX buffer is held and released
+ * from a timer (so several are held at once), a first TX buffer is obtained and given back unsent
+ * (it must not leak: the test sends more messages than the ring has buffers), a second is filled
+ * and sent. (A buffer held when the host resets is released without effect: its ring is gone.)
+ */
+function zeroCopyDeferred(rpmsg: Rpmsg): void {
+  const held: Uint8Array[] = [];
+  let releasing = false;
+  rpmsg.createEndpoint({
+    name: ZERO_COPY_DEFERRED_SERVICE,
+    onReadable(count, source) {
+      const message = this.hold();
+      held.push(message);
+      const unsent = this.getTxBuffer();
+      unsent[0] = 0xee;
+      this.releaseTxBuffer(unsent);
+      const reply = this.getTxBuffer();
+      reply.set(message);
+      this.sendToNoCopy(source, reply, count);
+      if (!releasing) {
+        releasing = true;
+        setTimeout(() => {
+          releasing = false;
+          for (const view of held.splice(0)) this.release(view);
+        }, 0);
+      }
+    },
+  });
 }

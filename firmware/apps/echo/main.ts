@@ -34,6 +34,7 @@ export const echoOptions: EchoOptions = LINUX_SAMPLE_ECHO;
 /** Announce the echo service and send each message back unchanged. */
 export default function echoApp(rpmsg: Rpmsg, options: EchoOptions = echoOptions): void {
   const scratch = new Uint8Array(RPMSG_MTU); // one buffer for every message: nothing allocated per echo
+  const withdrawAfter = options.withdrawAfter;
   let echoed = 0;
   rpmsg.createEndpoint({
     name: ECHO_SERVICE,
@@ -41,7 +42,7 @@ export default function echoApp(rpmsg: Rpmsg, options: EchoOptions = echoOptions
       const length = this.read(scratch);
       this.sendTo(source, scratch, length);
       echoed++;
-      if (options.withdrawAfter > 0 && echoed === options.withdrawAfter) {
+      if (withdrawAfter > 0 && echoed === withdrawAfter) {
         rpmsg.log(`echo: ${echoed} messages echoed; withdrawing "${ECHO_SERVICE}" (NS destroy)`);
         this.close();
       }

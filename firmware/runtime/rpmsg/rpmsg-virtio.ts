@@ -29,16 +29,14 @@ import { AppErrors, type AppCallbackSite } from '../app-errors.ts';
 import { Endpoint, type EndpointHost, type EndpointOptions } from './endpoint.ts';
 import { EndpointTable } from './endpoint-table.ts';
 import { NameService, type NameServiceTransmitter } from './name-service.ts';
+import { createMessagePath, PHASE_AFTER_MESSAGE, PHASE_AFTER_REARM, type FullMessagePath, type MessagePath, type ReceivePhase, type RpmsgStatistics, type ZeroCopy, type ZeroCopyPath, zeroCopyNotEnabled } from './message-path.ts';
 
-/** Message statistics, for tests and benchmarks. */
-export interface RpmsgStatistics {
-  received: number;
-  sent: number;
-  /** Messages dropped because nobody listens at their dst (Linux: "no recipient"). */
-  unrouted: number;
-  /** Exceptions that escaped app callbacks (onReadable: that message is lost), see app-errors.ts. */
-  appErrors: number;
-}
+export type { RpmsgStatistics } from './message-path.ts';
+
+/** The zero-copy calls of a device whose app has not called enableZeroCopy. */
+const notEnabled = (): never => {
+  throw zeroCopyNotEnabled();
+};
 
 const VIRTIO_RPMSG_F_NS_MASK = 1;
 /** VIRTIO_RING_F_EVENT_IDX (bit 29) in the negotiated features. */
@@ -53,9 +51,27 @@ const NO_RECIPIENT_WINDOW_MS = 5000;
  * The remote's rpmsg transport over its two vrings. Nothing here touches hardware; the
  * message path allocates nothing.
  */
-export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
+export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMessagePath {
   // The fields used on every message come first: XS looks a property up by walking the object's
   // properties in creation order.
+  /** The doorbell while attached (the runtime makes it platform.onNotify): status byte, then service() (message-path.ts). */
+  readonly doorbell: () => void;
+  /** Service vring 1 after a doorbell (kicks merge): deliver messages, wake writers (message-path.ts). */
+  readonly service: () => void;
+  /** EndpointHost: write one message into a TX buffer and kick the host if it wants (message-path.ts; the full code is transmitFull). */
+  readonly transmit: (source: number, destination: number, data: Uint8Array, length: number, wait: boolean) => void;
+  /** EndpointHost: the message being delivered (view, or copied into `target`). */
+  readonly currentMessage: (endpoint: Endpoint, target: Uint8Array | undefined) => Uint8Array | number;
+  /**
+   * EndpointHost, zero-copy (zero-copy.ts, docs/ZERO-COPY.md): hold the message being delivered,
+   * release a held RX buffer; a TX buffer's payload area to fill in place, its send, its release
+   * unsent. EOPNOTSUPP until the app calls enableZeroCopy(rpmsg).
+   */
+  readonly hold: (endpoint: Endpoint) => Uint8Array;
+  release: (endpoint: Endpoint, view: Uint8Array) => void = notEnabled;
+  getTxBuffer: (endpoint: Endpoint, wait: boolean) => Uint8Array = notEnabled;
+  sendNoCopy: (endpoint: Endpoint, destination: number, buffer: Uint8Array, length: number) => void = notEnabled;
+  releaseTxBuffer: (endpoint: Endpoint, buffer: Uint8Array) => void = notEnabled;
   /** True between DRIVER_OK and a host reset (a field, not a getter: read at every service pass). */
   attached = false;
   private receiveRing: VringDevice | null = null;
@@ -66,19 +82,15 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
   readonly endpoints: EndpointTable;
   /** Announcements, both ways. */
   readonly nameService: NameService;
-  /** The message being delivered to onReadable. */
-  private deliveringTo: Endpoint | null = null;
-  private deliveringOffset = 0;
-  private deliveringLength = 0;
   /** While true, messages stay in vring 1 (flow control: the host's sends block once it is full). */
   receivePaused = false;
-  readonly statistics: RpmsgStatistics = { received: 0, sent: 0, unrouted: 0, appErrors: 0 };
+  readonly statistics: RpmsgStatistics;
   /**
    * Whether vring 0 (our TX ring) has the host's kicks turned on. As OpenAMP's remote does, we set
    * VRING_USED_F_NO_NOTIFY on it while we have buffers, so the host does not kick us each time it
    * re-posts one; kicks are turned on only while a sender waits for a TX buffer.
    */
-  private transmitKicksWanted = false;
+  transmitKicksWanted = false;
   private readonly counters: ErrorCounters;
   /**
    * Set by the runtime: look at the host's state (status byte, re-initialised rings) and detach if
@@ -93,6 +105,8 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
   private readonly reportError = (error: unknown, site?: AppCallbackSite): void => this.report(error, site);
   /** App exceptions: reported with where they happened, counted, delivered to onError. */
   readonly appErrors: AppErrors;
+  /** The common case of a message in one pass, and the zero-copy buffers (message-path.ts). */
+  private readonly path: MessagePath;
 
   constructor(memory: SharedMemory, platform: PlatformCommon, counters: ErrorCounters) {
     this.memory = memory;
@@ -101,63 +115,69 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
     this.appErrors = new AppErrors(platform, (text) => this.log(text), () => this.statistics.received, () => { this.statistics.appErrors++; });
     this.endpoints = new EndpointTable(this.reportError);
     this.nameService = new NameService(this, this.endpoints, counters, this.reportError);
+    this.path = createMessagePath(this, platform, this.endpoints, this.appErrors);
+    this.statistics = this.path.statistics;
+    this.doorbell = this.path.doorbell;
+    this.service = this.path.service;
+    this.transmit = this.path.transmit;
+    this.currentMessage = this.path.currentMessage;
+    this.hold = this.path.hold;
   }
 
-  // The message path's methods first: XS finds a method by walking the prototype's list in order.
+  // The full code of the message path (message-path.ts runs the common case and hands over to these).
 
-  /** Service both vrings after a doorbell (kicks merge): deliver messages, wake writers. */
-  service(): void {
-    const receive = this.receiveRing;
-    if (receive === null) return;
-    if (this.receivePaused) {
-      this.wakeWriters();
-      return;
-    }
-    // Once a second message waits (the host is streaming), it need not kick vring 1 while we drain
-    // (VRING_USED_F_NO_NOTIFY, or a parked avail_event); once the ring is empty, kicks go back on
-    // and the ring is looked at once more (Linux's virtio devices, OpenAMP). With EVENT_IDX the
-    // re-arm comes after every pass (avail_event must follow the entries taken). A single message
-    // (a round trip) costs nothing more.
-    let suppressed = false;
-    let head = receive.takeValid();
-    while (head >= 0) {
+  /**
+   * The receive loop with every check, from `phase` on (the fast path hands over here at the
+   * first unusual thing it meets, with its state): deliver messages, return their buffers, then
+   * notify the host and wake writers. Once a second message waits (the host is streaming), it need
+   * not kick vring 1 while we drain (VRING_USED_F_NO_NOTIFY, or a parked avail_event); once the
+   * ring is empty, kicks go back on and the ring is looked at once more (Linux's virtio devices,
+   * OpenAMP). With EVENT_IDX the re-arm comes after every pass (avail_event must follow the
+   * entries taken). A single message (a round trip) costs nothing more.
+   */
+  receiveFrom(receive: VringDevice, suppressed: boolean, phase: ReceivePhase): void {
+    for (;;) {
+      const head = receive.takeValid();
+      if (head < 0) {
+        if (phase !== PHASE_AFTER_MESSAGE) break;
+        if (!suppressed && !receive.eventIndex) break;
+        suppressed = false;
+        receive.enableKicks();
+        phase = PHASE_AFTER_REARM;
+        continue;
+      }
+      if (phase === PHASE_AFTER_MESSAGE && !suppressed) {
+        receive.setKicksWanted(false);
+        suppressed = true;
+      }
       const length = receive.bufferLength;
-      this.receiveOne(receive.bufferOffset, length);
+      const held = this.receiveOne(head, receive.bufferOffset, length);
       // Detached from inside the callback: the ring is the old host's, and may already be the next
       // host's, set up afresh; a used entry written now would corrupt it.
       if (this.receiveRing !== receive) return;
-      receive.pushUsed(head, length);
+      if (!held) receive.pushUsed(head, length);
       if (this.receivePaused) {
         // The app paused receiving from inside its callback: the rest stays in the ring (pauseReceive(false) services it).
         if (suppressed) receive.enableKicks();
         break;
       }
-      head = receive.takeValid();
-      if (head < 0) {
-        if (!suppressed && !receive.eventIndex) break;
-        suppressed = false;
-        receive.enableKicks();
-        head = receive.takeValid();
-      } else if (!suppressed) {
-        receive.setKicksWanted(false);
-        suppressed = true;
-      }
+      phase = PHASE_AFTER_MESSAGE;
     }
     if (receive.shouldNotify()) this.platform.notify(receive.notifyId);
-    if (this.endpoints.waitingWriters > 0 || this.transmitKicksWanted) this.wakeWriters(); // the usual case skips the call
+    if (this.endpoints.waitingWriters > 0 || this.transmitKicksWanted) this.wakeWriters();
   }
 
-  private receiveOne(offset: number, length: number): void {
+  /** One message with every check; true when the app held its buffer (zero-copy: not returned now). */
+  private receiveOne(head: number, offset: number, length: number): boolean {
     const memory = this.memory;
     if (length < RPMSG_HDR_SIZE) {
       this.report(this.counters.record('buffer-too-small', new RpmsgError('EINVAL', `host sent a ${length}-byte buffer, smaller than the 16-byte rpmsg header; dropped`)));
-      return;
+      return false;
     }
     let source: number;
     let destination: number;
     let payload: number;
     if ((offset & 3) === 0) {
-      // Linux's buffers are 512-byte aligned: read the header through the u32/u16 views (cheap on XS).
       source = memory.words[(offset + RPMSG_HDR_SRC) >> 2];
       destination = memory.words[(offset + RPMSG_HDR_DST) >> 2];
       payload = memory.halves[(offset + RPMSG_HDR_LEN) >> 1];
@@ -168,55 +188,25 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
     }
     if (payload > length - RPMSG_HDR_SIZE) {
       this.report(this.counters.record('header-length-above-buffer', new RpmsgError('EINVAL', `host message claims ${payload} payload bytes in a ${length}-byte buffer; dropped`)));
-      return;
+      return false;
     }
     this.statistics.received++;
     if (destination === RPMSG_NS_ADDR && this.nameService.enabled) {
       this.nameService.receive(memory.bytes, offset + RPMSG_HDR_SIZE, payload);
-      return;
+      return false;
     }
     const endpoint = this.endpoints.byAddress.get(destination);
     if (endpoint === undefined) {
       this.noRecipient(source, destination, payload);
-      return;
+      return false;
     }
     if (endpoint.destination === RPMSG_ADDR_ANY) endpoint.destination = source;
-    if (endpoint.onReadable === undefined) return;
-    this.deliveringTo = endpoint;
-    this.deliveringOffset = offset + RPMSG_HDR_SIZE;
-    this.deliveringLength = payload;
-    try {
-      endpoint.onReadable(payload, source); // a method call: `this` is the endpoint, no Function.prototype.call
-    } catch (error) {
-      this.appErrors.exception(error, { callback: 'onReadable', endpoint });
-    } finally {
-      this.deliveringTo = null;
-    }
+    if (endpoint.onReadable === undefined) return false;
+    return this.path.deliver(endpoint, head, offset, length, payload, source);
   }
 
-  /** EndpointHost: the message being delivered (view, or copied into `target`). */
-  currentMessage(endpoint: Endpoint, target: Uint8Array | undefined): Uint8Array | number {
-    if (this.deliveringTo !== endpoint) {
-      throw new RpmsgError('EINVAL', `read() on ${endpoint.describe()} outside its onReadable callback; messages can only be read while they are delivered`);
-    }
-    const start = this.deliveringOffset;
-    const length = this.deliveringLength;
-    if (target === undefined) return this.memory.bytes.subarray(start, start + length);
-    if (target.length < length) {
-      throw new RpmsgError('EMSGSIZE', `read() target holds ${target.length} bytes but the message has ${length}; pass a buffer of at least ${RPMSG_MTU}`);
-    }
-    const platform = this.platform;
-    if (platform.copy !== undefined) {
-      platform.copy(false, start, target, 0, length);
-    } else {
-      const bytes = this.memory.bytes;
-      for (let i = 0; i < length; i++) target[i] = bytes[start + i];
-    }
-    return length;
-  }
-
-  /** EndpointHost: write one message into a TX buffer and kick the host if it wants. */
-  transmit(source: number, destination: number, data: Uint8Array, length: number, wait: boolean): void {
+  /** The full send (message-path.ts's transmit hands over here for anything unusual): every refusal. */
+  transmitFull(source: number, destination: number, data: Uint8Array, length: number, wait: boolean): void {
     if (length > RPMSG_MTU) {
       throw new RpmsgError('EMSGSIZE', `message of ${length} bytes exceeds the rpmsg MTU of ${RPMSG_MTU}; split it`);
     }
@@ -228,11 +218,44 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
         ? 'no destination address yet: it is learned from the host\'s first message; use sendTo with an address'
         : 'source address is RPMSG_ADDR_ANY; send from a bound endpoint address');
     }
-    let transmit = this.transmitRing;
+    const transmit = this.transmitRing;
     if (transmit === null) {
       throw new RpmsgError('EPIPE', 'the host has not set DRIVER_OK (or reset the device); wait until it is up');
     }
-    let head = this.takeTransmitBuffer(transmit, length);
+    const head = this.acquireTransmitBuffer(transmit, source, length, wait);
+    const offset = transmit.bufferOffset;
+    const memory = this.memory;
+    const bytes = memory.bytes;
+    if ((offset & 3) === 0) {
+      // Linux's buffers are 512-byte aligned: write the header through the u32/u16 views (cheap on XS).
+      const words = memory.words;
+      const word = offset >> 2;
+      words[word + (RPMSG_HDR_SRC >> 2)] = source;
+      words[word + (RPMSG_HDR_DST >> 2)] = destination;
+      words[word + (RPMSG_HDR_RESERVED >> 2)] = 0;
+      words[word + (RPMSG_HDR_LEN >> 2)] = length; // len (u16) and flags (u16, 0) as one little-endian u32
+    } else {
+      writeRpmsgHeader(memory.view, offset, source, destination, length);
+    }
+    const start = offset + RPMSG_HDR_SIZE;
+    const platform = this.platform;
+    if (platform.copy !== undefined) platform.copy(true, start, data, 0, length);
+    else if (length === data.length) bytes.set(data, start);
+    else for (let i = 0; i < length; i++) bytes[start + i] = data[i];
+    transmit.pushUsed(head, RPMSG_HDR_SIZE + length);
+    this.statistics.sent++;
+    if (transmit.shouldNotify()) platform.notify(transmit.notifyId);
+  }
+
+  /**
+   * A TX buffer of vring 0 for a send of `length` bytes from `source`: a spare one (released unsent)
+   * first, else the host's next; waits as a blocking send does when `wait`. Returns its head
+   * (offset and length in transmit.bufferOffset/bufferLength); throws ENOMEM, ERESTARTSYS, EPIPE, EIO.
+   */
+  acquireTransmitBuffer(transmit: VringDevice, source: number, length: number, wait: boolean): number {
+    let head = this.path.takeSpareTransmitBuffer(transmit, length);
+    if (head >= 0) return head;
+    head = this.takeTransmitBuffer(transmit, length);
     if (head < 0) {
       if (transmit.broken) throw this.transmitSetAside(transmit);
       // Out of buffers: we are about to wait, so ask the host to kick vring 0 again, then look once
@@ -263,28 +286,7 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
       this.endpoints.markWaiting(source);
       throw new RpmsgError('ENOMEM', 'no free TX buffer: the host has not returned any; retry in onWritable');
     }
-    const offset = transmit.bufferOffset;
-    const memory = this.memory;
-    const bytes = memory.bytes;
-    if ((offset & 3) === 0) {
-      // Linux's buffers are 512-byte aligned: write the header through the u32/u16 views (cheap on XS).
-      const words = memory.words;
-      const word = offset >> 2;
-      words[word + (RPMSG_HDR_SRC >> 2)] = source;
-      words[word + (RPMSG_HDR_DST >> 2)] = destination;
-      words[word + (RPMSG_HDR_RESERVED >> 2)] = 0;
-      words[word + (RPMSG_HDR_LEN >> 2)] = length; // len (u16) and flags (u16, 0) as one little-endian u32
-    } else {
-      writeRpmsgHeader(memory.view, offset, source, destination, length);
-    }
-    const start = offset + RPMSG_HDR_SIZE;
-    const platform = this.platform;
-    if (platform.copy !== undefined) platform.copy(true, start, data, 0, length);
-    else if (length === data.length) bytes.set(data, start);
-    else for (let i = 0; i < length; i++) bytes[start + i] = data[i];
-    transmit.pushUsed(head, RPMSG_HDR_SIZE + length);
-    this.statistics.sent++;
-    if (transmit.shouldNotify()) platform.notify(transmit.notifyId);
+    return head;
   }
 
   /** The head of a TX buffer big enough for `length`, or -1; bad host buffers are skipped. */
@@ -304,7 +306,7 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
   }
 
   /** The host set DRIVER_OK: take over the vrings (in `memory`, if the transport brings its own) and announce every named endpoint. */
-  attach(config: DeviceConfiguration, memory: SharedMemory = this.memory): void {
+  attach(config: DeviceConfiguration, memory: SharedMemory = this.memory, statusOffset = -1): void {
     this.memory = memory;
     // EVENT_IDX as negotiated (dfeatures "event-idx"): the device then writes used.avail_event and reads avail.used_event.
     const eventIndex = (config.features & VIRTIO_RING_F_EVENT_IDX_MASK) !== 0;
@@ -317,6 +319,8 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
       this.transmitRing = new VringDevice(this.memory, config.transmit, eventIndex, this.counters, this.reportError, platform);
       this.receiveRing = new VringDevice(this.memory, config.receive, eventIndex, this.counters, this.reportError, platform);
     }
+    // The fast path only for a coherent window: a cached one's invalidations are in CachedVringDevice's methods.
+    this.path.attach(this.receiveRing, this.transmitRing, this.memory, platform.cacheClean === undefined || platform.cacheInvalidate === undefined, statusOffset);
     this.attached = true;
     this.nameService.enabled = (config.features & VIRTIO_RPMSG_F_NS_MASK) !== 0;
     // Nothing waits for a TX buffer of this host (detach cleared the old session's writers).
@@ -331,7 +335,7 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
     this.receiveRing = null;
     this.attached = false;
     this.transmitKicksWanted = false;
-    this.deliveringTo = null;
+    this.path.detach();
     // Writers waiting for a TX buffer of this host are told through onError; nothing resumes at the next host.
     this.endpoints.hostGone();
   }
@@ -343,7 +347,8 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
     return transmit !== null && receive !== null && (transmit.reinitialised() || receive.reinitialised());
   }
 
-  private wakeWriters(): void {
+  /** Wake writers waiting for onWritable; turn vring 0's kicks off once none wait. */
+  wakeWriters(): void {
     const transmit = this.transmitRing;
     if (transmit === null) return;
     if (this.endpoints.waitingWriters > 0) this.endpoints.deliverWritable(this.transmitBuffersPosted);
@@ -360,14 +365,33 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
   /** EndpointHost: bind the endpoint (allocating its address) and announce it. */
   bind(endpoint: Endpoint): void {
     this.endpoints.add(endpoint);
+    this.path.endpointsChanged();
     this.nameService.announce(endpoint, RPMSG_NS_CREATE);
   }
 
   /** EndpointHost: withdraw the endpoint. */
   unbind(endpoint: Endpoint): void {
     if (this.endpoints.byAddress.get(endpoint.address) !== endpoint) return;
+    // Buffers it holds go back (RX: to the host; TX obtained and not sent: kept for the next send).
+    this.path.releaseAll(endpoint);
     this.nameService.announce(endpoint, RPMSG_NS_DESTROY);
     this.endpoints.remove(endpoint);
+    this.path.endpointsChanged();
+  }
+
+  /** Link zero-copy in (zero-copy.ts's enableZeroCopy passes its factory, so firmware without it does not carry it); again does nothing. */
+  enableZeroCopy(create: (path: ZeroCopyPath, device: FullMessagePath, platform: PlatformCommon, statistics: RpmsgStatistics) => ZeroCopy): void {
+    if (this.release !== notEnabled) return;
+    const zeroCopy = this.path.installZeroCopy((path) => create(path, this, this.platform, this.statistics));
+    this.release = zeroCopy.release;
+    this.getTxBuffer = zeroCopy.getTxBuffer;
+    this.sendNoCopy = zeroCopy.sendNoCopy;
+    this.releaseTxBuffer = zeroCopy.releaseTxBuffer;
+  }
+
+  /** RX buffers apps hold, TX buffers obtained and not sent, TX buffers kept for the next send (tests). */
+  heldBuffers(): { receive: number; transmit: number; spare: number } {
+    return this.path.heldCounts();
   }
 
   /**
@@ -406,6 +430,14 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter {
 
   /** Where report() and app exceptions write (the runtime points it at console + trace buffer). */
   log: (text: string) => void = (text) => this.platform.log(text);
+
+  /** FullMessagePath: the runtime's full pass (set by the runtime; a doorbell that finds the device detached or DRIVER_OK clear calls it). */
+  fullPass: () => void = () => this.service();
+
+  /** FullMessagePath: a service pass ended with an error that is not the app's (logged as the runtime logs its own). */
+  passFailed(error: unknown): void {
+    this.log(`xs-rpmsg: ${error instanceof Error ? error.message : String(error)}`);
+  }
 
   /** Log an error that has no caller to throw to; one from an app callback (`site`) goes to appErrors. */
   private report(error: unknown, site?: AppCallbackSite): void {

@@ -31,7 +31,7 @@ export class RemoteprocTransport {
   private readonly counters: ErrorCounters;
   private readonly vdev: number;
   /** Offset of the vdev status byte (read at every service pass). */
-  private readonly statusOffset: number;
+  readonly statusOffset: number;
   /** Where the trace buffer is (found at boot from the firmware's own table). */
   readonly trace: { offset: number; length: number } | null;
 

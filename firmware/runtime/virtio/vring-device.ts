@@ -77,26 +77,28 @@ export function checkVringAlignment(memory: SharedMemory, placement: VringPlacem
  * fields used on every message are declared (and assigned) first.
  */
 export class VringDevice {
+  // The fields below without `private` are also read and written inline by the rpmsg message path
+  // (firmware/runtime/rpmsg/message-path.ts), which makes every check takeAvailable() makes.
   /** Local offset of the buffer found by the last successful takeAvailable(). */
   bufferOffset = 0;
   /** Length (desc.len) of that buffer. */
   bufferLength = 0;
   /** Next avail ring slot the device will read (free-running, 16 bits). */
-  private lastAvail = 0;
+  lastAvail = 0;
   /** used.idx the device last published (kept locally: the driver may scribble on it). */
-  private usedIndex = 0;
+  usedIndex = 0;
   /** num - 1: num is a power of two, so `index & mask` is the ring slot. */
-  private readonly mask: number;
+  readonly mask: number;
   /** avail as u16: flags, idx, ring[num], used_event. */
-  private readonly availHalves: Uint16Array;
+  readonly availHalves: Uint16Array;
   /** used as u16: flags, idx, then (after the elements) avail_event. */
-  private readonly usedHalves: Uint16Array;
+  readonly usedHalves: Uint16Array;
   /** used as u32: flags and idx, then ring[num] of {id, len}. */
-  private readonly usedWords: Uint32Array;
+  readonly usedWords: Uint32Array;
   /** The descriptor table as u32 (addr low, addr high, len, flags and next). */
-  private readonly descWords: Uint32Array;
+  readonly descWords: Uint32Array;
   /** The descriptor table as u16 (for flags). */
-  private readonly descHalves: Uint16Array;
+  readonly descHalves: Uint16Array;
   /**
    * The platform's full memory barrier, called as a method of this ring (the hook must not use
    * `this`): a field (after the ring views, which are used more), and no wrapper call on the
@@ -104,13 +106,13 @@ export class VringDevice {
    */
   protected barrier: () => void;
   /** used.idx when the driver was last notified, for EVENT_IDX. */
-  private lastNotifiedUsed = 0;
+  lastNotifiedUsed = 0;
   /** Set once the driver corrupted avail.idx (Linux: BAD_RING), or re-initialised the ring under us: not used until a host reset. */
   broken = false;
   /** avail.idx was seen behind lastAvail: the driver started counting afresh (see corrupted). */
   private restarted = false;
   /** Whether the driver's kicks are wanted (VRING_USED_F_NO_NOTIFY clear; with EVENT_IDX, avail_event kept at lastAvail). */
-  private kicksWanted = true;
+  kicksWanted = true;
   /** Local offsets of avail, used and the descriptor table (for CachedVringDevice). */
   protected readonly availOffset: number;
   protected readonly usedOffset: number;
@@ -122,8 +124,8 @@ export class VringDevice {
   /** VIRTIO_RING_F_EVENT_IDX was negotiated. */
   readonly eventIndex: boolean;
   /** EVENT_IDX fields: avail.used_event and used.avail_event, as u16 indexes. */
-  private readonly usedEventHalf: number;
-  private readonly availEventHalf: number;
+  readonly usedEventHalf: number;
+  readonly availEventHalf: number;
   /** Where takeValid() reports the malformed entries it skips. */
   private readonly report: (error: unknown) => void;
 
@@ -264,18 +266,6 @@ export class VringDevice {
     return wanted;
   }
 
-  /** Peek at the next posted buffer without taking it (as takeAvailable(), then the entry stays posted). */
-  peekAvailable(): number {
-    const head = this.takeAvailable();
-    if (head >= 0) this.lastAvail = (this.lastAvail - 1) & 0xffff;
-    return head;
-  }
-
-  /** Take the buffer that peekAvailable() returned. */
-  take(): void {
-    this.lastAvail = (this.lastAvail + 1) & 0xffff;
-  }
-
   /** How many buffers the driver has posted that the device has not taken. */
   pending(): number {
     if (this.broken) return 0;
@@ -332,11 +322,6 @@ export class VringDevice {
   enableKicks(): void {
     this.setKicksWanted(true);
     this.barrier();
-  }
-
-  /** True while the driver's kicks are wanted (see setKicksWanted). */
-  get kicksEnabled(): boolean {
-    return this.kicksWanted;
   }
 
   /**

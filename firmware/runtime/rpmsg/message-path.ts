@@ -1,0 +1,547 @@
+/**
+ * The common case of a message, written for XS's cost model (issue 11): a message to a bound
+ * endpoint taken from vring 1, and a TX buffer taken from vring 0, each in one pass with no call
+ * into VringDevice, no try per message and no allocation. Anything else (a check that fails, the
+ * name service, no recipient, no TX buffer, a cached window) falls back to RpmsgVirtio's full
+ * code, which makes the check again and refuses with its named, counted error: the fast path
+ * decides only "everything is as usual", never how to refuse.
+ *
+ * Why it is written this way (measured on XS, docs/BENCHMARKS.md): every byte code costs 20-80
+ * instructions, a JS call about 400, a try about 570, a named property read about 75 against 32 for
+ * a closure variable. So one JS call per doorbell (platform.onNotify is `doorbell`), the ring views
+ * are closure variables set at attach, the ring state stays in the VringDevice (the full code and
+ * the fast path share it: the fast path reads and writes it around each step, so either can take
+ * over at any point), and the checks are VringDevice.takeAvailable's and RpmsgVirtio.receiveOne's,
+ * written out in the same order (test/firmware/message-path.test.ts runs each refusal both ways).
+ *
+ * Also here: the message being delivered, which read() and zero-copy's hold() use (zero-copy.ts,
+ * linked in only by apps that call enableZeroCopy).
+ */
+import { RpmsgError } from '../../../wire/errors.ts';
+import type { SharedMemory } from '../../../wire/shared-memory.ts';
+import { RPMSG_ADDR_ANY, RPMSG_HDR_SIZE, RPMSG_MTU, RPMSG_NS_ADDR } from '../../../wire/rpmsg.ts';
+import { VRING_AVAIL_F_NO_INTERRUPT, VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT } from '../../../wire/vring.ts';
+import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../../resource-table/layout.ts';
+import type { AppErrors } from '../app-errors.ts';
+import type { PlatformCommon } from '../platform.ts';
+import type { VringDevice } from '../virtio/vring-device.ts';
+import type { Endpoint } from './endpoint.ts';
+import type { EndpointTable } from './endpoint-table.ts';
+
+/** Descriptor flags the rpmsg buffers must not have (single descriptors only). */
+const DESC_CHAINED = VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT;
+
+/**
+ * The receive loop's position, so the full code can take over where the fast path stopped (see
+ * RpmsgVirtio.receiveFrom): the pass's first look at vring 1, a look after a message was
+ * delivered, the look right after kicks were turned back on.
+ */
+export type ReceivePhase = 0 | 1 | 2;
+export const PHASE_FIRST = 0;
+export const PHASE_AFTER_MESSAGE = 1;
+export const PHASE_AFTER_REARM = 2;
+
+/** Message statistics, for tests and benchmarks (RpmsgVirtio.statistics, rpmsg.statistics). */
+export interface RpmsgStatistics {
+  received: number;
+  sent: number;
+  /** Messages dropped because nobody listens at their dst (Linux: "no recipient"). */
+  unrouted: number;
+  /** Exceptions that escaped app callbacks (onReadable: that message is lost), see app-errors.ts. */
+  appErrors: number;
+}
+
+/** What the fast path needs of RpmsgVirtio: its full code, for everything unusual. */
+export interface FullMessagePath {
+  /** While true, messages stay in vring 1. */
+  receivePaused: boolean;
+  /** Whether vring 0 has the host's kicks turned on (a writer waits). */
+  transmitKicksWanted: boolean;
+  /** The full receive loop, from `phase` on (it also notifies and wakes writers). */
+  receiveFrom(ring: VringDevice, suppressed: boolean, phase: ReceivePhase): void;
+  /** The full send, with every refusal. */
+  transmitFull(source: number, destination: number, data: Uint8Array, length: number, wait: boolean): void;
+  /** A TX buffer for a send from `source` (waiting as a send does): its head; offset and length in the ring's bufferOffset/bufferLength. */
+  acquireTransmitBuffer(ring: VringDevice, source: number, length: number, wait: boolean): number;
+  /** Wake writers waiting for onWritable, turn vring 0's kicks off once none wait. */
+  wakeWriters(): void;
+  /** A pass ended with an error that is not the app's (a refusal the full code threw): log it. */
+  passFailed(error: unknown): void;
+  /** The runtime's full pass (status, attach or detach, then service), for a doorbell that finds anything unusual. */
+  fullPass: () => void;
+}
+
+/** The message path of one RpmsgVirtio (see the file comment). */
+export interface MessagePath {
+  /** The message counts (received and sent kept by the path). */
+  readonly statistics: RpmsgStatistics;
+  /**
+   * Take over the rings of a new session (fast: the window is coherent, no cache hooks).
+   * `statusOffset`: where the vdev status byte is in `memory` (-1: no status byte, vhost-user);
+   * a doorbell finding DRIVER_OK clear there goes to the runtime's full pass.
+   */
+  attach(receive: VringDevice, transmit: VringDevice, memory: SharedMemory, fast: boolean, statusOffset: number): void;
+  /** The session's rings are gone: forget them and every buffer the app held of them. */
+  detach(): void;
+  /** The endpoint table changed (bind, unbind): the cached lookup is dropped. */
+  endpointsChanged(): void;
+  /**
+   * The doorbell (platform.onNotify while attached): the status byte, then serviceRings(); anything
+   * unusual (detached, DRIVER_OK clear) goes to the runtime's full pass (FullMessagePath.fullPass).
+   */
+  readonly doorbell: () => void;
+  /** Service vring 1: every posted message, then the host's interrupt, then writers. Never throws. */
+  readonly service: () => void;
+  /** Send one message (EndpointHost.transmit). */
+  readonly transmit: (source: number, destination: number, data: Uint8Array, length: number, wait: boolean) => void;
+  /** The message being delivered (EndpointHost.currentMessage). */
+  readonly currentMessage: (endpoint: Endpoint, target: Uint8Array | undefined) => Uint8Array | number;
+  /** Deliver one checked message to `endpoint` (the full code's delivery, with its own try); true when the app held the buffer. */
+  deliver(endpoint: Endpoint, head: number, bufferOffset: number, bufferLength: number, payload: number, source: number): boolean;
+  /** Zero-copy (EndpointHost): hold the message being delivered (EOPNOTSUPP until zero-copy is enabled). */
+  readonly hold: (endpoint: Endpoint) => Uint8Array;
+  /** Link zero-copy in (zero-copy.ts enableZeroCopy): `create` gets what it needs of the path; returns it. */
+  installZeroCopy(create: (path: ZeroCopyPath) => ZeroCopy): ZeroCopy;
+  /** Release every buffer `endpoint` holds (it is closing). */
+  releaseAll(endpoint: Endpoint): void;
+  /** A TX buffer released unsent (kept for the next send) big enough for `length`: its head (bufferOffset/bufferLength set on `ring`), or -1; the full send takes these first. */
+  takeSpareTransmitBuffer(ring: VringDevice, length: number): number;
+  /** How many RX buffers apps hold, TX buffers obtained and not sent, TX buffers kept (tests). */
+  heldCounts(): { receive: number; transmit: number; spare: number };
+}
+
+/** What zero-copy.ts gets of the path: where to say how many TX buffers it keeps (the one-pass send leaves those to the full send). */
+export interface ZeroCopyPath {
+  setSpares(count: number): void;
+}
+
+/** Zero-copy's side (zero-copy.ts): told of sessions, held buffers, closing endpoints; gives its kept TX buffers to the full send. */
+export interface ZeroCopy {
+  attach(receive: VringDevice, transmit: VringDevice, memory: SharedMemory): void;
+  detach(): void;
+  /** hold() kept the RX buffer `head` (desc.len `length`) of `endpoint` as `view`. */
+  held(endpoint: Endpoint, view: Uint8Array, head: number, length: number): void;
+  releaseAll(endpoint: Endpoint): void;
+  takeSpare(ring: VringDevice, length: number): number;
+  counts(): { receive: number; transmit: number; spare: number };
+  readonly release: (endpoint: Endpoint, view: Uint8Array) => void;
+  readonly getTxBuffer: (endpoint: Endpoint, wait: boolean) => Uint8Array;
+  readonly sendNoCopy: (endpoint: Endpoint, destination: number, view: Uint8Array, length: number) => void;
+  readonly releaseTxBuffer: (endpoint: Endpoint, view: Uint8Array) => void;
+}
+
+/** The error of a zero-copy call in firmware that did not enable it. */
+export function zeroCopyNotEnabled(): RpmsgError {
+  return new RpmsgError('EOPNOTSUPP', 'zero-copy is not enabled in this firmware: call enableZeroCopy(rpmsg) from firmware/runtime/rpmsg/zero-copy.ts once in the app (firmware without it does not carry its code)');
+}
+
+/** Create the message path of `device`. */
+export function createMessagePath(device: FullMessagePath, platform: PlatformCommon, endpoints: EndpointTable, appErrors: AppErrors): MessagePath {
+  // received and sent as closure variables (an increment of a property costs several times more), read through accessors.
+  let received = 0;
+  let sent = 0;
+  const statistics: RpmsgStatistics = {
+    get received() { return received; },
+    set received(count: number) { received = count; },
+    get sent() { return sent; },
+    set sent(count: number) { sent = count; },
+    unrouted: 0,
+    appErrors: 0,
+  };
+  // The rings of the session (null while detached) and their views, as closure variables.
+  let receive: VringDevice | null = null;
+  let transmit: VringDevice | null = null;
+  /** False for a cached window: CachedVringDevice's cache maintenance is in its methods, so the full code runs. */
+  let fast = false;
+  let rxNum = 0;
+  let rxMask = 0;
+  let rxAvail: Uint16Array = new Uint16Array(0);
+  let rxDescHalves: Uint16Array = new Uint16Array(0);
+  let rxDescWords: Uint32Array = new Uint32Array(0);
+  let rxUsedWords: Uint32Array = new Uint32Array(0);
+  let rxUsedHalves: Uint16Array = new Uint16Array(0);
+  let rxEventIndex = false;
+  let rxUsedEvent = 0;
+  let rxAvailEvent = 0;
+  let rxNotifyId = 0;
+  /** avail.idx of vring 1 at its last read (entries up to it were seen after a barrier). */
+  let rxKnownAvail = 0;
+  let txNum = 0;
+  let txMask = 0;
+  let txAvail: Uint16Array = new Uint16Array(0);
+  let txDescHalves: Uint16Array = new Uint16Array(0);
+  let txDescWords: Uint32Array = new Uint32Array(0);
+  let txUsedWords: Uint32Array = new Uint32Array(0);
+  let txUsedHalves: Uint16Array = new Uint16Array(0);
+  let txEventIndex = false;
+  let txUsedEvent = 0;
+  let txNotifyId = 0;
+  let txKnownAvail = 0;
+  let words: Uint32Array = new Uint32Array(0);
+  let halves: Uint16Array = new Uint16Array(0);
+  let bytes: Uint8Array = new Uint8Array(0);
+  let base = 0;
+  let size = 0;
+  // The platform's hooks as plain functions (none uses `this`): a property read fewer per call. Taken again at each attach.
+  let barrier = platform.barrier;
+  let notify = platform.notify;
+  let copy = platform.copy;
+  // The message being delivered to onReadable (read(), hold()).
+  let deliveringTo: Endpoint | null = null;
+  let deliveringHead = 0;
+  let deliveringBufferOffset = 0;
+  let deliveringBufferLength = 0;
+  let deliveringLength = 0;
+  let deliveringHeld = false;
+  // The last endpoint looked up (one Map.get fewer per message to the same address); dropped when the table changes.
+  let cachedAddress = -1;
+  let cachedEndpoint: Endpoint | null = null;
+  /** The vdev status byte (-1: none), read at every doorbell. */
+  let statusOffset = -1;
+
+  const doorbell = (): void => {
+    if (receive === null || (statusOffset >= 0 && (bytes[statusOffset] & VIRTIO_CONFIG_S_DRIVER_OK) === 0)) device.fullPass();
+    else service();
+  };
+
+  const service = (): void => {
+    const ring = receive;
+    if (ring === null) return;
+    if (device.receivePaused || !fast) {
+      try {
+        if (device.receivePaused) device.wakeWriters();
+        else device.receiveFrom(ring, false, PHASE_FIRST);
+      } catch (error) {
+        device.passFailed(error);
+      }
+      return;
+    }
+    // Once a second message waits (the host streams), kicks of vring 1 are suppressed while we
+    // drain; once the ring is empty they go back on and the ring is looked at once more (as
+    // RpmsgVirtio.receiveFrom, which is this loop with calls; see there).
+    let suppressed = false;
+    let phase: ReceivePhase = PHASE_FIRST;
+    let head = 0;
+    let bufferLength = 0;
+    for (;;) {
+      try {
+        for (;;) {
+          // VringDevice.takeAvailable, written out: any check that fails hands over to the full code, which refuses and counts.
+          if (ring.broken) {
+            device.receiveFrom(ring, suppressed, phase);
+            return;
+          }
+          const last = ring.lastAvail;
+          // avail.idx is read again only once the entries seen at the last read are taken (Linux's
+          // vhost keeps avail_idx the same way): one read and one barrier for a whole batch.
+          let ahead = (rxKnownAvail - last) & 0xffff;
+          if (ahead === 0 || ahead > rxNum) {
+            rxKnownAvail = rxAvail[1];
+            ahead = (rxKnownAvail - last) & 0xffff;
+            if (ahead === 0) {
+              if (phase !== PHASE_AFTER_MESSAGE) break;
+              if (!suppressed && !rxEventIndex) break;
+              // VringDevice.enableKicks, written out.
+              suppressed = false;
+              ring.kicksWanted = true;
+              if (rxEventIndex) rxUsedHalves[rxAvailEvent] = last;
+              else rxUsedHalves[0] = 0;
+              barrier();
+              phase = PHASE_AFTER_REARM;
+              continue;
+            }
+            if (ahead > rxNum) {
+              device.receiveFrom(ring, suppressed, phase);
+              return;
+            }
+            // The entries and their descriptors only after avail.idx.
+            barrier();
+          }
+          head = rxAvail[2 + (last & rxMask)];
+          const descriptor = head << 2;
+          const offset = rxDescWords[descriptor] - base;
+          bufferLength = rxDescWords[descriptor + 2];
+          // Descriptor index, flags, address above 4 GiB, bounds in the region; then the rpmsg
+          // header: at least 16 bytes, aligned (else the full code reads it through the DataView),
+          // len within the buffer; not for the name service.
+          // (Flags and the address's high word in one test; `bufferLength > size - offset` also refuses an
+          // offset past the end, bufferLength being a u32.)
+          if (head >= rxNum || ((rxDescHalves[(head << 3) + 6] & DESC_CHAINED) | rxDescWords[descriptor + 1]) !== 0 ||
+            offset < 0 || bufferLength > size - offset || bufferLength < RPMSG_HDR_SIZE || (offset & 3) !== 0) {
+            device.receiveFrom(ring, suppressed, phase);
+            return;
+          }
+          const word = offset >> 2;
+          const destination = words[word + 1];
+          const payload = halves[(offset >> 1) + 6];
+          if (payload > bufferLength - RPMSG_HDR_SIZE || destination === RPMSG_NS_ADDR) {
+            device.receiveFrom(ring, suppressed, phase);
+            return;
+          }
+          let endpoint = cachedEndpoint;
+          if (destination !== cachedAddress) {
+            endpoint = endpoints.byAddress.get(destination) ?? null;
+            if (endpoint === null) {
+              device.receiveFrom(ring, suppressed, phase); // no recipient: counted and rate-limited there
+              return;
+            }
+            cachedAddress = destination;
+            cachedEndpoint = endpoint;
+          }
+          ring.lastAvail = (last + 1) & 0xffff;
+          if (phase === PHASE_AFTER_MESSAGE && !suppressed) {
+            ring.setKicksWanted(false);
+            suppressed = true;
+          }
+          received++;
+          const source = words[word];
+          if (endpoint!.destination === RPMSG_ADDR_ANY) endpoint!.destination = source;
+          deliveringHeld = false;
+          if (endpoint!.onReadable !== undefined) {
+            deliveringTo = endpoint;
+            deliveringHead = head;
+            deliveringBufferOffset = offset;
+            deliveringBufferLength = bufferLength;
+            deliveringLength = payload;
+            endpoint!.onReadable(payload, source); // a method call: `this` is the endpoint
+            deliveringTo = null;
+          }
+          // Detached from inside the callback: the ring is the old host's; a used entry now would corrupt the next one's.
+          if (receive !== ring) return;
+          if (!deliveringHeld) {
+            // VringDevice.pushUsed, written out.
+            const usedIndex = ring.usedIndex;
+            const element = 1 + ((usedIndex & rxMask) << 1);
+            rxUsedWords[element] = head;
+            rxUsedWords[element + 1] = bufferLength;
+            barrier();
+            const next = (usedIndex + 1) & 0xffff;
+            ring.usedIndex = next;
+            rxUsedHalves[1] = next;
+          }
+          if (device.receivePaused) {
+            if (suppressed) ring.enableKicks();
+            break;
+          }
+          phase = PHASE_AFTER_MESSAGE;
+        }
+        break;
+      } catch (error) {
+        // One try per pass, not per message. An app exception: the message is lost, the buffer
+        // returned, the pass goes on. Anything else (from the full code) ends the pass, logged.
+        const endpoint = deliveringTo;
+        if (endpoint === null) {
+          device.passFailed(error);
+          return;
+        }
+        deliveringTo = null;
+        appErrors.exception(error, { callback: 'onReadable', endpoint });
+        if (receive !== ring) return;
+        if (!deliveringHeld) ring.pushUsed(head, bufferLength);
+        if (device.receivePaused) {
+          if (suppressed) ring.enableKicks();
+          break;
+        }
+        phase = PHASE_AFTER_MESSAGE;
+      }
+    }
+    // VringDevice.shouldNotify, written out.
+    const usedIndex = ring.usedIndex;
+    const notified = ring.lastNotifiedUsed;
+    if (usedIndex !== notified) {
+      barrier();
+      ring.lastNotifiedUsed = usedIndex;
+      if (rxEventIndex ? ((usedIndex - rxAvail[rxUsedEvent] - 1) & 0xffff) < ((usedIndex - notified) & 0xffff) : (rxAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
+        notify(rxNotifyId);
+      }
+    }
+    if (endpoints.waitingWriters > 0 || device.transmitKicksWanted) {
+      try {
+        device.wakeWriters();
+      } catch (error) {
+        device.passFailed(error);
+      }
+    }
+  };
+
+  const transmitMessage = (source: number, destination: number, data: Uint8Array, length: number, wait: boolean): void => {
+    const ring = transmit;
+    if (ring !== null && fast && spares === 0 && length <= RPMSG_MTU && length >= 0 && length <= data.length &&
+      source !== RPMSG_ADDR_ANY && destination !== RPMSG_ADDR_ANY && !ring.broken) {
+      const last = ring.lastAvail;
+      let ahead = (txKnownAvail - last) & 0xffff;
+      if (ahead === 0 || ahead > txNum) {
+        // As on vring 1: avail.idx again only once the buffers seen at the last read are used up.
+        txKnownAvail = txAvail[1];
+        ahead = (txKnownAvail - last) & 0xffff;
+        if (ahead !== 0 && ahead <= txNum) barrier();
+      }
+      if (ahead !== 0 && ahead <= txNum) {
+        const head = txAvail[2 + (last & txMask)];
+        const descriptor = head << 2;
+        const offset = txDescWords[descriptor] - base;
+        const bufferLength = txDescWords[descriptor + 2];
+        // VringDevice.takeAvailable's checks, then RpmsgVirtio.takeTransmitBuffer's size check, and an aligned header.
+        if (head < txNum && ((txDescHalves[(head << 3) + 6] & DESC_CHAINED) | txDescWords[descriptor + 1]) === 0 &&
+          offset >= 0 && bufferLength <= size - offset && bufferLength >= RPMSG_HDR_SIZE + length && (offset & 3) === 0) {
+          ring.lastAvail = (last + 1) & 0xffff;
+          const word = offset >> 2;
+          words[word] = source;
+          words[word + 1] = destination;
+          words[word + 2] = 0;
+          words[word + 3] = length; // len (u16) and flags (u16, 0) as one little-endian u32
+          if (length !== 0) {
+            if (copy !== undefined) copy(true, offset + RPMSG_HDR_SIZE, data, 0, length);
+            else for (let i = 0; i < length; i++) bytes[offset + RPMSG_HDR_SIZE + i] = data[i];
+          }
+          // VringDevice.pushUsed, then shouldNotify, written out.
+          const usedIndex = ring.usedIndex;
+          const element = 1 + ((usedIndex & txMask) << 1);
+          txUsedWords[element] = head;
+          txUsedWords[element + 1] = RPMSG_HDR_SIZE + length;
+          barrier();
+          const next = (usedIndex + 1) & 0xffff;
+          ring.usedIndex = next;
+          txUsedHalves[1] = next;
+          sent++;
+          const notified = ring.lastNotifiedUsed;
+          barrier();
+          ring.lastNotifiedUsed = next;
+          if (txEventIndex ? ((next - txAvail[txUsedEvent] - 1) & 0xffff) < ((next - notified) & 0xffff) : (txAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
+            notify(txNotifyId);
+          }
+          return;
+        }
+      }
+    }
+    device.transmitFull(source, destination, data, length, wait);
+  };
+
+  const currentMessage = (endpoint: Endpoint, target: Uint8Array | undefined): Uint8Array | number => {
+    if (deliveringTo !== endpoint) {
+      throw new RpmsgError('EINVAL', `read() on ${endpoint.describe()} outside its onReadable callback; messages can only be read while they are delivered`);
+    }
+    const start = deliveringBufferOffset + RPMSG_HDR_SIZE;
+    const length = deliveringLength;
+    if (target === undefined) return bytes.subarray(start, start + length);
+    if (target.length < length) {
+      throw new RpmsgError('EMSGSIZE', `read() target holds ${target.length} bytes but the message has ${length}; pass a buffer of at least ${RPMSG_MTU}`);
+    }
+    if (copy !== undefined) copy(false, start, target, 0, length);
+    else for (let i = 0; i < length; i++) target[i] = bytes[start + i];
+    return length;
+  };
+
+  /** Zero-copy, when the app enabled it (zero-copy.ts: linked only into firmware that uses it). */
+  let zeroCopy: ZeroCopy | null = null;
+  /** TX buffers zero-copy keeps for the next send (released unsent): the one-pass send leaves them to the full send. */
+  let spares = 0;
+  let attachedMemory: SharedMemory | null = null;
+
+  const hold = (endpoint: Endpoint): Uint8Array => {
+    if (zeroCopy === null) throw zeroCopyNotEnabled();
+    if (deliveringTo !== endpoint || receive === null) {
+      throw new RpmsgError('EINVAL', `hold() on ${endpoint.describe()} outside its onReadable callback; only the message being delivered can be held`);
+    }
+    if (deliveringHeld) throw new RpmsgError('EALREADY', `hold() twice for the same message on ${endpoint.describe()}; use the view the first hold() returned`);
+    const start = deliveringBufferOffset + RPMSG_HDR_SIZE;
+    const view = bytes.subarray(start, start + deliveringLength);
+    zeroCopy.held(endpoint, view, deliveringHead, deliveringBufferLength);
+    deliveringHeld = true;
+    return view;
+  };
+
+  const path: MessagePath = {
+    statistics,
+    attach(rx, tx, memory, isFast, status) {
+      statusOffset = status;
+      receive = rx;
+      transmit = tx;
+      fast = isFast;
+      rxNum = rx.num;
+      rxMask = rx.num - 1;
+      rxAvail = rx.availHalves;
+      rxDescHalves = rx.descHalves;
+      rxDescWords = rx.descWords;
+      rxUsedWords = rx.usedWords;
+      rxUsedHalves = rx.usedHalves;
+      rxEventIndex = rx.eventIndex;
+      rxUsedEvent = rx.usedEventHalf;
+      rxAvailEvent = rx.availEventHalf;
+      rxNotifyId = rx.notifyId;
+      barrier = platform.barrier;
+      notify = platform.notify;
+      copy = platform.copy;
+      rxKnownAvail = rx.lastAvail;
+      txNum = tx.num;
+      txMask = tx.num - 1;
+      txAvail = tx.availHalves;
+      txDescHalves = tx.descHalves;
+      txDescWords = tx.descWords;
+      txUsedWords = tx.usedWords;
+      txUsedHalves = tx.usedHalves;
+      txEventIndex = tx.eventIndex;
+      txUsedEvent = tx.usedEventHalf;
+      txNotifyId = tx.notifyId;
+      txKnownAvail = tx.lastAvail;
+      words = memory.words;
+      halves = memory.halves;
+      bytes = memory.bytes;
+      base = memory.base;
+      size = memory.size;
+      cachedAddress = -1;
+      cachedEndpoint = null;
+      attachedMemory = memory;
+      spares = 0;
+      if (zeroCopy !== null) zeroCopy.attach(rx, tx, memory);
+    },
+    detach() {
+      receive = null;
+      transmit = null;
+      deliveringTo = null;
+      attachedMemory = null;
+      spares = 0;
+      if (zeroCopy !== null) zeroCopy.detach();
+    },
+    endpointsChanged() {
+      cachedAddress = -1;
+      cachedEndpoint = null;
+    },
+    doorbell,
+    service,
+    transmit: transmitMessage,
+    currentMessage,
+    deliver(endpoint, head, bufferOffset, bufferLength, payload, source) {
+      deliveringTo = endpoint;
+      deliveringHead = head;
+      deliveringBufferOffset = bufferOffset;
+      deliveringBufferLength = bufferLength;
+      deliveringLength = payload;
+      deliveringHeld = false;
+      try {
+        endpoint.onReadable!(payload, source);
+      } catch (error) {
+        appErrors.exception(error, { callback: 'onReadable', endpoint });
+      } finally {
+        deliveringTo = null;
+      }
+      return deliveringHeld;
+    },
+    hold,
+    installZeroCopy(create) {
+      zeroCopy = create({ setSpares(count) { spares = count; } });
+      if (receive !== null && transmit !== null) zeroCopy.attach(receive, transmit, attachedMemory!);
+      return zeroCopy;
+    },
+    releaseAll(endpoint) {
+      if (zeroCopy !== null) zeroCopy.releaseAll(endpoint);
+    },
+    takeSpareTransmitBuffer(ring, length) {
+      return zeroCopy === null || spares === 0 ? -1 : zeroCopy.takeSpare(ring, length);
+    },
+    heldCounts() {
+      return zeroCopy === null ? { receive: 0, transmit: 0, spare: 0 } : zeroCopy.counts();
+    },
+  };
+  return path;
+}

@@ -1,0 +1,234 @@
+// The one-pass message path (firmware/runtime/rpmsg/message-path.ts) makes every check the full
+// code makes: each malformed descriptor, header or index arriving while the fast path runs (after
+// a good message in the same pass, or as the pass's first) is refused, counted, logged and its
+// buffer returned exactly as the full code does. The full code is what runs on a cached window
+// (a platform with cache hooks), so each case runs both ways and the outcomes must be identical.
+import { afterEach, describe, expect, it } from 'vitest';
+import echoApp from '../../firmware/apps/echo/main.ts';
+import type { Rpmsg } from '../../firmware/runtime/runtime.ts';
+import { VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT } from '../../wire/vring.ts';
+import { BASE, handHost, tick, type HandHost } from './hand-host.ts';
+
+const NUM = 256;
+const ECHO = 0x400; // the echo app's endpoint: the first address allocated
+const HOST = 0x401;
+let current: HandHost | null = null;
+afterEach(() => {
+  current?.stop();
+  current = null;
+});
+
+/** How a posted host message is spoiled: the descriptor (u32 fields at desc+0,4,8; flags u16 at desc+12), the buffer, the avail entry. */
+type Spoil = (host: HandHost, at: { desc: number; buffer: number; slot: number }) => void;
+
+interface Outcome {
+  echoes: string[];
+  counts: Record<string, number>;
+  lines: string[];
+  /** vring 1's used ring as the remote returned it: [id, len] per entry. */
+  used: [number, number][];
+  received: number;
+  unrouted: number;
+  appErrors: number;
+  hostReady: boolean;
+}
+
+/**
+ * Boot the echo app (plus `app`), then post `messages` in one doorbell: each a text, spoiled by
+ * its function if any. `cached` runs the full code (CachedVringDevice, no fast path).
+ */
+async function run(messages: { text: string; dst?: number; spoil?: Spoil }[], options: { cached: boolean; app?: (rpmsg: Rpmsg) => void; spoilTransmit?: Spoil; features?: number }): Promise<Outcome> {
+  const host = (current = handHost((rpmsg) => { echoApp(rpmsg); options.app?.(rpmsg); }, {
+    platform: (platform) => {
+      if (options.cached) Object.assign(platform, { cacheClean() {}, cacheInvalidate() {} });
+    },
+  }));
+  host.boot({ features: options.features ?? 1 });
+  await tick();
+  host.received(); // the NS announcements
+  const usedBefore = host.txUsedIdx();
+  if (options.spoilTransmit) {
+    // The remote's next TX buffer is the host's RX descriptor at avail slot used.idx of vring 0.
+    const slot = host.rxUsedIdx() % NUM;
+    const head = host.view.getUint16(host.rx + host.layout.avail + 4 + 2 * slot, true);
+    options.spoilTransmit(host, { desc: host.rx + 16 * head, buffer: host.buffers + 512 * head, slot });
+  }
+  let posted = host.view.getUint16(host.tx + host.layout.avail + 2, true);
+  for (const message of messages) {
+    const slot = posted % NUM;
+    host.send(HOST, message.dst ?? ECHO, message.text, false);
+    message.spoil?.(host, { desc: host.tx + 16 * slot, buffer: host.buffers + 512 * (NUM + slot), slot });
+    posted++;
+  }
+  host.doorbells.ringRemote();
+  await tick(10);
+  const used: [number, number][] = [];
+  for (let i = usedBefore; i !== host.txUsedIdx(); i = (i + 1) & 0xffff) {
+    const element = host.tx + host.layout.used + 4 + 8 * (i % NUM);
+    used.push([host.view.getUint32(element, true), host.view.getUint32(element + 4, true)]);
+  }
+  const runtime = host.runtime;
+  return {
+    // A TX buffer refused and returned with used len 0 is no message (Linux drops it as too short).
+    echoes: host.received().filter((sent) => sent.usedLen >= 16).map((sent) => new TextDecoder().decode(sent.data)),
+    counts: { ...runtime.errors.counts },
+    lines: host.log.filter((line) => line.startsWith('rpmsg:') || line.startsWith('xs-rpmsg: E')).map((line) => line.split('\n')[0]),
+    used,
+    received: runtime.statistics.received,
+    unrouted: runtime.statistics.unrouted,
+    appErrors: runtime.statistics.appErrors,
+    hostReady: runtime.hostReady,
+  };
+}
+
+/** Run both ways; the outcomes must be the same; returns the fast path's. */
+async function bothWays(messages: Parameters<typeof run>[0], options: Omit<Parameters<typeof run>[1], 'cached'> = {}): Promise<Outcome> {
+  const full = await run(messages, { ...options, cached: true });
+  current?.stop();
+  current = null;
+  const fast = await run(messages, { ...options, cached: false });
+  expect(fast).toEqual(full);
+  return fast;
+}
+
+const setU32 = (offset: number, value: number) => (host: HandHost) => host.view.setUint32(offset, value, true);
+
+describe.each([
+  ['after a good message in the same pass', true],
+  ['as the first message of the pass', false],
+])('the one-pass message path refuses what the full code refuses (%s)', (_when, goodFirst) => {
+  const around = (bad: { text: string; dst?: number; spoil?: Spoil }) => [...(goodFirst ? [{ text: 'one' }] : []), bad, { text: 'three' }];
+  const good = goodFirst ? ['one', 'three'] : ['three'];
+
+  it('a header len larger than the buffer: EINVAL header-length-above-buffer, dropped, the buffer returned', async () => {
+    const out = await bothWays(around({ text: 'bad', spoil: (host, at) => host.view.setUint16(at.buffer + 12, 600, true) }));
+    expect(out.echoes).toEqual(good);
+    expect(out.counts).toEqual({ 'header-length-above-buffer': 1 });
+    expect(out.lines).toEqual(['rpmsg: EINVAL: host message claims 600 payload bytes in a 19-byte buffer; dropped']);
+    expect(out.used.length).toBe(good.length + 1);
+  });
+
+  it('a descriptor address outside the region: EFAULT address-outside-region, returned with length 0', async () => {
+    const out = await bothWays(around({ text: 'bad', spoil: (host, at) => setU32(at.desc, BASE + (2 << 20))(host) }));
+    expect(out.echoes).toEqual(good);
+    expect(out.counts).toEqual({ 'address-outside-region': 1 });
+    expect(out.lines[0]).toMatch(/^rpmsg: EFAULT: vring 1 descriptor \d+ buffer at 0x21200000 \(\+19\) lies outside the shared region/);
+    expect(out.used.filter(([, len]) => len === 0)).toHaveLength(1);
+  });
+
+  it('a descriptor address above 4 GiB, or below the region: EFAULT address-outside-region', async () => {
+    expect((await bothWays(around({ text: 'bad', spoil: (host, at) => setU32(at.desc + 4, 1)(host) }))).counts).toEqual({ 'address-outside-region': 1 });
+    current?.stop();
+    expect((await bothWays(around({ text: 'bad', spoil: (host, at) => setU32(at.desc, BASE - 16)(host) }))).counts).toEqual({ 'address-outside-region': 1 });
+  });
+
+  it('a length reaching past the region: EFAULT address-outside-region', async () => {
+    const out = await bothWays(around({ text: 'bad', spoil: (host, at) => setU32(at.desc + 8, 0xffffffff)(host) }));
+    expect(out.echoes).toEqual(good);
+    expect(out.counts).toEqual({ 'address-outside-region': 1 });
+  });
+
+  it.each([
+    ['chained (VRING_DESC_F_NEXT)', VRING_DESC_F_NEXT],
+    ['indirect (VRING_DESC_F_INDIRECT)', VRING_DESC_F_INDIRECT],
+  ])('a descriptor %s: EINVAL descriptor-chain-refused', async (_what, flags) => {
+    const out = await bothWays(around({ text: 'bad', spoil: (host, at) => host.view.setUint16(at.desc + 12, flags, true) }));
+    expect(out.echoes).toEqual(good);
+    expect(out.counts).toEqual({ 'descriptor-chain-refused': 1 });
+  });
+
+  it('an avail entry naming descriptor 300 of 256: EIO descriptor-index-out-of-range, skipped', async () => {
+    const out = await bothWays(around({ text: 'bad', spoil: (host, at) => host.view.setUint16(host.tx + host.layout.avail + 4 + 2 * at.slot, 300, true) }));
+    expect(out.echoes).toEqual(good);
+    expect(out.counts).toEqual({ 'descriptor-index-out-of-range': 1 });
+    expect(out.used.length).toBe(good.length); // nothing to return for a descriptor that does not exist
+  });
+
+  it('a buffer shorter than the rpmsg header: EINVAL buffer-too-small', async () => {
+    const out = await bothWays(around({ text: 'bad', spoil: (host, at) => setU32(at.desc + 8, 8)(host) }));
+    expect(out.echoes).toEqual(good);
+    expect(out.counts).toEqual({ 'buffer-too-small': 1 });
+  });
+
+  it('a buffer not 4-byte aligned: read through the DataView by the full code, echoed', async () => {
+    const out = await bothWays(around({
+      text: 'odd',
+      spoil: (host, at) => {
+        host.bytes.copyWithin(at.buffer + 2, at.buffer, at.buffer + 19);
+        setU32(at.desc, BASE + at.buffer + 2)(host);
+      },
+    }));
+    expect(out.echoes).toEqual(goodFirst ? ['one', 'odd', 'three'] : ['odd', 'three']);
+    expect(out.counts).toEqual({});
+  });
+
+  it('a message to an address nobody listens at: ENXIO no-recipient, counted, logged', async () => {
+    const out = await bothWays(around({ text: 'lost', dst: 0x777 }));
+    expect(out.echoes).toEqual(good);
+    expect(out.counts).toEqual({ 'no-recipient': 1 });
+    expect(out.unrouted).toBe(1);
+    expect(out.lines).toEqual(['rpmsg: ENXIO: msg received with no recipient: host sent 4 bytes from 0x401 to 0x777, where no endpoint listens; dropped']);
+  });
+
+  it('avail.idx jumping more than the ring size ahead: EIO avail-index-corrupt, the ring set aside', async () => {
+    // The host writes the index while the pass runs (from inside the first message's callback), or before it.
+    let corrupt: (() => void) | null = null;
+    const app = (rpmsg: Rpmsg) => {
+      rpmsg.createEndpoint({ address: 0x500, onReadable() { corrupt?.(); } });
+    };
+    const jump = (host: HandHost) => host.view.setUint16(host.tx + host.layout.avail + 2, (host.view.getUint16(host.tx + host.layout.avail + 2, true) + 300) & 0xffff, true);
+    const messages = goodFirst
+      ? [{ text: 'one' }, { text: 'trigger', dst: 0x500, spoil: (host: HandHost) => { corrupt = () => jump(host); } }]
+      : [{ text: 'one', spoil: (host: HandHost) => jump(host) }];
+    const out = await bothWays(messages, { app });
+    expect(out.echoes).toEqual(goodFirst ? ['one'] : []);
+    expect(out.counts).toEqual({ 'avail-index-corrupt': 1 });
+    expect(out.lines.some((line) => line.includes('avail.idx runs'))).toBe(true);
+    // Set aside: a later good message is not taken until the host resets the device.
+    current!.send(HOST, ECHO, 'later');
+    await tick();
+    expect(current!.received()).toEqual([]);
+  });
+
+  it('an app exception in onReadable: counted in appErrors, that message lost, its buffer returned, the next delivered', async () => {
+    const app = (rpmsg: Rpmsg) => {
+      rpmsg.onError = () => {};
+    };
+    let thrown = 0;
+    const throwing = (rpmsg: Rpmsg) => {
+      app(rpmsg);
+      rpmsg.createEndpoint({ address: 0x500, onReadable() { thrown++; throw new Error('app bug'); } });
+    };
+    const out = await bothWays(around({ text: 'boom', dst: 0x500 }), { app: throwing });
+    expect(thrown).toBe(2);
+    expect(out.echoes).toEqual(good);
+    expect(out.appErrors).toBe(1);
+    expect(out.used.length).toBe(good.length + 1);
+    expect(out.lines[0]).toMatch(/^rpmsg: ECANCELED: app exception in onReadable of ""@0x500 at message \d+; the message is lost: Error: app bug/);
+  });
+
+  it('with EVENT_IDX negotiated: the same refusals', async () => {
+    const out = await bothWays(around({ text: 'bad', spoil: (host, at) => host.view.setUint16(at.buffer + 12, 600, true) }), { features: 1 | (1 << 29) });
+    expect(out.echoes).toEqual(good);
+    expect(out.counts).toEqual({ 'header-length-above-buffer': 1 });
+  });
+});
+
+describe('the one-pass send refuses what the full send refuses', () => {
+  it.each([
+    ['an address outside the region', (host: HandHost, at: { desc: number }) => setU32(at.desc, BASE + (4 << 20))(host), 'address-outside-region'],
+    ['an address above 4 GiB', (host: HandHost, at: { desc: number }) => setU32(at.desc + 4, 1)(host), 'address-outside-region'],
+    ['a chained descriptor', (host: HandHost, at: { desc: number }) => host.view.setUint16(at.desc + 12, VRING_DESC_F_NEXT | 2, true), 'descriptor-chain-refused'],
+    ['a buffer too small for the message', (host: HandHost, at: { desc: number }) => setU32(at.desc + 8, 16)(host), 'transmit-buffer-too-small'],
+  ])('a host RX (our TX) descriptor with %s: refused, counted, the next buffer used, the echo arrives', async (_what, spoil, reason) => {
+    const out = await bothWays([{ text: 'hello' }], { spoilTransmit: spoil });
+    expect(out.echoes).toEqual(['hello']);
+    expect(out.counts).toEqual({ [reason]: 1 });
+  });
+
+  it('a TX avail entry naming descriptor 300 of 256: EIO, skipped, the echo goes out in the next buffer', async () => {
+    const out = await bothWays([{ text: 'hello' }], { spoilTransmit: (host, at) => host.view.setUint16(host.rx + host.layout.avail + 4 + 2 * at.slot, 300, true) });
+    expect(out.echoes).toEqual(['hello']);
+    expect(out.counts).toEqual({ 'descriptor-index-out-of-range': 1 });
+  });
+});
