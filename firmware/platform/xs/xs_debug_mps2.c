@@ -16,20 +16,31 @@
 #include "xsAll.h"
 #include "xs.h"
 #include "xs_board.h"
-#include "mps2.h"
 
-#define XS_DEBUG_UART ((mps2_uart*)0x40006000u)
+/* CMSDK APB UART registers (the layout qemu-mps2/mps2.h describes for UART0/1; this file stays
+   in the core's folder, selected by the build for qemu-mps2 debug images, so it names them itself). */
+typedef struct {
+	volatile uint32_t DATA;
+	volatile uint32_t STATE;     /* bit0 TX full, bit1 RX full */
+	volatile uint32_t CTRL;      /* bit0 TX enable, bit1 RX enable */
+	volatile uint32_t INTSTATUS;
+	volatile uint32_t BAUDDIV;
+} xs_debug_uart;
+#define XS_DEBUG_UART ((xs_debug_uart*)0x40006000u)
+#define XS_DEBUG_TX_FULL 1u
+#define XS_DEBUG_RX_FULL 2u
+#define XS_DEBUG_ENABLE 3u
 #define XS_DEBUG_HELLO_MS 500
 
 static int xs_debug_connected;
 
 void fxConnect(txMachine* the)
 {
-	mps2_uart* uart = XS_DEBUG_UART;
+	xs_debug_uart* uart = XS_DEBUG_UART;
 	uart->BAUDDIV = 16;
-	uart->CTRL = MPS2_UART_CTRL_TX_ENABLE | MPS2_UART_CTRL_RX_ENABLE;
+	uart->CTRL = XS_DEBUG_ENABLE;
 	double deadline = xs_board_now() + XS_DEBUG_HELLO_MS;
-	while (!(uart->STATE & MPS2_UART_STATE_RX_FULL)) {
+	while (!(uart->STATE & XS_DEBUG_RX_FULL)) {
 		if (xs_board_now() >= deadline)
 			return;
 	}
@@ -49,22 +60,22 @@ txBoolean fxIsConnected(txMachine* the)
 
 txBoolean fxIsReadable(txMachine* the)
 {
-	return xs_debug_connected && (XS_DEBUG_UART->STATE & MPS2_UART_STATE_RX_FULL);
+	return xs_debug_connected && (XS_DEBUG_UART->STATE & XS_DEBUG_RX_FULL);
 }
 
 void fxReceive(txMachine* the)
 {
-	mps2_uart* uart = XS_DEBUG_UART;
+	xs_debug_uart* uart = XS_DEBUG_UART;
 	txSize count = 0;
 	the->debugOffset = 0;
 	if (!xs_debug_connected)
 		return;
-	while (!(uart->STATE & MPS2_UART_STATE_RX_FULL))
+	while (!(uart->STATE & XS_DEBUG_RX_FULL))
 		;
 	/* what has arrived, up to the buffer: a byte, then any that follow within a short spin */
 	while (count < (txSize)sizeof(the->debugBuffer) - 1) {
 		int spins = 2000;
-		while (!(uart->STATE & MPS2_UART_STATE_RX_FULL) && --spins)
+		while (!(uart->STATE & XS_DEBUG_RX_FULL) && --spins)
 			;
 		if (!spins)
 			break;
@@ -76,12 +87,12 @@ void fxReceive(txMachine* the)
 
 void fxSend(txMachine* the, txBoolean more)
 {
-	mps2_uart* uart = XS_DEBUG_UART;
+	xs_debug_uart* uart = XS_DEBUG_UART;
 	txSize index;
 	if (!xs_debug_connected)
 		return;
 	for (index = 0; index < the->echoOffset; index++) {
-		while (uart->STATE & MPS2_UART_STATE_TX_FULL)
+		while (uart->STATE & XS_DEBUG_TX_FULL)
 			;
 		uart->DATA = (uint8_t)the->echoBuffer[index];
 	}
