@@ -15,6 +15,7 @@
  */
 #include "xsAll.h"
 #include "xs.h"
+#include "xs_debug.h"
 #include "xs_board.h"
 
 /* CMSDK APB UART registers (the layout qemu-mps2/mps2.h describes for UART0/1; this file stays
@@ -34,8 +35,19 @@ typedef struct {
 
 static int xs_debug_connected;
 
+/* set by xs_debug_login: the engine's own early fxLogin (in xsCreateMachine) must not connect (xs_debug.h) */
+static int xs_debug_ready;
+
+void xs_debug_login(txMachine* the)
+{
+	xs_debug_ready = 1;
+	fxLogin(the);
+}
+
 void fxConnect(txMachine* the)
 {
+	if (!xs_debug_ready)
+		return;
 	xs_debug_uart* uart = XS_DEBUG_UART;
 	uart->BAUDDIV = 16;
 	uart->CTRL = XS_DEBUG_ENABLE;

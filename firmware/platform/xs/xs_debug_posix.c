@@ -11,6 +11,7 @@
  */
 #include "xsAll.h"
 #include "xs.h"
+#include "xs_debug.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -19,8 +20,19 @@
 
 static int xs_debug_fd = -1;
 
+/* set by xs_debug_login: the engine's own early fxLogin (in xsCreateMachine) must not connect (xs_debug.h) */
+static int xs_debug_ready;
+
+void xs_debug_login(txMachine* the)
+{
+	xs_debug_ready = 1;
+	fxLogin(the);
+}
+
 void fxConnect(txMachine* the)
 {
+	if (!xs_debug_ready)
+		return;
 	const char* path = getenv("XS_RPMSG_XSBUG");
 	struct sockaddr_un address;
 	if (!path || !*path || (strlen(path) >= sizeof(address.sun_path)))
