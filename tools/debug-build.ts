@@ -4,7 +4,7 @@
  * engine's debugger (xsDebug.c's fxConnect ... fxSend) to the target's debug channel. A release
  * build calls none of this.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { debugLinesOfFile } from './debug-lines.ts';
@@ -33,4 +33,19 @@ export function precompileDebug(xsHost: string, js: string, genDir: string, stri
   const program = precompile(xsHost, debugJs, join(genDir, 'program-debug'), strip, { debug: true });
   progress(`debug: line tables of ${lines.files.length} TypeScript files (${lines.directives} //@line directives), engine with mxDebug`);
   return program;
+}
+
+/**
+ * The size report's debug line: what the debug image adds to the release image of the same app
+ * (the release build's size-report.json beside it: build/<target>-<app>/ for build/<target>-<app>-debug/).
+ */
+export function debugSizeComparison(out: string, report: { text: number; textParts?: Record<string, number> }): string {
+  const release = join(dirname(out), basename(out).replace(/-debug$/, ''), 'size-report.json');
+  if (release === join(out, 'size-report.json') || !existsSync(release)) return 'debug image (build the release image beside it to see what debugging adds)';
+  const base = JSON.parse(readFileSync(release, 'utf8')) as { text: number; textParts?: Record<string, number> };
+  const parts = Object.keys(report.textParts ?? {})
+    .map((part) => [part, (report.textParts?.[part] ?? 0) - (base.textParts?.[part] ?? 0)] as const)
+    .filter(([, delta]) => delta !== 0)
+    .map(([part, delta]) => `${part} ${delta > 0 ? '+' : ''}${delta}`);
+  return `debug image: text ${report.text} vs release ${base.text} (${report.text - base.text >= 0 ? '+' : ''}${report.text - base.text} bytes: ${parts.join(', ')})`;
 }
