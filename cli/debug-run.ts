@@ -39,8 +39,25 @@ export async function debugSessionOptions(target: TargetName, app: string, socke
   return { firmware: image.output, txTimeoutMs: DEBUG_TX_TIMEOUT_MS, qemu: { extraArgs: ['-chardev', `socket,id=xsbug,path=${socketPath}`, '-serial', 'chardev:xsbug'] } };
 }
 
-/** --debug-socket PATH or --debug [port]: the session options, and what to close at the end. */
-export async function prepareDebugRun(target: TargetName, app: string, debug: { socket?: string; port?: number }, verbose: boolean, log: (text: string) => void): Promise<DebugRun> {
+/** The gdb stub port `run --gdb` gives QEMU by default. */
+export const GDB_PORT = 1234;
+
+/** `run --gdb [--gdb-port N]` (qemu): QEMU's gdb stub on 127.0.0.1, and how to attach to it with the ELF's symbols. */
+async function withGdb(run: DebugRun, app: string, port: number, debugImage: boolean, verbose: boolean, log: (text: string) => void): Promise<DebugRun> {
+  const elf = run.session.firmware ?? (await buildAppFirmware('qemu-mps2', app, verbose, debugImage)).output;
+  const extraArgs = [...(run.session.qemu?.extraArgs ?? []), '-gdb', `tcp:127.0.0.1:${port}`];
+  log(`gdb: QEMU's gdb stub listens on 127.0.0.1:${port}; attach with the ELF's symbols:`);
+  log(`     gdb-multiarch ${elf} -ex "target remote 127.0.0.1:${port}"   (Debian: apt-get install gdb-multiarch; arm-none-eabi-gdb works too)`);
+  return { ...run, session: { ...run.session, firmware: elf, qemu: { ...run.session.qemu, extraArgs } } };
+}
+
+/** --debug-socket PATH, --debug [port], --gdb [port]: the session options, and what to close at the end. */
+export async function prepareDebugRun(target: TargetName, app: string, debug: { socket?: string; port?: number; gdbPort?: number; xs?: boolean }, verbose: boolean, log: (text: string) => void): Promise<DebugRun> {
+  if (debug.gdbPort !== undefined) {
+    if (target !== 'qemu') throw new RpmsgError('EINVAL', `--gdb is for the qemu target (QEMU's gdb stub); on posix run gdb on build/posix-${app}/xs-rpmsg-posix or attach to its pid (docs/DEBUGGING.md)`);
+    const xs = debug.xs === false ? { session: {}, close: async () => {} } : await prepareDebugRun(target, app, { socket: debug.socket, port: debug.port }, verbose, log);
+    return withGdb(xs, app, debug.gdbPort, debug.xs !== false, verbose, log);
+  }
   if (debug.socket) {
     return { session: await debugSessionOptions(target, app, debug.socket, verbose), close: async () => {} };
   }

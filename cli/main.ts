@@ -30,7 +30,8 @@ const VERBS: VerbSpec[] = [
     name: 'run', summary: 'boot the remote with the host simulator attached; stream its console, the kernel log and channel events; serve a control socket; stay up until Ctrl-C',
     options: [APP, TARGET, { name: '--bridge', value: 'FILE', help: 'bridge configuration {"allow": [...], "expose": [...]} (default firmware/apps/A/bridge.json if present)' }, { name: '--session', value: 'ID', help: 'the session id (default APP-PID)' }, { name: '--for', value: 'SECONDS', help: 'stop by itself after SECONDS' },
       { name: '--debug', help: 'posix, qemu: boot the debug image and serve the debug adapter to an editor on 127.0.0.1:4711 (docs/DEBUGGING.md)' }, { name: '--debug-port', value: 'PORT', help: 'the port of --debug' },
-      { name: '--debug-socket', value: 'PATH', help: 'posix, qemu: boot the debug image, its engine connecting to the adapter at PATH (what debug/main.ts starts)' }],
+      { name: '--debug-socket', value: 'PATH', help: 'posix, qemu: boot the debug image, its engine connecting to the adapter at PATH (what debug/main.ts starts)' },
+      { name: '--gdb', help: "qemu: QEMU's gdb stub on 127.0.0.1:1234 for the C layer; prints the gdb-multiarch command (docs/DEBUGGING.md)" }, { name: '--gdb-port', value: 'PORT', help: 'the port of --gdb' }],
     details: 'from another terminal: xs-rpmsg channels, send, listen, trace, stats, expose, stop',
   },
   {
@@ -211,7 +212,9 @@ async function main(argv: string[]): Promise<number> {
     case 'run': {
       const seconds = integer(parsed, '--for', 0);
       const debugSocket = value(parsed, '--debug-socket');
-      const debug = debugSocket ? { socket: debugSocket } : parsed.flags.has('--debug') || value(parsed, '--debug-port') ? { port: integer(parsed, '--debug-port', 4711) } : undefined;
+      const xsDebug = debugSocket ? { socket: debugSocket } : parsed.flags.has('--debug') || value(parsed, '--debug-port') ? { port: integer(parsed, '--debug-port', 4711) } : undefined;
+      const gdb = parsed.flags.has('--gdb') || value(parsed, '--gdb-port') ? { gdbPort: integer(parsed, '--gdb-port', 1234), xs: xsDebug !== undefined } : undefined;
+      const debug = xsDebug || gdb ? { ...xsDebug, ...gdb } : undefined;
       return runSession({ app, target: choice(parsed, '--target', SESSION_TARGETS, 'qemu'), bridgeConfig: value(parsed, '--bridge'), sessionId: value(parsed, '--session'), json, durationMs: seconds ? seconds * 1000 : undefined, debug });
     }
     case 'sessions': {

@@ -51,7 +51,7 @@ export interface RunOptions {
   /** Stop after this many ms (tests); default: until SIGINT/SIGTERM. */
   durationMs?: number;
   /** Boot the debug image with the XS debugger connected (cli/debug-run.ts, docs/DEBUGGING.md). */
-  debug?: { socket?: string; port?: number };
+  debug?: { socket?: string; port?: number; gdbPort?: number; xs?: boolean };
 }
 
 /** `run`: boot, stream console + kernel log + channel events, serve the control socket, stay up until Ctrl-C. */
