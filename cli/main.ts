@@ -24,7 +24,8 @@ const VERBS: VerbSpec[] = [
   },
   {
     name: 'build', summary: 'build the XS firmware of an app (progress on stderr); prints the image path and its size',
-    options: [APP, { name: '--target', value: 'T', help: 'qemu-mps2 (the Cortex-M3 ELF, default) or posix (a Linux executable)' }, { name: '--quiet', help: 'no progress lines' }],
+    options: [APP, { name: '--target', value: 'T', help: 'qemu-mps2 (the Cortex-M3 ELF, default) or posix (a Linux executable)' }, { name: '--quiet', help: 'no progress lines' },
+      { name: '--debug', help: 'the debug image (build/<target>-<app>-debug/): XS debugger, TypeScript line tables (docs/DEBUGGING.md)' }],
   },
   {
     name: 'run', summary: 'boot the remote with the host simulator attached; stream its console, the kernel log and channel events; serve a control socket; stay up until Ctrl-C',
@@ -202,9 +203,10 @@ async function main(argv: string[]): Promise<number> {
     case 'build': {
       const target = choice(parsed, '--target', ['qemu-mps2', 'posix', 'qemu'] as const, 'qemu-mps2');
       const chosen = app ?? defaultApp();
-      const result = await buildAppFirmware(target === 'qemu' ? 'qemu-mps2' : target, chosen, !parsed.flags.has('--quiet') && !json);
-      printJsonOrLines(parsed, { app: chosen, target, image: result.output, size: result.size, seconds: result.seconds }, () => [
-        `build: app "${chosen}" for ${target}: text ${result.size.text} data ${result.size.data} bss ${result.size.bss} bytes, ${result.seconds.toFixed(1)} s`,
+      const debug = parsed.flags.has('--debug');
+      const result = await buildAppFirmware(target === 'qemu' ? 'qemu-mps2' : target, chosen, !parsed.flags.has('--quiet') && !json, debug);
+      printJsonOrLines(parsed, { app: chosen, target, image: result.output, size: result.size, seconds: result.seconds, ...(debug ? { debug } : {}) }, () => [
+        `build: ${debug ? 'debug image of ' : ''}app "${chosen}" for ${target}: text ${result.size.text} data ${result.size.data} bss ${result.size.bss} bytes, ${result.seconds.toFixed(1)} s`,
         result.output,
       ]);
       return 0;
