@@ -339,10 +339,11 @@ export class DebugAdapter {
 
   /** Lets the firmware run on without the debugger, stops a session it launched, removes the socket. */
   async shutdown(): Promise<void> {
-    if (this.connection && !this.connection.closed) {
-      this.connection.send('<logout/>');
+    const connection = this.connection;
+    if (connection && !connection.closed) {
+      connection.send('<logout/>'); // the engine lets go (and closes its end): the firmware runs on
       await new Promise((r) => setTimeout(r, 50));
-      this.connection.close();
+      connection.close();
     }
     const child = this.child;
     if (child) {

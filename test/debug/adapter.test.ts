@@ -94,7 +94,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe.each(['posix', 'qemu'] as const)('the debug adapter over DAP on %s', (target) => {
-  it('stops at a breakpoint in onReadable, shows TypeScript lines and locals, steps one line, and continue completes the echo', async () => {
+  it('stops at a breakpoint in onReadable, shows TypeScript lines and locals, steps over / in / out, and continue completes the echo', async () => {
     await buildAppFirmware(target === 'qemu' ? 'qemu-mps2' : 'posix', app, false, true);
     const { client, session, output } = await startAdapter(target, [STEP_A]);
     try {
@@ -123,6 +123,26 @@ describe.each(['posix', 'qemu'] as const)('the debug adapter over DAP on %s', (t
       const after = await stackTop(client);
       expect(after[0].line).toBe(STEP_B);
       expect((await variablesOf(client, after[0].id, 'Locals')).find((v) => v.name === 'text')?.value).toBe("'hi'");
+
+      // step over twice more to the send's line, step into the text helper it calls, step out again
+      for (const line of [THROW_LINE, THROW_LINE + 1]) {
+        const next = client.waitForEvent('stopped', () => true, 60_000);
+        await client.request('next', { threadId: 1 });
+        await next;
+        expect((await stackTop(client))[0].line).toBe(line);
+      }
+      const into = client.waitForEvent('stopped', () => true, 60_000);
+      await client.request('stepIn', { threadId: 1 });
+      await into;
+      const inside = await stackTop(client);
+      expect(inside[0].source?.path).toBe(join(root, 'firmware/runtime/text.ts'));
+      expect(inside[0].name).toBe('utf8EncodeInto');
+      const out = client.waitForEvent('stopped', () => true, 60_000);
+      await client.request('stepOut', { threadId: 1 });
+      await out;
+      const outside = await stackTop(client);
+      expect(outside[0].source?.path).not.toBe(join(root, 'firmware/runtime/text.ts'));
+      expect(outside.length).toBeLessThan(inside.length);
 
       await client.request('continue', { threadId: 1 });
       expect(await reply).toBe('echo hi #1');
