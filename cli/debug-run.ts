@@ -22,6 +22,8 @@ export const DEBUG_DAP_PORT = 4711;
 export interface DebugRun {
   /** What openSession gets on top of the run's own options. */
   session: Partial<SessionOptions>;
+  /** run --debug: the remote's console lines go to the attached editor too. */
+  console?(line: string): void;
   close(): Promise<void>;
 }
 
@@ -68,6 +70,7 @@ export async function prepareDebugRun(target: TargetName, app: string, debug: { 
     log(`debug: the debug adapter listens on 127.0.0.1:${server.port}; the firmware waits at boot for an editor: in VS Code run "xs-rpmsg: attach to run --debug" (.vscode/launch.json, "debugServer": ${server.port})`);
     return {
       session,
+      console: (line) => server.console(line),
       close: async () => {
         await server.close();
         await listener.close();

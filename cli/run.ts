@@ -82,6 +82,7 @@ export async function runSession(options: RunOptions): Promise<number> {
       out.record({ type: 'kernel', time: (performance.now() - started) / 1000, level: line.level, source: line.source, text: line.text });
     },
     console: (line) => {
+      debugging?.console?.(line);
       out.line(`[remote] ${line}`);
       out.record({ type: 'console', line });
     },

@@ -104,6 +104,11 @@ export class DebugAdapter {
     });
   }
 
+  /** A console line of the remote (attach: the command line's session hands them over; launch: they come with the session's output). */
+  remoteConsole(line: string): void {
+    this.output(`[remote] ${line}`, 'stdout');
+  }
+
   private output(text: string, category = 'console'): void {
     this.dap.event('output', { category, output: text.endsWith('\n') ? text : `${text}\n` });
   }

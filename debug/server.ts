@@ -11,12 +11,15 @@ import type { XsbugListener } from './xsbug.ts';
 
 export interface DapServer {
   port: number;
+  /** Hands a console line of the remote to the attached editor's debug console. */
+  console(line: string): void;
   close(): Promise<void>;
 }
 
 /** Listens for editors on 127.0.0.1:`port` (0: any free port). */
 export async function serveDap(listener: XsbugListener, port: number, log: (text: string) => void): Promise<DapServer> {
   let busy: Socket | null = null;
+  let attached: DebugAdapter | null = null;
   const server: Server = createServer((socket) => {
     if (busy) {
       log('debug: a second editor was refused (one at a time)');
@@ -27,9 +30,11 @@ export async function serveDap(listener: XsbugListener, port: number, log: (text
     log('debug: an editor attached');
     const dap = new DapStream(socket, socket);
     const adapter = new DebugAdapter(dap, listener);
+    attached = adapter;
     const done = () => {
       if (busy !== socket) return;
       busy = null;
+      attached = null;
       log('debug: the editor detached');
       adapter.shutdown().catch(() => undefined);
     };
@@ -43,6 +48,7 @@ export async function serveDap(listener: XsbugListener, port: number, log: (text
   const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : port,
+    console: (line) => attached?.remoteConsole(line),
     close: () => new Promise<void>((resolve) => {
       busy?.destroy();
       server.close(() => resolve());

@@ -146,6 +146,7 @@ describe.each(['posix', 'qemu'] as const)('the debug adapter over DAP on %s', (t
 
       await client.request('continue', { threadId: 1 });
       expect(await reply).toBe('echo hi #1');
+      expect(output()).toContain('[remote] debug-probe: serving'); // the remote's console in the debug console
     } catch (error) {
       throw new Error(`${(error as Error).message}\n--- adapter output ---\n${output()}`);
     }

@@ -53,6 +53,8 @@ describe('run --debug (posix)', () => {
       expect(frames.stackFrames[0].source?.path).toBe(app);
       const text = await client.request('evaluate', { expression: 'text', frameId: frames.stackFrames[0].id });
       expect((text.body as { result: string }).result).toBe("'hi'");
+      // the remote's console reaches the editor's debug console
+      expect(client.events.some((e) => e.event === 'output' && (e.body as { output: string }).output.includes('[remote] debug-probe: serving'))).toBe(true);
       await client.request('continue', { threadId: 1 });
       const answer = await reply;
       expect(Buffer.from(answer.reply!.hex, 'hex').toString()).toBe('echo hi #1');
