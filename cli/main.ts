@@ -24,11 +24,15 @@ const VERBS: VerbSpec[] = [
   },
   {
     name: 'build', summary: 'build the XS firmware of an app (progress on stderr); prints the image path and its size',
-    options: [APP, { name: '--target', value: 'T', help: 'qemu-mps2 (the Cortex-M3 ELF, default) or posix (a Linux executable)' }, { name: '--quiet', help: 'no progress lines' }],
+    options: [APP, { name: '--target', value: 'T', help: 'qemu-mps2 (the Cortex-M3 ELF, default) or posix (a Linux executable)' }, { name: '--quiet', help: 'no progress lines' },
+      { name: '--debug', help: 'the debug image (build/<target>-<app>-debug/): XS debugger, TypeScript line tables (docs/DEBUGGING.md)' }],
   },
   {
     name: 'run', summary: 'boot the remote with the host simulator attached; stream its console, the kernel log and channel events; serve a control socket; stay up until Ctrl-C',
-    options: [APP, TARGET, { name: '--bridge', value: 'FILE', help: 'bridge configuration {"allow": [...], "expose": [...]} (default firmware/apps/A/bridge.json if present)' }, { name: '--session', value: 'ID', help: 'the session id (default APP-PID)' }, { name: '--for', value: 'SECONDS', help: 'stop by itself after SECONDS' }],
+    options: [APP, TARGET, { name: '--bridge', value: 'FILE', help: 'bridge configuration {"allow": [...], "expose": [...]} (default firmware/apps/A/bridge.json if present)' }, { name: '--session', value: 'ID', help: 'the session id (default APP-PID)' }, { name: '--for', value: 'SECONDS', help: 'stop by itself after SECONDS' },
+      { name: '--debug', help: 'posix, qemu: boot the debug image and serve the debug adapter to an editor on 127.0.0.1:4711 (docs/DEBUGGING.md)' }, { name: '--debug-port', value: 'PORT', help: 'the port of --debug' },
+      { name: '--debug-socket', value: 'PATH', help: 'posix, qemu: boot the debug image, its engine connecting to the adapter at PATH (what debug/main.ts starts)' },
+      { name: '--gdb', help: "qemu: QEMU's gdb stub on 127.0.0.1:1234 for the C layer; prints the gdb-multiarch command (docs/DEBUGGING.md)" }, { name: '--gdb-port', value: 'PORT', help: 'the port of --gdb' }],
     details: 'from another terminal: xs-rpmsg channels, send, listen, trace, stats, expose, stop',
   },
   {
@@ -199,16 +203,21 @@ async function main(argv: string[]): Promise<number> {
     case 'build': {
       const target = choice(parsed, '--target', ['qemu-mps2', 'posix', 'qemu'] as const, 'qemu-mps2');
       const chosen = app ?? defaultApp();
-      const result = await buildAppFirmware(target === 'qemu' ? 'qemu-mps2' : target, chosen, !parsed.flags.has('--quiet') && !json);
-      printJsonOrLines(parsed, { app: chosen, target, image: result.output, size: result.size, seconds: result.seconds }, () => [
-        `build: app "${chosen}" for ${target}: text ${result.size.text} data ${result.size.data} bss ${result.size.bss} bytes, ${result.seconds.toFixed(1)} s`,
+      const debug = parsed.flags.has('--debug');
+      const result = await buildAppFirmware(target === 'qemu' ? 'qemu-mps2' : target, chosen, !parsed.flags.has('--quiet') && !json, debug);
+      printJsonOrLines(parsed, { app: chosen, target, image: result.output, size: result.size, seconds: result.seconds, ...(debug ? { debug } : {}) }, () => [
+        `build: ${debug ? 'debug image of ' : ''}app "${chosen}" for ${target}: text ${result.size.text} data ${result.size.data} bss ${result.size.bss} bytes, ${result.seconds.toFixed(1)} s`,
         result.output,
       ]);
       return 0;
     }
     case 'run': {
       const seconds = integer(parsed, '--for', 0);
-      return runSession({ app, target: choice(parsed, '--target', SESSION_TARGETS, 'qemu'), bridgeConfig: value(parsed, '--bridge'), sessionId: value(parsed, '--session'), json, durationMs: seconds ? seconds * 1000 : undefined });
+      const debugSocket = value(parsed, '--debug-socket');
+      const xsDebug = debugSocket ? { socket: debugSocket } : parsed.flags.has('--debug') || value(parsed, '--debug-port') ? { port: integer(parsed, '--debug-port', 4711) } : undefined;
+      const gdb = parsed.flags.has('--gdb') || value(parsed, '--gdb-port') ? { gdbPort: integer(parsed, '--gdb-port', 1234), xs: xsDebug !== undefined } : undefined;
+      const debug = xsDebug || gdb ? { ...xsDebug, ...gdb } : undefined;
+      return runSession({ app, target: choice(parsed, '--target', SESSION_TARGETS, 'qemu'), bridgeConfig: value(parsed, '--bridge'), sessionId: value(parsed, '--session'), json, durationMs: seconds ? seconds * 1000 : undefined, debug });
     }
     case 'sessions': {
       const sessions = listSessions();

@@ -16,6 +16,7 @@ import { describeBytes } from './data.ts';
 import { output, untilStopped, type Output } from './output.ts';
 export { output, type Output };
 import { sessionHandler, sessionStats } from './service.ts';
+import { prepareDebugRun } from './debug-run.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -49,6 +50,8 @@ export interface RunOptions {
   json: boolean;
   /** Stop after this many ms (tests); default: until SIGINT/SIGTERM. */
   durationMs?: number;
+  /** Boot the debug image with the XS debugger connected (cli/debug-run.ts, docs/DEBUGGING.md). */
+  debug?: { socket?: string; port?: number; gdbPort?: number; xs?: boolean };
 }
 
 /** `run`: boot, stream console + kernel log + channel events, serve the control socket, stay up until Ctrl-C. */
@@ -68,7 +71,9 @@ export async function runSession(options: RunOptions): Promise<number> {
   const bridgePath = options.bridgeConfig ?? (existsSync(join(root, 'firmware/apps', app, 'bridge.json')) ? join(root, 'firmware/apps', app, 'bridge.json') : undefined);
   const bridgeConfig = bridgePath ? readBridgeConfig(bridgePath) : null;
   out.line(`run: app "${app}" on ${target}${target === 'qemu' || target === 'posix' ? ' (building the firmware if it changed)' : ''}`);
+  const debugging = options.debug ? await prepareDebugRun(target, app, options.debug, !options.json, (text) => out.line(text)) : null;
   const session = await openSession({
+    ...debugging?.session,
     target,
     app,
     verboseBuild: !options.json,
@@ -77,6 +82,7 @@ export async function runSession(options: RunOptions): Promise<number> {
       out.record({ type: 'kernel', time: (performance.now() - started) / 1000, level: line.level, source: line.source, text: line.text });
     },
     console: (line) => {
+      debugging?.console?.(line);
       out.line(`[remote] ${line}`);
       out.record({ type: 'console', line });
     },
@@ -100,6 +106,7 @@ export async function runSession(options: RunOptions): Promise<number> {
         await control?.close();
         bridge?.close();
         await session.close();
+        await debugging?.close();
       } finally {
         out.record({ type: 'stopped' });
         out.line('run: stopped');

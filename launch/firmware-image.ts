@@ -35,13 +35,13 @@ export function imageFolder(target: FirmwareTarget, app: string): string {
   return join(root, 'build', `${target}-${app.endsWith('.ts') ? basename(dirname(app)) : app}`);
 }
 
-/** Build `app` for `target` (only what changed); the image is build/<target>-<app>/firmware.elf or xs-rpmsg-posix. */
-export async function buildAppFirmware(target: FirmwareTarget, app: string, verbose = false): Promise<BuildResult> {
+/** Build `app` for `target` (only what changed); the image is build/<target>-<app>/firmware.elf or xs-rpmsg-posix (debug: build/<target>-<app>-debug/, docs/DEBUGGING.md). */
+export async function buildAppFirmware(target: FirmwareTarget, app: string, verbose = false, debug = false): Promise<BuildResult> {
   checkApp(app);
-  const out = imageFolder(target, app);
+  const out = debug ? `${imageFolder(target, app)}-debug` : imageFolder(target, app);
   const js = join(out, 'firmware.js');
   await bundleFirmware(js, app);
-  return buildFirmware({ target, js, out, verbose, manifest: appManifestPath(app) });
+  return buildFirmware({ target, js, out, verbose, manifest: appManifestPath(app), ...(debug ? { debug } : {}) });
 }
 
 /** Path of the built ELF (qemu-mps2) or executable (posix) of `app`; rebuilt only where inputs changed. */

@@ -22,6 +22,7 @@ import { formatSizeReport, sizeReportOf, type SizeReport } from './size-report.t
 import { callbackInventory, callbackTableSource, strippedCallbacks } from './callback-strip.ts';
 import { engineTablesSource } from './engine-tables.ts';
 import { engineFileFlags, engineSources, HOT_FILES, hotFilesOf, type EngineOptions } from './xs-engine-patches.ts';
+import { DEBUG_DEFINES, debugConnectionSource, precompileDebug } from './debug-build.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -72,6 +73,12 @@ export interface BuildOptions {
   program?: 'bytecode' | 'source';
   /** Engine patches (tools/xs-patches/) and per-file flags; default: every patch, hot files -O2 (tools/xs-engine-patches.ts). */
   engine?: EngineOptions;
+  /**
+   * A debug image (docs/DEBUGGING.md): the engine with mxDebug (the xsbug protocol, xsDebug.c),
+   * the byte code with line tables in TypeScript terms (tools/debug-lines.ts) and the target's
+   * debugger connection (firmware/platform/xs/xs_debug_*.c). Default false: none of it.
+   */
+  debug?: boolean;
 }
 
 export interface BuildResult {
@@ -553,7 +560,8 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
     tc.cflags.push(...sanitizers);
     tc.ldflags.push(...sanitizers);
   }
-  const defines = xsDefines(sources);
+  const defines = options.debug ? [...xsDefines(sources), ...DEBUG_DEFINES] : xsDefines(sources);
+  const debugConnection = options.debug ? debugConnectionSource(target) : null;
   const includes = xsIncludes(xs);
   const genDir = join(out, 'gen');
 
@@ -569,7 +577,8 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
     const analysis = precompile(xsHost, js, join(genDir, 'program-analysis'), []);
     stripped = resolveStrip(strip, analysis, manifestPath);
     if (stripped.length && !defines.includes('-DmxBuiltinBuilders=1')) fail('manifest "strip" needs engine patch 0001 (tools/xs-patches/0001-builtin-builders-table.patch)');
-    precompiled = stripped.length ? precompile(xsHost, js, join(genDir, 'program'), stripped) : { ...analysis };
+    precompiled = options.debug ? precompileDebug(xsHost, js, genDir, stripped, progress)
+      : stripped.length ? precompile(xsHost, js, join(genDir, 'program'), stripped) : { ...analysis };
     progress(`precompiled ${relative(root, js)}: ${precompiled.codeSize} bytes of code, ${precompiled.symbolCount} names (${precompiled.symbolsSize} bytes), ${precompiled.functionsInPlace} functions run in place${stripped.length ? `; not built: ${stripped.join(', ')}` : ''}`);
   } else if (strip !== undefined) {
     // source mode: strip from what the script uses, if it compiles here; else the device reports the error
@@ -623,6 +632,7 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
     join(root, 'firmware/platform/xs', precompiled ? 'xs_program_bytecode.c' : 'xs_program_source.c'),
     join(root, 'firmware/platform/xs/xs_footprint.c'),
     ...boardSources,
+    ...(debugConnection ? [debugConnection] : []),
     join(genDir, 'xs_build_config.c'),
     join(genDir, 'resource_table.c'),
     join(genDir, precompiled ? 'xs_app_program.S' : 'xs_app_script.S'),
@@ -659,7 +669,7 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
 
   const size = sizeReport(tc.size, output);
   const report = sizeReportOf(output, mapFile, size);
-  writeFileSync(join(out, 'size-report.json'), `${JSON.stringify({ ...report, program: programKind, stripped, strippedMethods, absentFeatures, precompiled: precompiled ? { codeSize: precompiled.codeSize, symbolsSize: precompiled.symbolsSize, symbolCount: precompiled.symbolCount, functionsInPlace: precompiled.functionsInPlace } : null, creation }, null, 2)}\n`);
+  writeFileSync(join(out, 'size-report.json'), `${JSON.stringify({ ...report, ...(options.debug ? { debug: true } : {}), program: programKind, stripped, strippedMethods, absentFeatures, precompiled: precompiled ? { codeSize: precompiled.codeSize, symbolsSize: precompiled.symbolsSize, symbolCount: precompiled.symbolCount, functionsInPlace: precompiled.functionsInPlace } : null, creation }, null, 2)}\n`);
   const result: BuildResult = { output, size, seconds: (Date.now() - started) / 1000, program: programKind, precompiled, stripped, strippedMethods, report };
   progress(`size: text ${size.text} data ${size.data} bss ${size.bss} (bytes; ${basename(output)}, JS ${jsText.length} bytes, ${programKind}, board ${board})`);
   progress(`size report (${relative(root, join(out, 'size-report.json'))}):\n${formatSizeReport(report)}`);
@@ -686,8 +696,9 @@ function parseArguments(argv: string[]): BuildOptions {
     else if (argument === '--jobs') options.jobs = Number(value());
     else if (argument === '--quiet') options.verbose = false;
     else if (argument === '--sanitize') options.sanitize = true;
+    else if (argument === '--debug') options.debug = true;
     else if (argument === '--help' || argument === '-h') {
-      process.stdout.write('usage: npx tsx tools/build-firmware.ts [--target qemu-mps2|posix|stm32mp15|imx8m] [--js file] [--out dir] [--manifest file] [--jobs n] [--quiet] [--sanitize]\n');
+      process.stdout.write('usage: npx tsx tools/build-firmware.ts [--target qemu-mps2|posix|stm32mp15|imx8m] [--js file] [--out dir] [--manifest file] [--jobs n] [--quiet] [--sanitize] [--debug]\n');
       process.exit(0);
     } else fail(`unknown argument ${argument}`);
   }

@@ -22,8 +22,10 @@ export const allowedImports: Record<string, readonly string[]> = {
   linux: ['wire', 'resource-table', 'launch', 'tools'],
   // The soak (bench/soak.ts) drives the suites' own peers (scripted remote, OpenAMP host model): bench may use test helpers, never a .test.ts file.
   bench: ['wire', 'resource-table', 'launch', 'tools', 'host-sim', 'firmware', 'test'],
-  cli: ['wire', 'resource-table', 'launch', 'tools', 'host-sim', 'linux', 'bench', 'firmware'],
-  test: ['wire', 'resource-table', 'launch', 'tools', 'host-sim', 'linux', 'bench', 'firmware', 'cli'],
+  // The debug adapter: DAP to the editor, xsbug to the firmware's engine; it starts sessions through the command line as a program, never by import.
+  debug: [],
+  cli: ['wire', 'resource-table', 'launch', 'tools', 'host-sim', 'linux', 'bench', 'firmware', 'debug'],
+  test: ['wire', 'resource-table', 'launch', 'tools', 'host-sim', 'linux', 'bench', 'firmware', 'cli', 'debug'],
 };
 
 /** The one folder under firmware/ that runs inside Node (the in-process target). */

@@ -99,9 +99,10 @@ export function mapDiagnostics(stderr: string, js: string, map: SourceMap | null
 }
 
 /** Runs the precompiler on `js` into `outDir` with the machine built as the device builds it (`strip`). */
-export function precompile(xsHost: string, js: string, outDir: string, strip: string[]): PrecompiledProgram {
+export function precompile(xsHost: string, js: string, outDir: string, strip: string[], options: { debug?: boolean } = {}): PrecompiledProgram {
   mkdirSync(outDir, { recursive: true });
-  const result = spawnSync(xsHost, ['compile', js, outDir, '--strip', strip.join(',')], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  // debug: keep the line tables (tools/debug-lines.ts put the TypeScript lines into `js`)
+  const result = spawnSync(xsHost, ['compile', js, outDir, '--strip', strip.join(','), ...(options.debug ? ['--debug'] : [])], { encoding: 'utf8', maxBuffer: 16 << 20 });
   if (result.error) throw new Error(`precompile: ${xsHost}: ${result.error.message}`);
   if (result.status !== 0) {
     const map = SourceMap.load(`${js}.map`);

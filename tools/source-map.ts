@@ -81,6 +81,14 @@ export class SourceMap {
     }
     return null;
   }
+
+  /** The original position of generated `line` (1-based) from that line's own segments only (the last at or before `column`, else its first), or null. */
+  originalOnLine(line: number, column: number): OriginalPosition | null {
+    const segments = this.lines[line - 1] ?? [];
+    let best: Segment | undefined = segments[0];
+    for (const segment of segments) if (segment.column <= column) best = segment;
+    return best ? { file: this.sources[best.source], line: best.line + 1, column: best.sourceColumn + 1 } : null;
+  }
 }
 
 /** "file:line:column" relative to `root` when inside it. */

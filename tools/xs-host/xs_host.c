@@ -140,6 +140,8 @@ typedef struct {
 } host_stream;
 
 static host_stream* current_stream;
+/* --debug: the parser keeps line tables (XS_CODE_FILE / XS_CODE_LINE records, mxDebugFlag) for debug images */
+static int keep_lines;
 
 static int host_getter(void* it)
 {
@@ -228,7 +230,7 @@ static txScript* parse(txMachine* the, host_stream* stream, const char* text, si
 	stream->stream.size = (txSize)size;
 	stream->error_count = 0;
 	current_stream = stream;
-	txScript* script = fxParseScript(the, &stream->stream, host_getter, mxProgramFlag);
+	txScript* script = fxParseScript(the, &stream->stream, host_getter, mxProgramFlag | (keep_lines ? mxDebugFlag : 0));
 	if (stream->error_count)
 		return C_NULL;
 	return script;
@@ -483,6 +485,8 @@ int main(int argc, char** argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--strip") && (i + 1 < argc))
 			strip = argv[++i];
+		else if (!strcmp(argv[i], "--debug"))
+			keep_lines = 1;
 		else if (positionals < 3)
 			positional[positionals++] = argv[i];
 	}
@@ -492,6 +496,6 @@ int main(int argc, char** argv)
 		return command_run(positional[1]);
 	if ((positionals == 3) && !strcmp(positional[0], "compile"))
 		return command_compile(positional[1], positional[2]);
-	fprintf(stderr, "usage: xs-host run FILE.js [--strip A,B] | xs-host compile FILE.js OUTDIR [--strip A,B]\n");
+	fprintf(stderr, "usage: xs-host run FILE.js [--strip A,B] | xs-host compile FILE.js OUTDIR [--strip A,B] [--debug]\n");
 	return 64;
 }

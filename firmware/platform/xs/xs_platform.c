@@ -560,7 +560,7 @@ void xs_platform_main(void)
 	machine->promiseJobs = 0;
 	xsBeginHost(machine);
 	{
-		xs_program_prepare(the); /* before anything else makes a name: the byte code's IDs are fixed */
+		xs_program_prepare(the); XS_DEBUG_LOGIN(the); /* before anything else makes a name: the byte code's IDs are fixed */
 		install_globals(the);
 		xsCollectGarbage();
 		report_heap(the, "after boot");

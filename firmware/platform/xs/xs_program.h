@@ -20,4 +20,12 @@ void xs_program_prepare(txMachine* the);
 /** Runs the program's top level (inside xsBeginHost); the result is popped. */
 void xs_program_run(txMachine* the);
 
+/* Debug images: the debugger logs in right after xs_program_prepare, since its breakpoints make names (xs_debug.h); nothing in release images. */
+#ifdef mxDebug
+#include "xs_debug.h"
+#define XS_DEBUG_LOGIN(the) xs_debug_login(the)
+#else
+#define XS_DEBUG_LOGIN(the)
+#endif
+
 #endif
