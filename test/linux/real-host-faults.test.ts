@@ -69,6 +69,14 @@ function linesMatching(text: string, pattern: RegExp): string[] {
   return text.split('\n').filter((line) => pattern.test(line));
 }
 
+/** The lines of `text` after the line containing `after` and before the one containing `before` (the console is one ordered stream: kernel and init lines interleaved). */
+function linesBetween(text: string, after: string, before: string): string {
+  const lines = text.split('\n');
+  const start = lines.findIndex((line) => line.includes(after));
+  const end = lines.findIndex((line, i) => i > start && line.includes(before));
+  return start < 0 || end < 0 ? '' : lines.slice(start + 1, end).join('\n');
+}
+
 /** "incoming msg N" numbers the kernel sample logged. */
 function sampleMessages(result: BootResult): number[] {
   return result.lines.flatMap((line) => {
@@ -148,8 +156,10 @@ describe('Linux 6.1 against the XS remote: flood, many endpoints, bad input', ()
   it('makes Linux log "msg received with no recipient" once for a remote message to a host address nobody holds (declared)', (context) => {
     if (!remote) return context.skip(skipReason);
     expect(guestLines(boot), explain(boot)).toContain('rpmsg-char: reply "ok send 0x7000 16"');
-    expect(linesMatching(boot.log, NO_RECIPIENT)).toHaveLength(1);
     expect(guestLines(boot)).toContain('xsr-init: step send ok');
+    // Counted within the send step only: the stall step after it may legitimately add one more when the
+    // remote, resuming, echoes a message whose endpoint the guest closed after its write timed out (seen on a loaded machine).
+    expect(linesMatching(linesBetween(boot.log, 'xsr-init: step unknown ok', 'xsr-init: step send ok'), NO_RECIPIENT), explain(boot)).toHaveLength(1);
   });
 
   it('a remote that stops taking messages: 256 writes take every TX buffer, the 257th fails after 15 s with errno 512 (ERESTARTSYS leaks to userspace), then all 256 are echoed in order', (context) => {
