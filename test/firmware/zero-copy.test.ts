@@ -1,11 +1,12 @@
 // Zero-copy on the remote (docs/ZERO-COPY.md): RX buffers held past onReadable and released, TX
-// buffers obtained, filled in place and sent or given back unsent; every misuse refused with an
-// errno-named error and no descriptor lost, against a host written by hand.
+// buffers obtained, filled in place and sent or given back unsent, each named by its payload's
+// offset in the shared window; every misuse refused with an errno-named error and no descriptor
+// lost, against a host written by hand.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../firmware/runtime/rpmsg/endpoint.ts';
 import type { Rpmsg } from '../../firmware/runtime/runtime.ts';
 import { RpmsgError } from '../../wire/errors.ts';
-import { enableZeroCopy } from '../../firmware/runtime/rpmsg/zero-copy.ts';
+import { enableZeroCopy, type ZeroCopyWindow } from '../../firmware/runtime/rpmsg/zero-copy.ts';
 import { handHost, tick, type HandHost } from './hand-host.ts';
 
 const ADDRESS = 0x500;
@@ -31,15 +32,16 @@ function codeOf(call: () => unknown): string {
 async function boot(onReadable: (this: Endpoint, count: number, source: number) => void = () => {}, enable = true) {
   let endpoint: Endpoint | null = null;
   let rpmsg: Rpmsg | null = null;
+  let window: ZeroCopyWindow | null = null;
   const host = (current = handHost((r) => {
     rpmsg = r;
-    if (enable) enableZeroCopy(r);
+    if (enable) window = enableZeroCopy(r);
     endpoint = r.createEndpoint({ name: 'zc', address: ADDRESS, onReadable });
   }));
   host.boot();
   await tick();
   host.received();
-  return { host, endpoint: endpoint! as Endpoint, rpmsg: rpmsg! as Rpmsg, device: host.runtime.device };
+  return { host, endpoint: endpoint! as Endpoint, rpmsg: rpmsg! as Rpmsg, device: host.runtime.device, window: window as ZeroCopyWindow | null };
 }
 
 describe('zero-copy receive: hold and release', () => {
@@ -52,23 +54,26 @@ describe('zero-copy receive: hold and release', () => {
     await tick();
     expect(codes).toEqual(['EOPNOTSUPP']);
     expect(codeOf(() => endpoint.getTxBuffer())).toBe('EOPNOTSUPP');
-    expect(codeOf(() => endpoint.release(new Uint8Array(1)))).toBe('EOPNOTSUPP');
-    expect(codeOf(() => endpoint.sendToNoCopy(HOST, new Uint8Array(1), 1))).toBe('EOPNOTSUPP');
-    expect(codeOf(() => endpoint.releaseTxBuffer(new Uint8Array(1)))).toBe('EOPNOTSUPP');
+    expect(codeOf(() => endpoint.release(0))).toBe('EOPNOTSUPP');
+    expect(codeOf(() => endpoint.sendToNoCopy(HOST, 0, 1))).toBe('EOPNOTSUPP');
+    expect(codeOf(() => endpoint.releaseTxBuffer(0))).toBe('EOPNOTSUPP');
   });
 
-  it('a held RX buffer stays off the used ring until release(), then goes back with its length; the view is the payload in shared memory', async () => {
-    const held: Uint8Array[] = [];
-    const { host, endpoint, device } = await boot(function () {
+  it('a held RX buffer stays off the used ring until release(), then goes back with its length; hold() is the payload\'s offset in the window', async () => {
+    const held: number[] = [];
+    const counts: number[] = [];
+    const { host, endpoint, device, window } = await boot(function (count) {
       held.push(this.hold());
+      counts.push(count);
     });
     const usedBefore = host.txUsedIdx();
     host.send(HOST, ADDRESS, 'first');
     host.send(HOST, ADDRESS, 'second');
     await tick();
     expect(host.txUsedIdx()).toBe(usedBefore);
-    expect(held.map((view) => new TextDecoder().decode(view))).toEqual(['first', 'second']);
-    expect(held[0].buffer).toBe(host.bytes.buffer); // a view of the window, not a copy
+    expect(held.map((offset, i) => new TextDecoder().decode(window!.bytes.subarray(offset, offset + counts[i])))).toEqual(['first', 'second']);
+    expect(window!.bytes.buffer).toBe(host.bytes.buffer); // the window itself, not a copy
+    expect(held).toEqual([host.buffers + 512 * 256 + 16, host.buffers + 512 * 257 + 16]); // the payloads of the host's buffers 0 and 1
     expect(device.heldBuffers()).toEqual({ receive: 2, transmit: 0, spare: 0 });
     const kicks = host.kicks.length;
     endpoint.release(held[1]); // out of order is fine: virtio's used ring is not FIFO
@@ -84,23 +89,26 @@ describe('zero-copy receive: hold and release', () => {
 
   it('misuse: hold() outside onReadable EINVAL, twice for one message EALREADY, release() twice or of a foreign view EBADF', async () => {
     const codes: string[] = [];
-    let view: Uint8Array | null = null;
+    let offset = -1;
     const { host, endpoint } = await boot(function () {
-      view = this.hold();
+      offset = this.hold();
       codes.push(codeOf(() => this.hold()));
     });
     expect(codeOf(() => endpoint.hold())).toBe('EINVAL');
     host.send(HOST, ADDRESS, 'x');
     await tick();
     expect(codes).toEqual(['EALREADY']);
-    endpoint.release(view!);
-    expect(codeOf(() => endpoint.release(view!))).toBe('EBADF');
-    expect(codeOf(() => endpoint.release(new Uint8Array(4)))).toBe('EBADF');
-    expect(codeOf(() => endpoint.release(host.bytes.subarray(0, 4)))).toBe('EBADF');
+    expect(codeOf(() => endpoint.release(offset + 1))).toBe('EBADF'); // not the offset hold() returned
+    expect(codeOf(() => endpoint.release(offset - 16))).toBe('EBADF'); // the buffer's header, not its payload
+    expect(codeOf(() => endpoint.releaseTxBuffer(offset))).toBe('EBADF'); // an RX buffer is not a TX buffer
+    expect(codeOf(() => endpoint.sendToNoCopy(HOST, offset, 1))).toBe('EBADF');
+    endpoint.release(offset);
+    expect(codeOf(() => endpoint.release(offset))).toBe('EBADF');
+    expect(codeOf(() => endpoint.release(0))).toBe('EBADF');
   });
 
   it('close() releases what the endpoint holds; a host reset forgets held buffers (their release does nothing to the next session)', async () => {
-    const held: Uint8Array[] = [];
+    const held: number[] = [];
     const { host, endpoint, device, rpmsg } = await boot(function () {
       held.push(this.hold());
     });
@@ -127,11 +135,11 @@ describe('zero-copy receive: hold and release', () => {
 
 describe('zero-copy send: TX buffers obtained, filled in place, sent or released', () => {
   it('getTxBuffer() is the payload area of a host buffer; sendToNoCopy sends it with the header written; a second send of it is EBADF', async () => {
-    const { host, endpoint } = await boot();
+    const { host, endpoint, window } = await boot();
     const buffer = endpoint.getTxBuffer();
-    expect(buffer.length).toBe(496);
-    expect(buffer.buffer).toBe(host.bytes.buffer);
-    buffer.set(new TextEncoder().encode('in place'));
+    expect(window!.txSize(endpoint, buffer)).toBe(496);
+    expect((buffer - host.buffers - 16) % 512).toBe(0); // the payload of one of the host's RX buffers
+    window!.bytes.set(new TextEncoder().encode('in place'), buffer);
     endpoint.sendToNoCopy(HOST, buffer, 8);
     const sent = host.received();
     expect(sent.map((m) => [m.src, m.dst, m.len, new TextDecoder().decode(m.data), m.usedLen])).toEqual([[ADDRESS, HOST, 8, 'in place', 24]]);
@@ -140,16 +148,21 @@ describe('zero-copy send: TX buffers obtained, filled in place, sent or released
   });
 
   it('a length beyond the buffer is EMSGSIZE and the buffer stays obtained; no destination yet is EINVAL; a buffer not obtained is EBADF', async () => {
-    const { host, endpoint } = await boot();
+    const { host, endpoint, window } = await boot();
     const buffer = endpoint.getTxBuffer();
     expect(codeOf(() => endpoint.sendToNoCopy(HOST, buffer, 497))).toBe('EMSGSIZE');
     expect(codeOf(() => endpoint.sendToNoCopy(HOST, buffer, -1))).toBe('EMSGSIZE');
     expect(codeOf(() => endpoint.sendToNoCopy(HOST, buffer, 1.5))).toBe('EMSGSIZE');
+    expect(codeOf(() => endpoint.sendToNoCopy(HOST, buffer, NaN))).toBe('EMSGSIZE');
+    expect(codeOf(() => endpoint.sendToNoCopy(HOST, buffer, Infinity))).toBe('EMSGSIZE');
+    expect(codeOf(() => endpoint.sendToNoCopy(HOST, buffer, 2 ** 32 + 1))).toBe('EMSGSIZE');
+    expect(codeOf(() => endpoint.sendToNoCopy(HOST, buffer, '4' as unknown as number))).toBe('EMSGSIZE');
     expect(codeOf(() => endpoint.sendNoCopy(buffer, 4))).toBe('EINVAL'); // destination not learned yet
     endpoint.sendToNoCopy(HOST, buffer, 496);
     expect(host.received().map((m) => m.len)).toEqual([496]);
-    expect(codeOf(() => endpoint.sendToNoCopy(HOST, new Uint8Array(496), 4))).toBe('EBADF');
-    expect(codeOf(() => endpoint.sendToNoCopy(HOST, host.bytes.subarray(0, 496), 4))).toBe('EBADF');
+    expect(window!.txSize(endpoint, buffer)).toBe(-1); // sent: no longer obtained
+    expect(codeOf(() => endpoint.sendToNoCopy(HOST, buffer + 16, 4))).toBe('EBADF');
+    expect(codeOf(() => endpoint.sendToNoCopy(HOST, 0, 4))).toBe('EBADF');
   });
 
   it('a buffer released unsent is kept for the next send, not handed to the host; obtaining and releasing 1,000 times loses no descriptor', async () => {
@@ -163,7 +176,7 @@ describe('zero-copy send: TX buffers obtained, filled in place, sent or released
     for (let i = 0; i < 1000; i++) endpoint.releaseTxBuffer(endpoint.getTxBuffer());
     expect(device.heldBuffers()).toEqual({ receive: 0, transmit: 0, spare: 1 });
     const again = endpoint.getTxBuffer();
-    expect(again.byteOffset).toBe(first.byteOffset); // the kept buffer first
+    expect(again).toBe(first); // the kept buffer first
     endpoint.releaseTxBuffer(again);
     endpoint.sendTo(HOST, new TextEncoder().encode('copied'));
     expect(host.received().map((m) => new TextDecoder().decode(m.data))).toEqual(['copied']);
@@ -172,7 +185,7 @@ describe('zero-copy send: TX buffers obtained, filled in place, sent or released
 
   it('without TX buffers getTxBuffer(false) fails at once with ENOMEM; a host reset makes an obtained buffer EPIPE to send', async () => {
     const { host, endpoint } = await boot();
-    const obtained: Uint8Array[] = [];
+    const obtained: number[] = [];
     for (;;) {
       try {
         obtained.push(endpoint.getTxBuffer(false));
@@ -189,6 +202,83 @@ describe('zero-copy send: TX buffers obtained, filled in place, sent or released
     expect(codeOf(() => endpoint.getTxBuffer(false))).toBe('EPIPE');
     host.boot();
     await tick();
-    expect(endpoint.getTxBuffer(false).length).toBe(496);
+    const fresh = endpoint.getTxBuffer(false);
+    expect(fresh).toBe(obtained[0]); // the host posts the same buffers again: the same offset, now of this session
+    endpoint.sendToNoCopy(HOST, fresh, 1);
+    expect(host.received().map((m) => [m.dst, m.len]).slice(-1)).toEqual([[HOST, 1]]); // after the name-service announcement
+    expect(codeOf(() => endpoint.sendToNoCopy(HOST, fresh, 1))).toBe('EBADF');
+  });
+
+  it('a buffer of an old session at the same offset as one held now: the one held now is found first, then the stale one is only forgotten', async () => {
+    const { host, endpoint } = await boot();
+    const old = endpoint.getTxBuffer();
+    host.status(0);
+    await tick(60);
+    host.boot();
+    await tick();
+    host.received();
+    const now = endpoint.getTxBuffer();
+    expect(now).toBe(old);
+    endpoint.releaseTxBuffer(now); // this session's
+    endpoint.releaseTxBuffer(old); // the stale one: forgotten, nothing else happens
+    expect(codeOf(() => endpoint.releaseTxBuffer(old))).toBe('EBADF');
+  });
+});
+
+describe('zero-copy: hostile host and misuse', () => {
+  it('a view where an offset belongs (the old API shape) is EBADF with a sentence saying what to pass', async () => {
+    const { endpoint } = await boot();
+    let message = '';
+    try {
+      endpoint.sendToNoCopy(HOST, new Uint8Array(4) as unknown as number, 1);
+    } catch (error) {
+      message = (error as Error).message;
+      expect((error as RpmsgError).code).toBe('EBADF');
+    }
+    expect(message).toMatch(/takes the offset hold\(\) or getTxBuffer\(\) returned/);
+    expect(codeOf(() => endpoint.release(null as unknown as number))).toBe('EBADF');
+    expect(codeOf(() => endpoint.releaseTxBuffer(undefined as unknown as number))).toBe('EBADF');
+  });
+
+  it('another endpoint cannot release, send or give back a buffer it did not obtain; the owner still can', async () => {
+    const held: number[] = [];
+    const { host, endpoint, rpmsg, device } = await boot(function () {
+      held.push(this.hold());
+    });
+    const other = rpmsg.createEndpoint({ address: ADDRESS + 7 });
+    host.send(HOST, ADDRESS, 'mine');
+    await tick();
+    const tx = endpoint.getTxBuffer();
+    expect(codeOf(() => other.release(held[0]))).toBe('EBADF');
+    expect(codeOf(() => other.sendToNoCopy(HOST, tx, 1))).toBe('EBADF');
+    expect(codeOf(() => other.releaseTxBuffer(tx))).toBe('EBADF');
+    expect(device.heldBuffers()).toEqual({ receive: 1, transmit: 1, spare: 0 });
+    endpoint.release(held[0]);
+    endpoint.sendToNoCopy(HOST, tx, 0);
+    expect(host.received().map((m) => [m.src, m.len])).toEqual([[ADDRESS, 0]]);
+    expect(device.heldBuffers()).toEqual({ receive: 0, transmit: 0, spare: 0 });
+  });
+
+  it('a malformed TX entry is refused and counted by the full code, and getTxBuffer takes the next good buffer', async () => {
+    const { host, endpoint } = await boot();
+    // Head 0 carried the name-service announcement; head 1 is next: make it chained.
+    host.view.setUint16(host.rx + 16 * 1 + 12, 1, true); // VRING_DESC_F_NEXT
+    const offset = endpoint.getTxBuffer();
+    expect(offset).toBe(host.buffers + 512 * 2 + 16);
+    expect(host.runtime.errors.counts['descriptor-chain-refused']).toBe(1);
+    endpoint.sendToNoCopy(HOST, offset, 0);
+    expect(host.received().map((m) => m.usedLen)).toEqual([0, 16]); // the refused one back empty, then ours
+  });
+
+  it('the host rewriting the descriptor of a TX buffer the remote keeps does not move where the remote writes', async () => {
+    const { host, endpoint, window } = await boot();
+    const offset = endpoint.getTxBuffer();
+    const head = (offset - 16 - host.buffers) / 512;
+    endpoint.releaseTxBuffer(offset);
+    host.view.setUint32(host.rx + 16 * head, 0xfffffff0, true); // a hostile address, outside the window
+    const before = host.bytes.slice(0, host.buffers);
+    endpoint.sendTo(HOST, new TextEncoder().encode('kept')); // takes the kept buffer
+    expect(window!.bytes.subarray(offset, offset + 4)).toEqual(new TextEncoder().encode('kept'));
+    expect(host.bytes.slice(0, host.buffers).subarray(0, host.rx)).toEqual(before.subarray(0, host.rx)); // nothing written before the rings
   });
 });

@@ -8,6 +8,7 @@ import { RpmsgError } from '../../../wire/errors.ts';
 import { RPMSG_MTU } from '../../../wire/rpmsg.ts';
 import echoApp from '../echo/main.ts';
 import { zeroCopyEchoApp } from '../echo/zero-copy-echo.ts';
+import { enableZeroCopy } from '../../runtime/rpmsg/zero-copy.ts';
 import { utf8Decode, utf8Encode } from '../../runtime/text.ts';
 
 /** The XS platform object, on native targets only (in-process has none). */
@@ -165,7 +166,8 @@ export default function e2eApp(rpmsg: Rpmsg): void {
  * and sent. (A buffer held when the host resets is released without effect: its ring is gone.)
  */
 function zeroCopyDeferred(rpmsg: Rpmsg): void {
-  const held: Uint8Array[] = [];
+  const window = enableZeroCopy(rpmsg);
+  const held: number[] = [];
   let releasing = false;
   rpmsg.createEndpoint({
     name: ZERO_COPY_DEFERRED_SERVICE,
@@ -173,16 +175,16 @@ function zeroCopyDeferred(rpmsg: Rpmsg): void {
       const message = this.hold();
       held.push(message);
       const unsent = this.getTxBuffer();
-      unsent[0] = 0xee;
+      window.bytes[unsent] = 0xee;
       this.releaseTxBuffer(unsent);
       const reply = this.getTxBuffer();
-      reply.set(message);
+      window.bytes.copyWithin(reply, message, message + count);
       this.sendToNoCopy(source, reply, count);
       if (!releasing) {
         releasing = true;
         setTimeout(() => {
           releasing = false;
-          for (const view of held.splice(0)) this.release(view);
+          for (const offset of held.splice(0)) this.release(offset);
         }, 0);
       }
     },

@@ -10,18 +10,18 @@ import { enableZeroCopy } from '../../runtime/rpmsg/zero-copy.ts';
 export const ZERO_COPY_ECHO_SERVICE = 'rpmsg-zero-copy-echo';
 
 /**
- * Echo each message back zero-copy: the RX buffer held (its payload is a view into shared memory),
- * a TX buffer obtained and filled in place from it (one memcpy, window to window), the RX buffer
- * released, the TX buffer sent.
+ * Echo each message back zero-copy: the RX buffer held (its payload is at an offset in the shared
+ * window), a TX buffer obtained and filled in place from it (`copyWithin` on the window's one view:
+ * one memmove, window to window), the RX buffer released, the TX buffer sent. Nothing is allocated.
  */
 export function zeroCopyEchoApp(rpmsg: Rpmsg, name = ZERO_COPY_ECHO_SERVICE): void {
-  enableZeroCopy(rpmsg);
+  const window = enableZeroCopy(rpmsg);
   rpmsg.createEndpoint({
     name,
     onReadable(count, source) {
       const message = this.hold();
       const reply = this.getTxBuffer();
-      reply.set(message);
+      window.bytes.copyWithin(reply, message, message + count);
       this.release(message);
       this.sendToNoCopy(source, reply, count);
     },

@@ -9,11 +9,11 @@ export interface EndpointHost {
   unbind(endpoint: Endpoint): void;
   transmit(src: number, dst: number, data: Uint8Array, length: number, wait: boolean): void;
   currentMessage(endpoint: Endpoint, target: Uint8Array | undefined): Uint8Array | number;
-  hold(endpoint: Endpoint): Uint8Array;
-  release(endpoint: Endpoint, view: Uint8Array): void;
-  getTxBuffer(endpoint: Endpoint, wait: boolean): Uint8Array;
-  sendNoCopy(endpoint: Endpoint, destination: number, buffer: Uint8Array, length: number): void;
-  releaseTxBuffer(endpoint: Endpoint, buffer: Uint8Array): void;
+  hold(endpoint: Endpoint): number;
+  release(endpoint: Endpoint, offset: number): void;
+  getTxBuffer(endpoint: Endpoint, wait: boolean): number;
+  sendNoCopy(endpoint: Endpoint, destination: number, offset: number, length: number): void;
+  releaseTxBuffer(endpoint: Endpoint, offset: number): void;
 }
 
 /** The options object of `new Endpoint(...)`. */
@@ -157,66 +157,70 @@ export class Endpoint {
   }
 
   // Zero-copy (docs/ZERO-COPY.md): OpenAMP's rpmsg_hold_rx_buffer / rpmsg_release_rx_buffer and
-  // rpmsg_get_tx_payload_buffer / rpmsg_send_nocopy / rpmsg_release_tx_buffer.
+  // rpmsg_get_tx_payload_buffer / rpmsg_send_nocopy / rpmsg_release_tx_buffer. A buffer is named by
+  // the offset of its payload in the shared window (`bytes` of the ZeroCopyWindow enableZeroCopy
+  // returns): no object is made per message. EOPNOTSUPP unless the app called enableZeroCopy.
 
   /**
    * Inside onReadable: keep the message's RX buffer instead of returning it to the host when the
-   * callback ends, and get its payload as a view into shared memory, valid until release(view).
-   * The host has one buffer fewer to send with until then. EINVAL outside onReadable, EALREADY
-   * when called twice for one message.
+   * callback ends. Returns the offset of its payload (`count` bytes) in the window; the bytes stay
+   * there until release(offset). The host has one buffer fewer to send with until then. EINVAL
+   * outside onReadable, EALREADY when called twice for one message.
    */
-  hold(): Uint8Array {
+  hold(): number {
     const host = this.host;
     if (host === null) throw this.closed();
     return host.hold(this);
   }
 
   /**
-   * Give a held RX buffer back to the host. Do not touch the view afterwards: the host writes its
-   * next message there (XS cannot detach a view into the shared window, see docs/ZERO-COPY.md).
-   * EBADF for a view this endpoint does not hold (released already, or never held).
+   * Give a held RX buffer back to the host (`offset` as hold() returned it). Do not touch its bytes
+   * afterwards: the host writes its next message there. EBADF for an offset this endpoint does not
+   * hold (released already, or never held).
    */
-  release(view: Uint8Array): void {
+  release(offset: number): void {
     const host = this.host;
     if (host === null) throw this.closed();
-    host.release(this, view);
+    host.release(this, offset);
   }
 
   /**
-   * A TX buffer to fill in place: its payload area (496 bytes with Linux's 512-byte buffers) as a
-   * view into shared memory; send it with sendNoCopy/sendToNoCopy or give it back unsent with
-   * releaseTxBuffer. Waits up to sendTimeout for a buffer as send() does (ERESTARTSYS); with
-   * `wait` false fails at once with ENOMEM (onWritable follows when one is free).
+   * A TX buffer to fill in place: the offset of its payload area in the window (room for 496
+   * bytes with Linux's 512-byte buffers; ZeroCopyWindow.txSize says). Send it with
+   * sendNoCopy/sendToNoCopy or give it back unsent with releaseTxBuffer. Waits up to sendTimeout
+   * for a buffer as send() does (ERESTARTSYS); with `wait` false fails at once with ENOMEM
+   * (onWritable follows when one is free).
    */
-  getTxBuffer(wait = true): Uint8Array {
+  getTxBuffer(wait = true): number {
     const host = this.host;
     if (host === null) throw this.closed();
     return host.getTxBuffer(this, wait);
   }
 
-  /** Send the first `length` bytes of a buffer from getTxBuffer() to the destination; the buffer is the host's afterwards. */
-  sendNoCopy(buffer: Uint8Array, length: number): void {
+  /** Send the first `length` bytes of the TX buffer at `offset` (from getTxBuffer()) to the destination; the buffer is the host's afterwards. */
+  sendNoCopy(offset: number, length: number): void {
     const host = this.host;
     if (host === null) throw this.closed();
-    host.sendNoCopy(this, this.destination, buffer, length);
+    host.sendNoCopy(this, this.destination, offset, length);
   }
 
   /**
-   * Send the first `length` bytes of a buffer from getTxBuffer() to `destination`. EBADF for a
-   * buffer not obtained (or already sent or released), EMSGSIZE for a length beyond the buffer
-   * (the buffer then stays obtained), EPIPE when the host reset the device since.
+   * Send the first `length` bytes of the TX buffer at `offset` (from getTxBuffer()) to
+   * `destination`. EBADF for a buffer not obtained (or already sent or released), EMSGSIZE for a
+   * length beyond the buffer's room (the buffer then stays obtained), EINVAL without a destination,
+   * EPIPE when the host reset the device since.
    */
-  sendToNoCopy(destination: number, buffer: Uint8Array, length: number): void {
+  sendToNoCopy(destination: number, offset: number, length: number): void {
     const host = this.host;
     if (host === null) throw this.closed();
-    host.sendNoCopy(this, destination, buffer, length);
+    host.sendNoCopy(this, destination, offset, length);
   }
 
-  /** Give back a buffer from getTxBuffer() without sending it (the remote keeps it for its next send); EBADF when not obtained or already given back. */
-  releaseTxBuffer(buffer: Uint8Array): void {
+  /** Give back the TX buffer at `offset` (from getTxBuffer()) without sending it (the remote keeps it for its next send); EBADF when not obtained or already given back. */
+  releaseTxBuffer(offset: number): void {
     const host = this.host;
     if (host === null) throw this.closed();
-    host.releaseTxBuffer(this, buffer);
+    host.releaseTxBuffer(this, offset);
   }
 
   /** Withdraw the endpoint (NS destroy if it was announced); calling it again does nothing. Buffers it holds are released. */

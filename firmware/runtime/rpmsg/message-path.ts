@@ -98,8 +98,8 @@ export interface MessagePath {
   readonly currentMessage: (endpoint: Endpoint, target: Uint8Array | undefined) => Uint8Array | number;
   /** Deliver one checked message to `endpoint` (the full code's delivery, with its own try); true when the app held the buffer. */
   deliver(endpoint: Endpoint, head: number, bufferOffset: number, bufferLength: number, payload: number, source: number): boolean;
-  /** Zero-copy (EndpointHost): hold the message being delivered (EOPNOTSUPP until zero-copy is enabled). */
-  readonly hold: (endpoint: Endpoint) => Uint8Array;
+  /** Zero-copy (EndpointHost): hold the message being delivered; its payload's offset in the window (EOPNOTSUPP until zero-copy is enabled). */
+  readonly hold: (endpoint: Endpoint) => number;
   /** Link zero-copy in (zero-copy.ts enableZeroCopy): `create` gets what it needs of the path; returns it. */
   installZeroCopy(create: (path: ZeroCopyPath) => ZeroCopy): ZeroCopy;
   /** Release every buffer `endpoint` holds (it is closing). */
@@ -115,19 +115,38 @@ export interface ZeroCopyPath {
   setSpares(count: number): void;
 }
 
+/** What an app gets from enableZeroCopy (zero-copy.ts): the window its zero-copy offsets index. */
+export interface ZeroCopyWindow {
+  /**
+   * The whole shared window of the current session as one `Uint8Array` (empty while the host is
+   * not attached): `hold()` and `getTxBuffer()` return offsets into it. Read it again after a host
+   * reset (the next session may map another window, as vhost-user does); reading it per message
+   * is one property read.
+   */
+  readonly bytes: Uint8Array;
+  /**
+   * The payload room of the TX buffer at `offset` that `endpoint` obtained with getTxBuffer (496
+   * with Linux's 512-byte buffers), or -1 when it has no TX buffer there.
+   */
+  txSize(endpoint: Endpoint, offset: number): number;
+}
+
 /** Zero-copy's side (zero-copy.ts): told of sessions, held buffers, closing endpoints; gives its kept TX buffers to the full send. */
 export interface ZeroCopy {
-  attach(receive: VringDevice, transmit: VringDevice, memory: SharedMemory): void;
+  /** What enableZeroCopy gives the app: the window the offsets index. */
+  readonly window: ZeroCopyWindow;
+  /** A new session (`fast`: a coherent window, the rings taken and returned inline). */
+  attach(receive: VringDevice, transmit: VringDevice, memory: SharedMemory, fast: boolean): void;
   detach(): void;
-  /** hold() kept the RX buffer `head` (desc.len `length`) of `endpoint` as `view`. */
-  held(endpoint: Endpoint, view: Uint8Array, head: number, length: number): void;
+  /** hold() kept the RX buffer `head` (desc.len `length`) of `endpoint`, payload at `offset` in the window. */
+  held(endpoint: Endpoint, head: number, length: number, offset: number): void;
   releaseAll(endpoint: Endpoint): void;
   takeSpare(ring: VringDevice, length: number): number;
   counts(): { receive: number; transmit: number; spare: number };
-  readonly release: (endpoint: Endpoint, view: Uint8Array) => void;
-  readonly getTxBuffer: (endpoint: Endpoint, wait: boolean) => Uint8Array;
-  readonly sendNoCopy: (endpoint: Endpoint, destination: number, view: Uint8Array, length: number) => void;
-  readonly releaseTxBuffer: (endpoint: Endpoint, view: Uint8Array) => void;
+  readonly release: (endpoint: Endpoint, offset: number) => void;
+  readonly getTxBuffer: (endpoint: Endpoint, wait: boolean) => number;
+  readonly sendNoCopy: (endpoint: Endpoint, destination: number, offset: number, length: number) => void;
+  readonly releaseTxBuffer: (endpoint: Endpoint, offset: number) => void;
 }
 
 /** The error of a zero-copy call in firmware that did not enable it. */
@@ -438,17 +457,16 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   let spares = 0;
   let attachedMemory: SharedMemory | null = null;
 
-  const hold = (endpoint: Endpoint): Uint8Array => {
+  const hold = (endpoint: Endpoint): number => {
     if (zeroCopy === null) throw zeroCopyNotEnabled();
     if (deliveringTo !== endpoint || receive === null) {
       throw new RpmsgError('EINVAL', `hold() on ${endpoint.describe()} outside its onReadable callback; only the message being delivered can be held`);
     }
     if (deliveringHeld) throw new RpmsgError('EALREADY', `hold() twice for the same message on ${endpoint.describe()}; use the view the first hold() returned`);
     const start = deliveringBufferOffset + RPMSG_HDR_SIZE;
-    const view = bytes.subarray(start, start + deliveringLength);
-    zeroCopy.held(endpoint, view, deliveringHead, deliveringBufferLength);
+    zeroCopy.held(endpoint, deliveringHead, deliveringBufferLength, start);
     deliveringHeld = true;
-    return view;
+    return start;
   };
 
   const path: MessagePath = {
@@ -493,7 +511,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       cachedEndpoint = null;
       attachedMemory = memory;
       spares = 0;
-      if (zeroCopy !== null) zeroCopy.attach(rx, tx, memory);
+      if (zeroCopy !== null) zeroCopy.attach(rx, tx, memory, isFast);
     },
     detach() {
       receive = null;
@@ -530,7 +548,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     hold,
     installZeroCopy(create) {
       zeroCopy = create({ setSpares(count) { spares = count; } });
-      if (receive !== null && transmit !== null) zeroCopy.attach(receive, transmit, attachedMemory!);
+      if (receive !== null && transmit !== null) zeroCopy.attach(receive, transmit, attachedMemory!, fast);
       return zeroCopy;
     },
     releaseAll(endpoint) {

@@ -67,11 +67,11 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
    * release a held RX buffer; a TX buffer's payload area to fill in place, its send, its release
    * unsent. EOPNOTSUPP until the app calls enableZeroCopy(rpmsg).
    */
-  readonly hold: (endpoint: Endpoint) => Uint8Array;
-  release: (endpoint: Endpoint, view: Uint8Array) => void = notEnabled;
-  getTxBuffer: (endpoint: Endpoint, wait: boolean) => Uint8Array = notEnabled;
-  sendNoCopy: (endpoint: Endpoint, destination: number, buffer: Uint8Array, length: number) => void = notEnabled;
-  releaseTxBuffer: (endpoint: Endpoint, buffer: Uint8Array) => void = notEnabled;
+  readonly hold: (endpoint: Endpoint) => number;
+  release: (endpoint: Endpoint, offset: number) => void = notEnabled;
+  getTxBuffer: (endpoint: Endpoint, wait: boolean) => number = notEnabled;
+  sendNoCopy: (endpoint: Endpoint, destination: number, offset: number, length: number) => void = notEnabled;
+  releaseTxBuffer: (endpoint: Endpoint, offset: number) => void = notEnabled;
   /** True between DRIVER_OK and a host reset (a field, not a getter: read at every service pass). */
   attached = false;
   private receiveRing: VringDevice | null = null;
@@ -107,6 +107,8 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
   readonly appErrors: AppErrors;
   /** The common case of a message in one pass, and the zero-copy buffers (message-path.ts). */
   private readonly path: MessagePath;
+  /** Zero-copy once the app enabled it (zero-copy.ts). */
+  private zeroCopy: ZeroCopy | null = null;
 
   constructor(memory: SharedMemory, platform: PlatformCommon, counters: ErrorCounters) {
     this.memory = memory;
@@ -380,13 +382,15 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
   }
 
   /** Link zero-copy in (zero-copy.ts's enableZeroCopy passes its factory, so firmware without it does not carry it); again does nothing. */
-  enableZeroCopy(create: (path: ZeroCopyPath, device: FullMessagePath, platform: PlatformCommon, statistics: RpmsgStatistics) => ZeroCopy): void {
-    if (this.release !== notEnabled) return;
+  enableZeroCopy(create: (path: ZeroCopyPath, device: FullMessagePath, platform: PlatformCommon, statistics: RpmsgStatistics) => ZeroCopy): ZeroCopy {
+    if (this.zeroCopy !== null) return this.zeroCopy;
     const zeroCopy = this.path.installZeroCopy((path) => create(path, this, this.platform, this.statistics));
+    this.zeroCopy = zeroCopy;
     this.release = zeroCopy.release;
     this.getTxBuffer = zeroCopy.getTxBuffer;
     this.sendNoCopy = zeroCopy.sendNoCopy;
     this.releaseTxBuffer = zeroCopy.releaseTxBuffer;
+    return zeroCopy;
   }
 
   /** RX buffers apps hold, TX buffers obtained and not sent, TX buffers kept for the next send (tests). */
