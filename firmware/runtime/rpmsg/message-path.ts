@@ -100,6 +100,8 @@ export interface MessagePath {
   deliver(endpoint: Endpoint, head: number, bufferOffset: number, bufferLength: number, payload: number, source: number): boolean;
   /** Zero-copy (EndpointHost): hold the message being delivered; its payload's offset in the window (EOPNOTSUPP until zero-copy is enabled). */
   readonly hold: (endpoint: Endpoint) => number;
+  /** Zero-copy (EndpointHost): release a held RX buffer (the one being delivered: only un-held, the pass returns it; else zero-copy's release). */
+  readonly release: (endpoint: Endpoint, offset: number) => void;
   /** Link zero-copy in (zero-copy.ts enableZeroCopy): `create` gets what it needs of the path; returns it. */
   installZeroCopy(create: (path: ZeroCopyPath) => ZeroCopy): ZeroCopy;
   /** Release every buffer `endpoint` holds (it is closing). */
@@ -138,11 +140,13 @@ export interface ZeroCopy {
   /** A new session (`fast`: a coherent window, the rings taken and returned inline). */
   attach(receive: VringDevice, transmit: VringDevice, memory: SharedMemory, fast: boolean): void;
   detach(): void;
-  /** hold() kept the RX buffer `head` (desc.len `length`) of `endpoint`, payload at `offset` in the window. */
-  held(endpoint: Endpoint, head: number, length: number, offset: number): void;
+  /** onReadable returned with the RX buffer `head` (desc.len `length`) held by `endpoint`, payload at `offset` in the window; `stale`: the host went away meanwhile. */
+  held(endpoint: Endpoint, head: number, length: number, offset: number, stale: boolean): void;
   releaseAll(endpoint: Endpoint): void;
   takeSpare(ring: VringDevice, length: number): number;
   counts(): { receive: number; transmit: number; spare: number };
+  /** Messages sent by sendNoCopy (statistics.sent adds them). */
+  sentCount(): number;
   readonly release: (endpoint: Endpoint, offset: number) => void;
   readonly getTxBuffer: (endpoint: Endpoint, wait: boolean) => number;
   readonly sendNoCopy: (endpoint: Endpoint, destination: number, offset: number, length: number) => void;
@@ -162,8 +166,8 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   const statistics: RpmsgStatistics = {
     get received() { return received; },
     set received(count: number) { received = count; },
-    get sent() { return sent; },
-    set sent(count: number) { sent = count; },
+    get sent() { return zeroCopy === null ? sent : sent + zeroCopy.sentCount(); },
+    set sent(count: number) { sent = zeroCopy === null ? count : count - zeroCopy.sentCount(); },
     unrouted: 0,
     appErrors: 0,
   };
@@ -326,7 +330,10 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
             deliveringTo = null;
           }
           // Detached from inside the callback: the ring is the old host's; a used entry now would corrupt the next one's.
-          if (receive !== ring) return;
+          if (receive !== ring) {
+            if (deliveringHeld) keepHeld(endpoint!, ring);
+            return;
+          }
           if (!deliveringHeld) {
             // VringDevice.pushUsed, written out.
             const usedIndex = ring.usedIndex;
@@ -337,6 +344,8 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
             const next = (usedIndex + 1) & 0xffff;
             ring.usedIndex = next;
             rxUsedHalves[1] = next;
+          } else {
+            keepHeld(endpoint!, ring);
           }
           if (device.receivePaused) {
             if (suppressed) ring.enableKicks();
@@ -355,6 +364,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         }
         deliveringTo = null;
         appErrors.exception(error, { callback: 'onReadable', endpoint });
+        if (deliveringHeld) keepHeld(endpoint, ring);
         if (receive !== ring) return;
         if (!deliveringHeld) ring.pushUsed(head, bufferLength);
         if (device.receivePaused) {
@@ -463,10 +473,24 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       throw new RpmsgError('EINVAL', `hold() on ${endpoint.describe()} outside its onReadable callback; only the message being delivered can be held`);
     }
     if (deliveringHeld) throw new RpmsgError('EALREADY', `hold() twice for the same message on ${endpoint.describe()}; use the view the first hold() returned`);
-    const start = deliveringBufferOffset + RPMSG_HDR_SIZE;
-    zeroCopy.held(endpoint, deliveringHead, deliveringBufferLength, start);
+    // Recorded by zero-copy only if still held when onReadable returns (keepHeld): a release in the
+    // callback itself only clears the flag, and the pass returns the buffer as usual.
     deliveringHeld = true;
-    return start;
+    return deliveringBufferOffset + RPMSG_HDR_SIZE;
+  };
+
+  const release = (endpoint: Endpoint, offset: number): void => {
+    if (zeroCopy === null) throw zeroCopyNotEnabled();
+    if (deliveringHeld && deliveringTo === endpoint && offset === deliveringBufferOffset + RPMSG_HDR_SIZE) {
+      deliveringHeld = false;
+      return;
+    }
+    zeroCopy.release(endpoint, offset);
+  };
+
+  /** onReadable returned with the message held: zero-copy keeps it (stale when the host went away meanwhile: `ring` is no longer the session's). */
+  const keepHeld = (endpoint: Endpoint, ring: VringDevice): void => {
+    zeroCopy!.held(endpoint, deliveringHead, deliveringBufferLength, deliveringBufferOffset + RPMSG_HDR_SIZE, receive !== ring);
   };
 
   const path: MessagePath = {
@@ -536,6 +560,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       deliveringBufferLength = bufferLength;
       deliveringLength = payload;
       deliveringHeld = false;
+      const ring = receive!;
       try {
         endpoint.onReadable!(payload, source);
       } catch (error) {
@@ -543,22 +568,29 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       } finally {
         deliveringTo = null;
       }
+      if (deliveringHeld) keepHeld(endpoint, ring);
       return deliveringHeld;
     },
     hold,
+    release,
     installZeroCopy(create) {
       zeroCopy = create({ setSpares(count) { spares = count; } });
       if (receive !== null && transmit !== null) zeroCopy.attach(receive, transmit, attachedMemory!, fast);
       return zeroCopy;
     },
     releaseAll(endpoint) {
+      // The message being delivered, held: the pass returns it.
+      if (deliveringTo === endpoint) deliveringHeld = false;
       if (zeroCopy !== null) zeroCopy.releaseAll(endpoint);
     },
     takeSpareTransmitBuffer(ring, length) {
       return zeroCopy === null || spares === 0 ? -1 : zeroCopy.takeSpare(ring, length);
     },
     heldCounts() {
-      return zeroCopy === null ? { receive: 0, transmit: 0, spare: 0 } : zeroCopy.counts();
+      if (zeroCopy === null) return { receive: 0, transmit: 0, spare: 0 };
+      const counts = zeroCopy.counts();
+      if (deliveringHeld && deliveringTo !== null) counts.receive++;
+      return counts;
     },
   };
   return path;

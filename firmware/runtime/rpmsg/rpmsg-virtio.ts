@@ -68,7 +68,7 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
    * unsent. EOPNOTSUPP until the app calls enableZeroCopy(rpmsg).
    */
   readonly hold: (endpoint: Endpoint) => number;
-  release: (endpoint: Endpoint, offset: number) => void = notEnabled;
+  readonly release: (endpoint: Endpoint, offset: number) => void;
   getTxBuffer: (endpoint: Endpoint, wait: boolean) => number = notEnabled;
   sendNoCopy: (endpoint: Endpoint, destination: number, offset: number, length: number) => void = notEnabled;
   releaseTxBuffer: (endpoint: Endpoint, offset: number) => void = notEnabled;
@@ -124,6 +124,7 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
     this.transmit = this.path.transmit;
     this.currentMessage = this.path.currentMessage;
     this.hold = this.path.hold;
+    this.release = this.path.release;
   }
 
   // The full code of the message path (message-path.ts runs the common case and hands over to these).
@@ -382,11 +383,10 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
   }
 
   /** Link zero-copy in (zero-copy.ts's enableZeroCopy passes its factory, so firmware without it does not carry it); again does nothing. */
-  enableZeroCopy(create: (path: ZeroCopyPath, device: FullMessagePath, platform: PlatformCommon, statistics: RpmsgStatistics) => ZeroCopy): ZeroCopy {
+  enableZeroCopy(create: (path: ZeroCopyPath, device: FullMessagePath, platform: PlatformCommon) => ZeroCopy): ZeroCopy {
     if (this.zeroCopy !== null) return this.zeroCopy;
-    const zeroCopy = this.path.installZeroCopy((path) => create(path, this, this.platform, this.statistics));
+    const zeroCopy = this.path.installZeroCopy((path) => create(path, this, this.platform));
     this.zeroCopy = zeroCopy;
-    this.release = zeroCopy.release;
     this.getTxBuffer = zeroCopy.getTxBuffer;
     this.sendNoCopy = zeroCopy.sendNoCopy;
     this.releaseTxBuffer = zeroCopy.releaseTxBuffer;

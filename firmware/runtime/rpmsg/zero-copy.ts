@@ -22,7 +22,7 @@ import type { PlatformCommon } from '../platform.ts';
 import type { Rpmsg } from '../runtime.ts';
 import type { Endpoint } from './endpoint.ts';
 import type { VringDevice } from '../virtio/vring-device.ts';
-import type { FullMessagePath, RpmsgStatistics, ZeroCopy, ZeroCopyPath, ZeroCopyWindow } from './message-path.ts';
+import type { FullMessagePath, ZeroCopy, ZeroCopyPath, ZeroCopyWindow } from './message-path.ts';
 import type { RpmsgVirtio } from './rpmsg-virtio.ts';
 
 /** Descriptor flags the rpmsg buffers must not have (single descriptors only). */
@@ -36,7 +36,7 @@ export function enableZeroCopy(rpmsg: Rpmsg): ZeroCopyWindow {
 }
 
 /** Zero-copy's state and calls for one device (given to RpmsgVirtio.enableZeroCopy). */
-export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, platform: PlatformCommon, statistics: RpmsgStatistics): ZeroCopy {
+export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, platform: PlatformCommon): ZeroCopy {
   let words: Uint32Array = new Uint32Array(0);
   let dataView: DataView = new DataView(new ArrayBuffer(0));
   let base = 0;
@@ -64,6 +64,8 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
   let txEventIndex = false;
   let txUsedEvent = 0;
   let txNotifyId = 0;
+  /** Messages sent zero-copy (RpmsgStatistics.sent adds them: a closure variable, where statistics.sent++ is two accessor calls). */
+  let sent = 0;
   /** avail.idx of vring 0 at zero-copy's last read of it (entries up to it were seen after a barrier); message-path.ts keeps its own. */
   let txKnownAvail = 0;
   // By descriptor head (typed arrays of the session's ring size, made at attach; the endpoint lists
@@ -83,6 +85,25 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
   let txBufferLength: Uint32Array = new Uint32Array(0);
   let spareHeads: Uint16Array = new Uint16Array(0);
   let spareCount = 0;
+  // The TX buffer obtained last, while not sent, in closure variables (head -1: none): an app that
+  // obtains a buffer and sends it touches no array. Every other call first moves it to the lists (spill).
+  let lastHead = -1;
+  let lastEndpoint: Endpoint | null = null;
+  let lastOffset = -1;
+  let lastBufferOffset = 0;
+  let lastBufferLength = 0;
+  /** The last obtained TX buffer onto the obtained list. */
+  const spill = (): void => {
+    if (lastHead < 0) return;
+    const head = lastHead;
+    txHeldHeads[txHeldCount++] = head;
+    txHeldEndpoints[head] = lastEndpoint;
+    txHeldOffset[head] = lastOffset;
+    txBufferOffset[head] = lastBufferOffset;
+    txBufferLength[head] = lastBufferLength;
+    lastHead = -1;
+    lastEndpoint = null;
+  };
   /**
    * Buffers held or obtained when the host reset the device (they went with its rings), as pairs of
    * endpoint and payload offset: a release of one only forgets it, a send of one is EPIPE. A buffer
@@ -92,6 +113,7 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
   const staleOffsets: number[] = [];
 
   const window: { bytes: Uint8Array; txSize(endpoint: Endpoint, offset: number): number } = { bytes: new Uint8Array(0), txSize: (endpoint: Endpoint, offset: number): number => {
+    spill();
     const i = findObtained(endpoint, offset);
     if (i < 0) return -1;
     const room = txBufferLength[txHeldHeads[i]] - RPMSG_HDR_SIZE;
@@ -175,11 +197,12 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
       offset = ring.bufferOffset;
       bufferLength = ring.bufferLength;
     }
-    txHeldHeads[txHeldCount++] = head;
-    txHeldEndpoints[head] = endpoint;
-    txHeldOffset[head] = offset + RPMSG_HDR_SIZE;
-    txBufferOffset[head] = offset;
-    txBufferLength[head] = bufferLength;
+    if (lastHead >= 0) spill();
+    lastHead = head;
+    lastEndpoint = endpoint;
+    lastOffset = offset + RPMSG_HDR_SIZE;
+    lastBufferOffset = offset;
+    lastBufferLength = bufferLength;
     return offset + RPMSG_HDR_SIZE;
   };
 
@@ -202,25 +225,35 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
   };
 
   const sendNoCopy = (endpoint: Endpoint, destination: number, offset: number, length: number): void => {
-    const i = findObtained(endpoint, offset);
-    if (i < 0) {
-      if (forgetStale(endpoint, offset)) {
-        throw new RpmsgError('EPIPE', `sendNoCopy() on ${endpoint.describe()}: the host reset the device since the TX buffer was obtained; the buffer is gone and the message was not sent`);
+    // The buffer sent is almost always the last one obtained (closure variables); another one is first made the last one.
+    if (lastHead < 0 || lastOffset !== offset || lastEndpoint !== endpoint) {
+      spill();
+      const i = findObtained(endpoint, offset);
+      if (i < 0) {
+        if (forgetStale(endpoint, offset)) {
+          throw new RpmsgError('EPIPE', `sendNoCopy() on ${endpoint.describe()}: the host reset the device since the TX buffer was obtained; the buffer is gone and the message was not sent`);
+        }
+        throw notHeld('sendNoCopy()', endpoint, offset);
       }
-      throw notHeld('sendNoCopy()', endpoint, offset);
+      const head = unobtain(i);
+      lastHead = head;
+      lastEndpoint = endpoint;
+      lastOffset = offset;
+      lastBufferOffset = txBufferOffset[head];
+      lastBufferLength = txBufferLength[head];
     }
-    const head = txHeldHeads[i];
-    const bufferLength = txBufferLength[head];
-    const room = bufferLength - RPMSG_HDR_SIZE > RPMSG_MTU ? RPMSG_MTU : bufferLength - RPMSG_HDR_SIZE;
+    const room = lastBufferLength - RPMSG_HDR_SIZE > RPMSG_MTU ? RPMSG_MTU : lastBufferLength - RPMSG_HDR_SIZE;
     if (!(length >= 0 && length <= room && (length | 0) === length)) {
       throw new RpmsgError('EMSGSIZE', `sendNoCopy() of ${String(length)} bytes from a TX buffer with room for ${room}; the length must be an integer from 0 to ${room} (the buffer stays obtained)`);
     }
     if (destination === RPMSG_ADDR_ANY) {
       throw new RpmsgError('EINVAL', 'no destination address yet: it is learned from the first message the host sends; use sendToNoCopy with an address (the buffer stays obtained)');
     }
-    unobtain(i);
+    const head = lastHead;
+    const start = lastBufferOffset;
+    lastHead = -1;
+    lastEndpoint = null;
     const ring = txRing!;
-    const start = txBufferOffset[head];
     if ((start & 3) === 0) {
       const word = start >> 2;
       words[word] = endpoint.address;
@@ -239,7 +272,7 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
     const next = (usedIndex + 1) & 0xffff;
     ring.usedIndex = next;
     txUsedHalves[1] = next;
-    statistics.sent++;
+    sent++;
     const notified = ring.lastNotifiedUsed;
     barrier();
     ring.lastNotifiedUsed = next;
@@ -249,6 +282,7 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
   };
 
   const releaseTxBuffer = (endpoint: Endpoint, offset: number): void => {
+    spill();
     const i = findObtained(endpoint, offset);
     if (i < 0) {
       if (!forgetStale(endpoint, offset)) throw notHeld('releaseTxBuffer()', endpoint, offset);
@@ -266,7 +300,12 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
     getTxBuffer,
     sendNoCopy,
     releaseTxBuffer,
-    held(endpoint, head, length, offset) {
+    held(endpoint, head, length, offset, isStale) {
+      if (isStale) {
+        staleEndpoints.push(endpoint);
+        staleOffsets.push(offset);
+        return;
+      }
       rxHeldHeads[rxHeldCount++] = head;
       rxHeldEndpoints[head] = endpoint;
       rxHeldOffset[head] = offset;
@@ -313,10 +352,13 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
       txBufferOffset = new Uint32Array(txNum);
       txBufferLength = new Uint32Array(txNum);
       txHeldCount = 0;
+      lastHead = -1;
+      lastEndpoint = null;
       spareHeads = new Uint16Array(txNum);
       spareCount = 0;
     },
     detach() {
+      spill();
       rxRing = null;
       txRing = null;
       window.bytes = new Uint8Array(0);
@@ -336,6 +378,7 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
       spareCount = 0;
     },
     releaseAll(endpoint) {
+      spill();
       for (let i = rxHeldCount - 1; i >= 0; i--) {
         const head = rxHeldHeads[i];
         if (rxHeldEndpoints[head] === endpoint) release(endpoint, rxHeldOffset[head]);
@@ -363,7 +406,10 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
       return -1;
     },
     counts() {
-      return { receive: rxHeldCount, transmit: txHeldCount, spare: spareCount };
+      return { receive: rxHeldCount, transmit: txHeldCount + (lastHead >= 0 ? 1 : 0), spare: spareCount };
+    },
+    sentCount() {
+      return sent;
     },
   };
 }
