@@ -166,25 +166,25 @@ export default function e2eApp(rpmsg: Rpmsg): void {
  * and sent. (A buffer held when the host resets is released without effect: its ring is gone.)
  */
 function zeroCopyDeferred(rpmsg: Rpmsg): void {
-  const window = enableZeroCopy(rpmsg);
+  const zc = enableZeroCopy(rpmsg);
   const held: number[] = [];
   let releasing = false;
-  rpmsg.createEndpoint({
+  const endpoint = rpmsg.createEndpoint({
     name: ZERO_COPY_DEFERRED_SERVICE,
     onReadable(count, source) {
-      const message = this.hold();
+      const message = zc.hold(this);
       held.push(message);
-      const unsent = this.getTxBuffer();
-      window.bytes[unsent] = 0xee;
-      this.releaseTxBuffer(unsent);
-      const reply = this.getTxBuffer();
-      window.bytes.copyWithin(reply, message, message + count);
-      this.sendToNoCopy(source, reply, count);
+      const unsent = zc.getTxBuffer(this);
+      zc.bytes[unsent] = 0xee;
+      zc.releaseTxBuffer(this, unsent);
+      const reply = zc.getTxBuffer(this);
+      zc.bytes.copyWithin(reply, message, message + count);
+      zc.sendToNoCopy(this, source, reply, count);
       if (!releasing) {
         releasing = true;
         setTimeout(() => {
           releasing = false;
-          for (const offset of held.splice(0)) this.release(offset);
+          for (const offset of held.splice(0)) zc.release(endpoint, offset);
         }, 0);
       }
     },

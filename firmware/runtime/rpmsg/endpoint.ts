@@ -9,11 +9,6 @@ export interface EndpointHost {
   unbind(endpoint: Endpoint): void;
   transmit(src: number, dst: number, data: Uint8Array, length: number, wait: boolean): void;
   currentMessage(endpoint: Endpoint, target: Uint8Array | undefined): Uint8Array | number;
-  hold(endpoint: Endpoint): number;
-  release(endpoint: Endpoint, offset: number): void;
-  getTxBuffer(endpoint: Endpoint, wait: boolean): number;
-  sendNoCopy(endpoint: Endpoint, destination: number, offset: number, length: number): void;
-  releaseTxBuffer(endpoint: Endpoint, offset: number): void;
 }
 
 /** The options object of `new Endpoint(...)`. */
@@ -24,8 +19,12 @@ export interface EndpointOptions {
   address?: number;
   /** Remote address; omit to learn it from the first message the host sends. */
   destination?: number;
-  /** A message arrived: `count` bytes from `source`; call read() before returning. */
-  onReadable?: (this: Endpoint, count: number, source: number) => void;
+  /**
+   * A message arrived: `count` bytes from `source`; call read() before returning. `offset`: where
+   * its payload is in the shared window, for zero-copy (the `bytes` of enableZeroCopy's object,
+   * docs/ZERO-COPY.md: read there during the callback, or hold it).
+   */
+  onReadable?: (this: Endpoint, count: number, source: number, offset: number) => void;
   /** A TX buffer is free again after a send failed with ENOMEM. */
   onWritable?: (this: Endpoint) => void;
   /** The host went away (reset, crash, removal): sends fail until it is back; the endpoint stays open and is announced again then. */
@@ -48,7 +47,7 @@ export class Endpoint {
   destinationLearned: boolean;
   /** Milliseconds a blocking send waits for a TX buffer. */
   readonly sendTimeout: number;
-  onReadable: ((this: Endpoint, count: number, source: number) => void) | undefined;
+  onReadable: ((this: Endpoint, count: number, source: number, offset: number) => void) | undefined;
   onWritable: ((this: Endpoint) => void) | undefined;
   onError: ((this: Endpoint, error: RpmsgError) => void) | undefined;
   /** True after a send failed for want of a buffer, until onWritable is delivered. */
@@ -156,74 +155,7 @@ export class Endpoint {
     host.transmit(source, destination, data, length, false);
   }
 
-  // Zero-copy (docs/ZERO-COPY.md): OpenAMP's rpmsg_hold_rx_buffer / rpmsg_release_rx_buffer and
-  // rpmsg_get_tx_payload_buffer / rpmsg_send_nocopy / rpmsg_release_tx_buffer. A buffer is named by
-  // the offset of its payload in the shared window (`bytes` of the ZeroCopyWindow enableZeroCopy
-  // returns): no object is made per message. EOPNOTSUPP unless the app called enableZeroCopy.
-
-  /**
-   * Inside onReadable: keep the message's RX buffer instead of returning it to the host when the
-   * callback ends. Returns the offset of its payload (`count` bytes) in the window; the bytes stay
-   * there until release(offset). The host has one buffer fewer to send with until then. EINVAL
-   * outside onReadable, EALREADY when called twice for one message.
-   */
-  hold(): number {
-    const host = this.host;
-    if (host === null) throw this.closed();
-    return host.hold(this);
-  }
-
-  /**
-   * Give a held RX buffer back to the host (`offset` as hold() returned it). Do not touch its bytes
-   * afterwards: the host writes its next message there. EBADF for an offset this endpoint does not
-   * hold (released already, or never held).
-   */
-  release(offset: number): void {
-    const host = this.host;
-    if (host === null) throw this.closed();
-    host.release(this, offset);
-  }
-
-  /**
-   * A TX buffer to fill in place: the offset of its payload area in the window (room for 496
-   * bytes with Linux's 512-byte buffers; ZeroCopyWindow.txSize says). Send it with
-   * sendNoCopy/sendToNoCopy or give it back unsent with releaseTxBuffer. Waits up to sendTimeout
-   * for a buffer as send() does (ERESTARTSYS); with `wait` false fails at once with ENOMEM
-   * (onWritable follows when one is free).
-   */
-  getTxBuffer(wait = true): number {
-    const host = this.host;
-    if (host === null) throw this.closed();
-    return host.getTxBuffer(this, wait);
-  }
-
-  /** Send the first `length` bytes of the TX buffer at `offset` (from getTxBuffer()) to the destination; the buffer is the host's afterwards. */
-  sendNoCopy(offset: number, length: number): void {
-    const host = this.host;
-    if (host === null) throw this.closed();
-    host.sendNoCopy(this, this.destination, offset, length);
-  }
-
-  /**
-   * Send the first `length` bytes of the TX buffer at `offset` (from getTxBuffer()) to
-   * `destination`. EBADF for a buffer not obtained (or already sent or released), EMSGSIZE for a
-   * length beyond the buffer's room (the buffer then stays obtained), EINVAL without a destination,
-   * EPIPE when the host reset the device since.
-   */
-  sendToNoCopy(destination: number, offset: number, length: number): void {
-    const host = this.host;
-    if (host === null) throw this.closed();
-    host.sendNoCopy(this, destination, offset, length);
-  }
-
-  /** Give back the TX buffer at `offset` (from getTxBuffer()) without sending it (the remote keeps it for its next send); EBADF when not obtained or already given back. */
-  releaseTxBuffer(offset: number): void {
-    const host = this.host;
-    if (host === null) throw this.closed();
-    host.releaseTxBuffer(this, offset);
-  }
-
-  /** Withdraw the endpoint (NS destroy if it was announced); calling it again does nothing. Buffers it holds are released. */
+  /** Withdraw the endpoint (NS destroy if it was announced); calling it again does nothing. Buffers it holds (zero-copy) are released. */
   close(): void {
     const host = this.host;
     if (host === null) return;

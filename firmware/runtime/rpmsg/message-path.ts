@@ -98,10 +98,6 @@ export interface MessagePath {
   readonly currentMessage: (endpoint: Endpoint, target: Uint8Array | undefined) => Uint8Array | number;
   /** Deliver one checked message to `endpoint` (the full code's delivery, with its own try); true when the app held the buffer. */
   deliver(endpoint: Endpoint, head: number, bufferOffset: number, bufferLength: number, payload: number, source: number): boolean;
-  /** Zero-copy (EndpointHost): hold the message being delivered; its payload's offset in the window (EOPNOTSUPP until zero-copy is enabled). */
-  readonly hold: (endpoint: Endpoint) => number;
-  /** Zero-copy (EndpointHost): release a held RX buffer (the one being delivered: only un-held, the pass returns it; else zero-copy's release). */
-  readonly release: (endpoint: Endpoint, offset: number) => void;
   /** Link zero-copy in (zero-copy.ts enableZeroCopy): `create` gets what it needs of the path; returns it. */
   installZeroCopy(create: (path: ZeroCopyPath) => ZeroCopy): ZeroCopy;
   /** Release every buffer `endpoint` holds (it is closing). */
@@ -112,31 +108,17 @@ export interface MessagePath {
   heldCounts(): { receive: number; transmit: number; spare: number };
 }
 
-/** What zero-copy.ts gets of the path: where to say how many TX buffers it keeps (the one-pass send leaves those to the full send). */
+/** What zero-copy.ts gets of the path: where to say how many TX buffers it keeps (the one-pass send leaves those to the full send), hold and release (they need the message being delivered). */
 export interface ZeroCopyPath {
   setSpares(count: number): void;
-}
-
-/** What an app gets from enableZeroCopy (zero-copy.ts): the window its zero-copy offsets index. */
-export interface ZeroCopyWindow {
-  /**
-   * The whole shared window of the current session as one `Uint8Array` (empty while the host is
-   * not attached): `hold()` and `getTxBuffer()` return offsets into it. Read it again after a host
-   * reset (the next session may map another window, as vhost-user does); reading it per message
-   * is one property read.
-   */
-  readonly bytes: Uint8Array;
-  /**
-   * The payload room of the TX buffer at `offset` that `endpoint` obtained with getTxBuffer (496
-   * with Linux's 512-byte buffers), or -1 when it has no TX buffer there.
-   */
-  txSize(endpoint: Endpoint, offset: number): number;
+  readonly hold: (endpoint: Endpoint) => number;
+  readonly release: (endpoint: Endpoint, offset: number) => void;
 }
 
 /** Zero-copy's side (zero-copy.ts): told of sessions, held buffers, closing endpoints; gives its kept TX buffers to the full send. */
 export interface ZeroCopy {
-  /** What enableZeroCopy gives the app: the window the offsets index. */
-  readonly window: ZeroCopyWindow;
+  /** What enableZeroCopy gives the app (zero-copy.ts RpmsgZeroCopy). */
+  readonly api: object;
   /** A new session (`fast`: a coherent window, the rings taken and returned inline). */
   attach(receive: VringDevice, transmit: VringDevice, memory: SharedMemory, fast: boolean): void;
   detach(): void;
@@ -151,11 +133,6 @@ export interface ZeroCopy {
   readonly getTxBuffer: (endpoint: Endpoint, wait: boolean) => number;
   readonly sendNoCopy: (endpoint: Endpoint, destination: number, offset: number, length: number) => void;
   readonly releaseTxBuffer: (endpoint: Endpoint, offset: number) => void;
-}
-
-/** The error of a zero-copy call in firmware that did not enable it. */
-export function zeroCopyNotEnabled(): RpmsgError {
-  return new RpmsgError('EOPNOTSUPP', 'zero-copy is not enabled in this firmware: call enableZeroCopy(rpmsg) from firmware/runtime/rpmsg/zero-copy.ts once in the app (firmware without it does not carry its code)');
 }
 
 /** Create the message path of `device`. */
@@ -326,7 +303,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
             deliveringBufferOffset = offset;
             deliveringBufferLength = bufferLength;
             deliveringLength = payload;
-            endpoint!.onReadable(payload, source); // a method call: `this` is the endpoint
+            endpoint!.onReadable(payload, source, offset + RPMSG_HDR_SIZE); // a method call: `this` is the endpoint
             deliveringTo = null;
           }
           // Detached from inside the callback: the ring is the old host's; a used entry now would corrupt the next one's.
@@ -467,12 +444,14 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   let spares = 0;
   let attachedMemory: SharedMemory | null = null;
 
+  // Zero-copy's hold and release (zero-copy.ts gets them through ZeroCopyPath): they need the message being delivered.
   const hold = (endpoint: Endpoint): number => {
-    if (zeroCopy === null) throw zeroCopyNotEnabled();
-    if (deliveringTo !== endpoint || receive === null) {
+    if (deliveringTo !== endpoint || receive === null || deliveringHead < 0) {
+      if (endpoint == null || typeof endpoint.describe !== 'function') throw new RpmsgError('EINVAL', `hold(): the argument must be the Endpoint whose onReadable is running, not ${endpoint === null ? 'null' : typeof endpoint}`);
+      if (deliveringTo === endpoint) throw new RpmsgError('EPIPE', `hold() on ${endpoint.describe()}: the endpoint was closed in its onReadable callback; nothing can be held`);
       throw new RpmsgError('EINVAL', `hold() on ${endpoint.describe()} outside its onReadable callback; only the message being delivered can be held`);
     }
-    if (deliveringHeld) throw new RpmsgError('EALREADY', `hold() twice for the same message on ${endpoint.describe()}; use the view the first hold() returned`);
+    if (deliveringHeld) throw new RpmsgError('EALREADY', `hold() twice for the same message on ${endpoint.describe()}; use the offset the first hold() returned`);
     // Recorded by zero-copy only if still held when onReadable returns (keepHeld): a release in the
     // callback itself only clears the flag, and the pass returns the buffer as usual.
     deliveringHeld = true;
@@ -480,12 +459,11 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   };
 
   const release = (endpoint: Endpoint, offset: number): void => {
-    if (zeroCopy === null) throw zeroCopyNotEnabled();
     if (deliveringHeld && deliveringTo === endpoint && offset === deliveringBufferOffset + RPMSG_HDR_SIZE) {
       deliveringHeld = false;
       return;
     }
-    zeroCopy.release(endpoint, offset);
+    zeroCopy!.release(endpoint, offset);
   };
 
   /** onReadable returned with the message held: zero-copy keeps it (stale when the host went away meanwhile: `ring` is no longer the session's). */
@@ -562,7 +540,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       deliveringHeld = false;
       const ring = receive!;
       try {
-        endpoint.onReadable!(payload, source);
+        endpoint.onReadable!(payload, source, bufferOffset + RPMSG_HDR_SIZE);
       } catch (error) {
         appErrors.exception(error, { callback: 'onReadable', endpoint });
       } finally {
@@ -571,16 +549,17 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       if (deliveringHeld) keepHeld(endpoint, ring);
       return deliveringHeld;
     },
-    hold,
-    release,
     installZeroCopy(create) {
-      zeroCopy = create({ setSpares(count) { spares = count; } });
+      zeroCopy = create({ setSpares(count) { spares = count; }, hold, release });
       if (receive !== null && transmit !== null) zeroCopy.attach(receive, transmit, attachedMemory!, fast);
       return zeroCopy;
     },
     releaseAll(endpoint) {
-      // The message being delivered, held: the pass returns it.
-      if (deliveringTo === endpoint) deliveringHeld = false;
+      // The message being delivered, held: the pass returns it; no hold() of it after this (deliveringHead -1).
+      if (deliveringTo === endpoint) {
+        deliveringHeld = false;
+        deliveringHead = -1;
+      }
       if (zeroCopy !== null) zeroCopy.releaseAll(endpoint);
     },
     takeSpareTransmitBuffer(ring, length) {

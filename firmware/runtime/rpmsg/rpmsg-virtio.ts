@@ -29,14 +29,10 @@ import { AppErrors, type AppCallbackSite } from '../app-errors.ts';
 import { Endpoint, type EndpointHost, type EndpointOptions } from './endpoint.ts';
 import { EndpointTable } from './endpoint-table.ts';
 import { NameService, type NameServiceTransmitter } from './name-service.ts';
-import { createMessagePath, PHASE_AFTER_MESSAGE, PHASE_AFTER_REARM, type FullMessagePath, type MessagePath, type ReceivePhase, type RpmsgStatistics, type ZeroCopy, type ZeroCopyPath, zeroCopyNotEnabled } from './message-path.ts';
+import { createMessagePath, PHASE_AFTER_MESSAGE, PHASE_AFTER_REARM, type FullMessagePath, type MessagePath, type ReceivePhase, type RpmsgStatistics, type ZeroCopy, type ZeroCopyPath } from './message-path.ts';
 
 export type { RpmsgStatistics } from './message-path.ts';
 
-/** The zero-copy calls of a device whose app has not called enableZeroCopy. */
-const notEnabled = (): never => {
-  throw zeroCopyNotEnabled();
-};
 
 const VIRTIO_RPMSG_F_NS_MASK = 1;
 /** VIRTIO_RING_F_EVENT_IDX (bit 29) in the negotiated features. */
@@ -62,16 +58,6 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
   readonly transmit: (source: number, destination: number, data: Uint8Array, length: number, wait: boolean) => void;
   /** EndpointHost: the message being delivered (view, or copied into `target`). */
   readonly currentMessage: (endpoint: Endpoint, target: Uint8Array | undefined) => Uint8Array | number;
-  /**
-   * EndpointHost, zero-copy (zero-copy.ts, docs/ZERO-COPY.md): hold the message being delivered,
-   * release a held RX buffer; a TX buffer's payload area to fill in place, its send, its release
-   * unsent. EOPNOTSUPP until the app calls enableZeroCopy(rpmsg).
-   */
-  readonly hold: (endpoint: Endpoint) => number;
-  readonly release: (endpoint: Endpoint, offset: number) => void;
-  getTxBuffer: (endpoint: Endpoint, wait: boolean) => number = notEnabled;
-  sendNoCopy: (endpoint: Endpoint, destination: number, offset: number, length: number) => void = notEnabled;
-  releaseTxBuffer: (endpoint: Endpoint, offset: number) => void = notEnabled;
   /** True between DRIVER_OK and a host reset (a field, not a getter: read at every service pass). */
   attached = false;
   private receiveRing: VringDevice | null = null;
@@ -123,8 +109,6 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
     this.service = this.path.service;
     this.transmit = this.path.transmit;
     this.currentMessage = this.path.currentMessage;
-    this.hold = this.path.hold;
-    this.release = this.path.release;
   }
 
   // The full code of the message path (message-path.ts runs the common case and hands over to these).
@@ -387,9 +371,6 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
     if (this.zeroCopy !== null) return this.zeroCopy;
     const zeroCopy = this.path.installZeroCopy((path) => create(path, this, this.platform));
     this.zeroCopy = zeroCopy;
-    this.getTxBuffer = zeroCopy.getTxBuffer;
-    this.sendNoCopy = zeroCopy.sendNoCopy;
-    this.releaseTxBuffer = zeroCopy.releaseTxBuffer;
     return zeroCopy;
   }
 

@@ -22,17 +22,75 @@ import type { PlatformCommon } from '../platform.ts';
 import type { Rpmsg } from '../runtime.ts';
 import type { Endpoint } from './endpoint.ts';
 import type { VringDevice } from '../virtio/vring-device.ts';
-import type { FullMessagePath, ZeroCopy, ZeroCopyPath, ZeroCopyWindow } from './message-path.ts';
+import type { FullMessagePath, ZeroCopy, ZeroCopyPath } from './message-path.ts';
 import type { RpmsgVirtio } from './rpmsg-virtio.ts';
 
 /** Descriptor flags the rpmsg buffers must not have (single descriptors only). */
 const DESC_CHAINED = VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT;
 
-export type { ZeroCopyWindow };
+/**
+ * Zero-copy for the endpoints of one rpmsg device (enableZeroCopy): functions that take the
+ * endpoint, as OpenAMP's rpmsg_hold_rx_buffer(ept, ...) do (one call each: no method of Endpoint, so
+ * firmware that does not enable zero-copy carries none of it), over the shared window `bytes`.
+ * A buffer is named by its payload's offset in `bytes`.
+ */
+export interface RpmsgZeroCopy {
+  /**
+   * The whole shared window of the current session as one `Uint8Array` (empty while the host is
+   * not attached): the offsets index it. Read it again after a host reset (the next session may
+   * map another window, as vhost-user does); reading it per message is one property read. Writing
+   * outside the buffers you hold or obtained corrupts the rings: bounds are yours to keep.
+   */
+  readonly bytes: Uint8Array;
+  /**
+   * Inside `endpoint`'s onReadable: keep the message's RX buffer past the callback instead of
+   * returning it to the host. Returns the offset of its payload (`count` bytes) in `bytes`, valid
+   * until release(endpoint, offset). EINVAL outside onReadable, EALREADY twice for one message,
+   * EPIPE on an endpoint closed in the callback.
+   */
+  readonly hold: (endpoint: Endpoint) => number;
+  /**
+   * A TX buffer to fill in place: the offset of its payload area in `bytes` (room for txSize(),
+   * 496 bytes with Linux's 512-byte buffers). Waits up to sendTimeout for a buffer as send() does
+   * (ERESTARTSYS); with `wait` false fails at once with ENOMEM (onWritable follows). EPIPE while
+   * the host is not attached or for a closed endpoint.
+   */
+  readonly getTxBuffer: (endpoint: Endpoint, wait?: boolean) => number;
+  /**
+   * Give a held RX buffer back to the host. Released in its own onReadable, the buffer goes back
+   * with the others when the callback returns (nothing more to do); later, at once. EBADF for an
+   * offset the endpoint does not hold (released already, never held). Do not touch its bytes afterwards.
+   */
+  readonly release: (endpoint: Endpoint, offset: number) => void;
+  /**
+   * Send the first `length` bytes of the TX buffer at `offset` to `destination`; the buffer is the
+   * host's afterwards. EBADF for a buffer not obtained by the endpoint (or already sent or given
+   * back), EMSGSIZE for a length that is not an integer from 0 to its room, EINVAL without a
+   * destination (both leave the buffer obtained), EPIPE when the host reset the device since.
+   */
+  readonly sendToNoCopy: (endpoint: Endpoint, destination: number, offset: number, length: number) => void;
+  /** sendToNoCopy to the endpoint's destination. */
+  readonly sendNoCopy: (endpoint: Endpoint, offset: number, length: number) => void;
+  /** Give back an obtained TX buffer unsent (the remote keeps it for its next send: on the used ring it would read as a message). EBADF when not obtained or given back already. */
+  readonly releaseTxBuffer: (endpoint: Endpoint, offset: number) => void;
+  /** The payload room of the TX buffer at `offset` that `endpoint` obtained (496 with Linux), or -1 when it has none there. */
+  readonly txSize: (endpoint: Endpoint, offset: number) => number;
+}
 
-/** Turn zero-copy on for the endpoints of `rpmsg` (once, at boot; again returns the same window). */
-export function enableZeroCopy(rpmsg: Rpmsg): ZeroCopyWindow {
-  return (rpmsg as unknown as { device: RpmsgVirtio }).device.enableZeroCopy(createZeroCopy).window;
+/** Turn zero-copy on for the endpoints of `rpmsg` (once, at boot; again returns the same object). */
+export function enableZeroCopy(rpmsg: Rpmsg): RpmsgZeroCopy {
+  return (rpmsg as unknown as { device: RpmsgVirtio }).device.enableZeroCopy(createZeroCopy).api as RpmsgZeroCopy;
+}
+
+/** An Endpoint's device, null once closed (its private field: one property read, where `open` is a getter call). */
+const hostOf = (endpoint: Endpoint): unknown => (endpoint as unknown as { host: unknown }).host;
+
+/** The refusal of a zero-copy call on something that is not an open endpoint. */
+function notOpen(what: string, endpoint: Endpoint | null | undefined): RpmsgError {
+  if (endpoint === null || endpoint === undefined || hostOf(endpoint) === undefined) {
+    return new RpmsgError('EINVAL', `${what}: the first argument must be the Endpoint (rpmsg.createEndpoint), not ${endpoint === null ? 'null' : typeof endpoint}`);
+  }
+  return new RpmsgError('EPIPE', `${what} on ${endpoint.describe()}: the endpoint is closed; create a new Endpoint`);
 }
 
 /** Zero-copy's state and calls for one device (given to RpmsgVirtio.enableZeroCopy). */
@@ -112,13 +170,24 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
   const staleEndpoints: Endpoint[] = [];
   const staleOffsets: number[] = [];
 
-  const window: { bytes: Uint8Array; txSize(endpoint: Endpoint, offset: number): number } = { bytes: new Uint8Array(0), txSize: (endpoint: Endpoint, offset: number): number => {
-    spill();
-    const i = findObtained(endpoint, offset);
-    if (i < 0) return -1;
-    const room = txBufferLength[txHeldHeads[i]] - RPMSG_HDR_SIZE;
-    return room > RPMSG_MTU ? RPMSG_MTU : room;
-  } };
+  /** The message being delivered is the path's: hold and release are its (ZeroCopyPath). */
+  const api = {
+    bytes: new Uint8Array(0) as Uint8Array,
+    hold: path.hold,
+    // Set below, once the functions exist (the object's properties in this order: XS looks them up in creation order).
+    getTxBuffer: null as unknown as (endpoint: Endpoint, wait?: boolean) => number,
+    release: path.release,
+    sendToNoCopy: null as unknown as (endpoint: Endpoint, destination: number, offset: number, length: number) => void,
+    sendNoCopy: (endpoint: Endpoint, offset: number, length: number): void => sendNoCopy(endpoint, endpoint == null ? RPMSG_ADDR_ANY : endpoint.destination, offset, length),
+    releaseTxBuffer: null as unknown as (endpoint: Endpoint, offset: number) => void,
+    txSize: (endpoint: Endpoint, offset: number): number => {
+      spill();
+      const i = findObtained(endpoint, offset);
+      if (i < 0) return -1;
+      const room = txBufferLength[txHeldHeads[i]] - RPMSG_HDR_SIZE;
+      return room > RPMSG_MTU ? RPMSG_MTU : room;
+    },
+  };
 
   /** Forget the stale buffer (endpoint, offset) if there is one; true when there was. */
   const forgetStale = (endpoint: Endpoint, offset: number): boolean => {
@@ -161,10 +230,12 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
       }
       return;
     }
+    if (endpoint == null || hostOf(endpoint) == null) throw notOpen('release()', endpoint);
     if (!forgetStale(endpoint, offset)) throw notHeld('release()', endpoint, offset);
   };
 
-  const getTxBuffer = (endpoint: Endpoint, wait: boolean): number => {
+  const getTxBuffer = (endpoint: Endpoint, wait = true): number => {
+    if (endpoint == null || (endpoint as unknown as { host: unknown }).host == null) throw notOpen('getTxBuffer()', endpoint);
     const ring = txRing;
     if (ring === null) throw new RpmsgError('EPIPE', 'the host has not set DRIVER_OK (or reset the device); wait until it is up');
     let head = -1;
@@ -230,6 +301,7 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
       spill();
       const i = findObtained(endpoint, offset);
       if (i < 0) {
+        if (endpoint == null || hostOf(endpoint) == null) throw notOpen('sendNoCopy()', endpoint);
         if (forgetStale(endpoint, offset)) {
           throw new RpmsgError('EPIPE', `sendNoCopy() on ${endpoint.describe()}: the host reset the device since the TX buffer was obtained; the buffer is gone and the message was not sent`);
         }
@@ -285,6 +357,7 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
     spill();
     const i = findObtained(endpoint, offset);
     if (i < 0) {
+      if (endpoint == null || hostOf(endpoint) == null) throw notOpen('releaseTxBuffer()', endpoint);
       if (!forgetStale(endpoint, offset)) throw notHeld('releaseTxBuffer()', endpoint, offset);
       return;
     }
@@ -294,8 +367,12 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
     path.setSpares(spareCount);
   };
 
+  api.getTxBuffer = getTxBuffer;
+  api.sendToNoCopy = sendNoCopy;
+  api.releaseTxBuffer = releaseTxBuffer;
+
   return {
-    window,
+    api,
     release,
     getTxBuffer,
     sendNoCopy,
@@ -336,7 +413,7 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
       txUsedEvent = transmit.usedEventHalf;
       txNotifyId = transmit.notifyId;
       txKnownAvail = transmit.lastAvail;
-      window.bytes = memory.bytes;
+      api.bytes = memory.bytes;
       words = memory.words;
       dataView = memory.view;
       base = memory.base;
@@ -361,7 +438,7 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
       spill();
       rxRing = null;
       txRing = null;
-      window.bytes = new Uint8Array(0);
+      api.bytes = new Uint8Array(0);
       // Buffers held of the old session: a release of one only forgets it, a send of one is EPIPE; nothing goes to the next session's rings.
       for (let i = 0; i < rxHeldCount; i++) {
         const head = rxHeldHeads[i];
