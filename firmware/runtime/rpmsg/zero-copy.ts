@@ -202,8 +202,13 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
     return false;
   };
 
-  const notHeld = (what: string, endpoint: Endpoint, offset: unknown): RpmsgError =>
-    new RpmsgError('EBADF', `${what} on ${endpoint.describe()}: ${typeof offset === 'number' ? `offset ${offset} is not a buffer the endpoint holds (released or sent already, or never obtained from it); a buffer is released or sent once` : `takes the offset hold() or getTxBuffer() returned, not a ${offset === null ? 'null' : typeof offset}`}`);
+  const notHeld = (what: string, endpoint: Endpoint, offset: unknown): RpmsgError => {
+    if (typeof offset !== 'number') {
+      const kind = offset === null ? 'null' : typeof offset;
+      return new RpmsgError('EBADF', `${what} on ${endpoint.describe()}: takes the offset hold() or getTxBuffer() returned, not a ${kind}`);
+    }
+    return new RpmsgError('EBADF', `${what} on ${endpoint.describe()}: offset ${offset} is not a buffer the endpoint holds (released or sent already, or never obtained from it); a buffer is released or sent once`);
+  };
 
   const release = (endpoint: Endpoint, offset: number): void => {
     for (let i = rxHeldCount - 1; i >= 0; i--) {
