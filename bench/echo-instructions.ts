@@ -23,8 +23,10 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PLUGIN_SOURCE = join(root, 'bench/insn-plugin.c');
 const PLUGIN = join(root, 'build/bench/xsbench-plugin.so');
 const ECHO_SERVICE = 'rpmsg-client-sample';
-/** The bench app's zero-copy echo (firmware/apps/echo/main.ts zeroCopyEchoApp). */
+/** The bench app's zero-copy echo (firmware/apps/echo/zero-copy-echo.ts zeroCopyEchoApp: the payload read where it is). */
 const ZERO_COPY_SERVICE = 'rpmsg-zero-copy-echo';
+/** The same with the RX buffer held and released (zeroCopyHeldEchoApp). */
+const ZERO_COPY_HELD_SERVICE = 'rpmsg-zero-copy-held-echo';
 const CONTROL_SERVICE = 'xs-bench-control';
 
 /** Builds the TCG plugin with plain gcc into build/bench/ (skipped when up to date); returns its path. */
@@ -154,8 +156,10 @@ export interface Heap { slots: number; chunks: number; allocated: number; peak: 
 /** Result of measureEchoes. */
 export interface EchoResult {
   sizes: SizeResult[];
-  /** The same echoes through the zero-copy API (hold, getTxBuffer, sendToNoCopy, release); [] when not measured. */
+  /** The same echoes through the zero-copy API (the payload in place, getTxBuffer, copyWithin, sendToNoCopy); [] when not measured. */
   zeroCopy: SizeResult[];
+  /** The zero-copy echo that also holds and releases its RX buffer; [] when not measured. */
+  zeroCopyHeld: SizeResult[];
   batches: BatchResult[];
   /** Which engine: the patches applied and whether the hot files were -O2. */
   engine: { patches: string[]; hotFiles: boolean; hotFileList: string[] };
@@ -174,8 +178,9 @@ export interface EchoResult {
   heapAfter: Heap;
   /** Bytes allocated per echo, from the heap in use across 10 echoes without a collection (null if one ran). */
   allocatedPerEcho: { size: number; slots: number; chunks: number }[] | null;
-  /** The same for the zero-copy echo. */
+  /** The same for the zero-copy echoes. */
   allocatedPerZeroCopyEcho: { size: number; slots: number; chunks: number }[] | null;
+  allocatedPerZeroCopyHeldEcho: { size: number; slots: number; chunks: number }[] | null;
   warmup: number;
 }
 
@@ -269,6 +274,7 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
 
   let echoDevice: RpmsgDevice | null = null;
   let zeroCopyDevice: RpmsgDevice | null = null;
+  let zeroCopyHeldDevice: RpmsgDevice | null = null;
   let controlDevice: RpmsgDevice | null = null;
   const zeroCopy = options.zeroCopy ?? true;
   const replies: Uint8Array[] = [];
@@ -282,16 +288,18 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
     beforeBoot(host) {
       host.rpmsg.registerRpmsgDriver(driver('xs_bench_echo', ECHO_SERVICE, (d) => { echoDevice = d; }));
       host.rpmsg.registerRpmsgDriver(driver('xs_bench_zero_copy', ZERO_COPY_SERVICE, (d) => { zeroCopyDevice = d; }));
+      host.rpmsg.registerRpmsgDriver(driver('xs_bench_zero_copy_held', ZERO_COPY_HELD_SERVICE, (d) => { zeroCopyHeldDevice = d; }));
       host.rpmsg.registerRpmsgDriver(driver('xs_bench_control', CONTROL_SERVICE, (d) => { controlDevice = d; }));
     },
   });
   try {
-    await until(() => echoDevice?.ept != null && controlDevice?.ept != null && (!zeroCopy || zeroCopyDevice?.ept != null), 'the echo, zero-copy echo and control channels');
+    await until(() => echoDevice?.ept != null && controlDevice?.ept != null && (!zeroCopy || (zeroCopyDevice?.ept != null && zeroCopyHeldDevice?.ept != null)), 'the echo, zero-copy echoes and control channels');
     // Our own endpoints on both channels, so replies come back to this callback.
     const onReply = (_device: RpmsgDevice, data: Uint8Array) => { replies.push(data.slice()); poke(); };
     const echoEndpoint = createEndpoint(echoDevice!, onReply);
     const controlEndpoint = createEndpoint(controlDevice!, onReply);
     const zeroCopyEndpoint = zeroCopy ? createEndpoint(zeroCopyDevice!, onReply) : null;
+    const zeroCopyHeldEndpoint = zeroCopy ? createEndpoint(zeroCopyHeldDevice!, onReply) : null;
 
     /**
      * One strict round trip; returns [message pass, refill pass]. The refill pass is null when the
@@ -330,6 +338,7 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
 
     for (const size of sizes) for (let i = 0; i < warmup; i++) await echo(payloadOf(size, i));
     if (zeroCopyEndpoint) for (const size of sizes) for (let i = 0; i < warmup; i++) await echo(payloadOf(size, i), zeroCopyEndpoint);
+    if (zeroCopyHeldEndpoint) for (const size of sizes) for (let i = 0; i < warmup; i++) await echo(payloadOf(size, i), zeroCopyHeldEndpoint);
     const heapBefore = await heap(true);
     const measureSizes = async (endpoint: typeof echoEndpoint, what: string): Promise<SizeResult[]> => {
     const results: SizeResult[] = [];
@@ -375,6 +384,7 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
     };
     const results = await measureSizes(echoEndpoint, '');
     const zeroCopyResults = zeroCopyEndpoint ? await measureSizes(zeroCopyEndpoint, 'zero-copy ') : [];
+    const zeroCopyHeldResults = zeroCopyHeldEndpoint ? await measureSizes(zeroCopyHeldEndpoint, 'zero-copy held ') : [];
     // Several messages per doorbell: the host queues `n` messages with its doorbell held, then rings once.
     const batches: BatchResult[] = [];
     const single = results.find((r) => r.size === 16)?.perEchoWithoutCollection ?? null;
@@ -447,9 +457,11 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
     };
     const allocatedPerEcho = options.skipAllocation ? null : await allocationOf(echoEndpoint);
     const allocatedPerZeroCopyEcho = options.skipAllocation || !zeroCopyEndpoint ? null : await allocationOf(zeroCopyEndpoint);
+    const allocatedPerZeroCopyHeldEcho = options.skipAllocation || !zeroCopyHeldEndpoint ? null : await allocationOf(zeroCopyHeldEndpoint);
     return {
       sizes: results,
       zeroCopy: zeroCopyResults,
+      zeroCopyHeld: zeroCopyHeldResults,
       batches,
       engine,
       elf,
@@ -463,6 +475,7 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
       heapAfter,
       allocatedPerEcho,
       allocatedPerZeroCopyEcho,
+      allocatedPerZeroCopyHeldEcho,
       warmup,
     };
   } finally {
@@ -550,17 +563,24 @@ export function report(result: EchoResult): string {
     const perByte = (x: number, y: number) => ((y - x) / (b.size - a.size)).toFixed(2);
     lines.push(pad([`per byte ${a.size}->${b.size}`, perByte(a.perEcho, b.perEcho), perByte(a.perEchoWithoutCollection, b.perEchoWithoutCollection), '', '', '', '']));
   }
-  if (result.zeroCopy.length > 0) {
+  const zeroCopyTable = (rows: SizeResult[], title: string) => {
     lines.push('');
-    lines.push(pad(['zero-copy echo', 'instr/echo', 'without GC', 'vs copying', 'message pass', 'refill pass', 'wall s']));
-    for (const s of result.zeroCopy) {
+    lines.push(pad([title, 'instr/echo', 'without GC', 'vs copying', 'message pass', 'refill pass', 'wall s']));
+    for (const s of rows) {
       const copying = result.sizes.find((c) => c.size === s.size);
       const delta = copying === undefined ? '' : `${s.perEcho - copying.perEcho >= 0 ? '+' : ''}${group(s.perEcho - copying.perEcho)}`;
       const refill = s.refillPasses.count === 0 ? 'none' : `${s.refillPasses.count}x ${group(s.refillPasses.min)}..${group(s.refillPasses.max)}`;
       lines.push(pad([`${s.size} B x ${s.echoes}`, s.perEcho.toFixed(1), s.perEchoWithoutCollection.toFixed(1), delta, `${group(s.messagePasses.min)}..${group(s.messagePasses.max)}`, refill, (s.wallMs / 1000).toFixed(2)]));
     }
-    lines.push('zero-copy: onReadable holds the RX buffer (hold()), obtains a TX buffer (getTxBuffer()), copies window to window');
-    lines.push('(TypedArray set), releases the RX buffer and sends with sendToNoCopy(): no copy through a JS buffer.');
+  };
+  if (result.zeroCopy.length > 0) {
+    zeroCopyTable(result.zeroCopy, 'zero-copy echo');
+    lines.push('zero-copy: onReadable(count, source, offset) reads the payload where it is, obtains a TX buffer (getTxBuffer),');
+    lines.push('copies window to window (copyWithin on the window\'s one view) and sends it (sendToNoCopy): no JS buffer, no view made.');
+  }
+  if (result.zeroCopyHeld.length > 0) {
+    zeroCopyTable(result.zeroCopyHeld, 'zero-copy, held');
+    lines.push('zero-copy, held: the same with the RX buffer held (hold) and released (release) in the callback.');
   }
   if (result.batches.length > 0) {
     lines.push('');
@@ -605,6 +625,14 @@ export function report(result: EchoResult): string {
   }
   for (const s of result.zeroCopy) {
     lines.push(`${s.size} B zero-copy: XS allocator calls per echo: ${(s.slots / s.echoes).toFixed(2)} slots, ${(s.chunks / s.echoes).toFixed(2)} chunks, ${s.collections} collections`);
+  }
+  if (result.allocatedPerZeroCopyHeldEcho) {
+    for (const a of result.allocatedPerZeroCopyHeldEcho) {
+      lines.push(`${a.size} B zero-copy held: XS heap allocated per echo: ${a.slots.toFixed(1)} bytes of slots + ${a.chunks.toFixed(1)} bytes of chunks`);
+    }
+  }
+  for (const s of result.zeroCopyHeld) {
+    lines.push(`${s.size} B zero-copy held: XS allocator calls per echo: ${(s.slots / s.echoes).toFixed(2)} slots, ${(s.chunks / s.echoes).toFixed(2)} chunks, ${s.collections} collections`);
   }
   const { heapBefore: before, heapAfter: after } = result;
   const inUse = (h: Heap) => h.slots + h.chunks;

@@ -21,7 +21,7 @@ export interface HistoryEntry {
   label: string;
   /** Guest instructions per echo by payload size (bytes -> instructions), qemu-mps2. */
   perEcho: Record<string, number>;
-  /** The same echoes through the zero-copy API (hold, getTxBuffer, sendToNoCopy), by payload size. */
+  /** The same echoes through the zero-copy API, by payload size (up to 2241908: hold/getTxBuffer/set/sendToNoCopy with a view per buffer; since: in place, getTxBuffer/copyWithin/sendToNoCopy over window offsets). */
   zeroCopyPerEcho?: Record<string, number>;
   /** 16 B messages per doorbell: instructions per message and marginal cost, by batch size. */
   batches?: Record<string, { perMessage: number; marginal: number }>;
@@ -65,7 +65,7 @@ export function historyMarkdown(entries: HistoryEntry[]): string {
     'Guest instructions per echo on the Cortex-M3 (qemu-mps2, exact TCG plugin count, no refill pass), by payload size;',
     '16 B messages several per doorbell (instructions per message / marginal cost of one more); posix round trips',
     '(host simulator <-> posix remote, 16 B, wall-clock figures from a shared, loaded machine) and CPU microseconds',
-    'per round trip of each process; zero-copy: the same echo through hold/getTxBuffer/sendToNoCopy (docs/ZERO-COPY.md).',
+    'per round trip of each process; zero-copy: the same echo zero-copy (docs/ZERO-COPY.md; up to 2241908 through hold/getTxBuffer/set/release/sendToNoCopy with a view per buffer, since then in place over window offsets: getTxBuffer, copyWithin, sendToNoCopy).',
     'Entries without a commit come from docs/BENCHMARKS.md\'s earlier history.',
     '',
     `| commit | date | change / engine | ${SIZES.map((s) => `${s} B`).join(' | ')} | 8/doorbell | 64/doorbell | zero-copy 16 B | zero-copy 496 B | posix rt/s | host us/rt | remote us/rt | text |`,

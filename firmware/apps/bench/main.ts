@@ -5,7 +5,7 @@
  */
 import type { Rpmsg, RuntimeOptions } from '../../runtime/runtime.ts';
 import echoApp from '../echo/main.ts';
-import { zeroCopyEchoApp } from '../echo/zero-copy-echo.ts';
+import { zeroCopyEchoApp, zeroCopyHeldEchoApp } from '../echo/zero-copy-echo.ts';
 
 /** The channel the host asks for heap figures on. */
 export const BENCH_CONTROL_SERVICE = 'xs-bench-control';
@@ -28,6 +28,7 @@ export const runtimeOptions: RuntimeOptions = { pollWhileRunning: NO_POLL_MS, po
 export default function benchApp(rpmsg: Rpmsg): void {
   echoApp(rpmsg);
   zeroCopyEchoApp(rpmsg); // "rpmsg-zero-copy-echo": the zero-copy figures beside the copying ones
+  zeroCopyHeldEchoApp(rpmsg); // "rpmsg-zero-copy-held-echo": the same with the RX buffer held and released
   const heap = typeof platform === 'undefined' ? undefined : platform.heap;
   // A control message: byte 0 = 1 collects garbage first. Reply: slots, chunks, allocated, then the
   // peak XS heap in use, the malloc and C-stack high-water marks and the stack size (i32, -1: not known); little endian.

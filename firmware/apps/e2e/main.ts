@@ -8,6 +8,7 @@ import { RpmsgError } from '../../../wire/errors.ts';
 import { RPMSG_MTU } from '../../../wire/rpmsg.ts';
 import echoApp from '../echo/main.ts';
 import { zeroCopyEchoApp } from '../echo/zero-copy-echo.ts';
+import { enableZeroCopy } from '../../runtime/rpmsg/zero-copy.ts';
 import { utf8Decode, utf8Encode } from '../../runtime/text.ts';
 
 /** The XS platform object, on native targets only (in-process has none). */
@@ -165,24 +166,25 @@ export default function e2eApp(rpmsg: Rpmsg): void {
  * and sent. (A buffer held when the host resets is released without effect: its ring is gone.)
  */
 function zeroCopyDeferred(rpmsg: Rpmsg): void {
-  const held: Uint8Array[] = [];
+  const zc = enableZeroCopy(rpmsg);
+  const held: number[] = [];
   let releasing = false;
-  rpmsg.createEndpoint({
+  const endpoint = rpmsg.createEndpoint({
     name: ZERO_COPY_DEFERRED_SERVICE,
     onReadable(count, source) {
-      const message = this.hold();
+      const message = zc.hold(this);
       held.push(message);
-      const unsent = this.getTxBuffer();
-      unsent[0] = 0xee;
-      this.releaseTxBuffer(unsent);
-      const reply = this.getTxBuffer();
-      reply.set(message);
-      this.sendToNoCopy(source, reply, count);
+      const unsent = zc.getTxBuffer(this);
+      zc.bytes[unsent] = 0xee;
+      zc.releaseTxBuffer(this, unsent);
+      const reply = zc.getTxBuffer(this);
+      zc.bytes.copyWithin(reply, message, message + count);
+      zc.sendToNoCopy(this, source, reply, count);
       if (!releasing) {
         releasing = true;
         setTimeout(() => {
           releasing = false;
-          for (const view of held.splice(0)) this.release(view);
+          for (const offset of held.splice(0)) zc.release(endpoint, offset);
         }, 0);
       }
     },

@@ -9,11 +9,6 @@ export interface EndpointHost {
   unbind(endpoint: Endpoint): void;
   transmit(src: number, dst: number, data: Uint8Array, length: number, wait: boolean): void;
   currentMessage(endpoint: Endpoint, target: Uint8Array | undefined): Uint8Array | number;
-  hold(endpoint: Endpoint): Uint8Array;
-  release(endpoint: Endpoint, view: Uint8Array): void;
-  getTxBuffer(endpoint: Endpoint, wait: boolean): Uint8Array;
-  sendNoCopy(endpoint: Endpoint, destination: number, buffer: Uint8Array, length: number): void;
-  releaseTxBuffer(endpoint: Endpoint, buffer: Uint8Array): void;
 }
 
 /** The options object of `new Endpoint(...)`. */
@@ -24,8 +19,12 @@ export interface EndpointOptions {
   address?: number;
   /** Remote address; omit to learn it from the first message the host sends. */
   destination?: number;
-  /** A message arrived: `count` bytes from `source`; call read() before returning. */
-  onReadable?: (this: Endpoint, count: number, source: number) => void;
+  /**
+   * A message arrived: `count` bytes from `source`; call read() before returning. `offset`: where
+   * its payload is in the shared window, for zero-copy (the `bytes` of enableZeroCopy's object,
+   * docs/ZERO-COPY.md: read there during the callback, or hold it).
+   */
+  onReadable?: (this: Endpoint, count: number, source: number, offset: number) => void;
   /** A TX buffer is free again after a send failed with ENOMEM. */
   onWritable?: (this: Endpoint) => void;
   /** The host went away (reset, crash, removal): sends fail until it is back; the endpoint stays open and is announced again then. */
@@ -48,7 +47,7 @@ export class Endpoint {
   destinationLearned: boolean;
   /** Milliseconds a blocking send waits for a TX buffer. */
   readonly sendTimeout: number;
-  onReadable: ((this: Endpoint, count: number, source: number) => void) | undefined;
+  onReadable: ((this: Endpoint, count: number, source: number, offset: number) => void) | undefined;
   onWritable: ((this: Endpoint) => void) | undefined;
   onError: ((this: Endpoint, error: RpmsgError) => void) | undefined;
   /** True after a send failed for want of a buffer, until onWritable is delivered. */
@@ -156,70 +155,7 @@ export class Endpoint {
     host.transmit(source, destination, data, length, false);
   }
 
-  // Zero-copy (docs/ZERO-COPY.md): OpenAMP's rpmsg_hold_rx_buffer / rpmsg_release_rx_buffer and
-  // rpmsg_get_tx_payload_buffer / rpmsg_send_nocopy / rpmsg_release_tx_buffer.
-
-  /**
-   * Inside onReadable: keep the message's RX buffer instead of returning it to the host when the
-   * callback ends, and get its payload as a view into shared memory, valid until release(view).
-   * The host has one buffer fewer to send with until then. EINVAL outside onReadable, EALREADY
-   * when called twice for one message.
-   */
-  hold(): Uint8Array {
-    const host = this.host;
-    if (host === null) throw this.closed();
-    return host.hold(this);
-  }
-
-  /**
-   * Give a held RX buffer back to the host. Do not touch the view afterwards: the host writes its
-   * next message there (XS cannot detach a view into the shared window, see docs/ZERO-COPY.md).
-   * EBADF for a view this endpoint does not hold (released already, or never held).
-   */
-  release(view: Uint8Array): void {
-    const host = this.host;
-    if (host === null) throw this.closed();
-    host.release(this, view);
-  }
-
-  /**
-   * A TX buffer to fill in place: its payload area (496 bytes with Linux's 512-byte buffers) as a
-   * view into shared memory; send it with sendNoCopy/sendToNoCopy or give it back unsent with
-   * releaseTxBuffer. Waits up to sendTimeout for a buffer as send() does (ERESTARTSYS); with
-   * `wait` false fails at once with ENOMEM (onWritable follows when one is free).
-   */
-  getTxBuffer(wait = true): Uint8Array {
-    const host = this.host;
-    if (host === null) throw this.closed();
-    return host.getTxBuffer(this, wait);
-  }
-
-  /** Send the first `length` bytes of a buffer from getTxBuffer() to the destination; the buffer is the host's afterwards. */
-  sendNoCopy(buffer: Uint8Array, length: number): void {
-    const host = this.host;
-    if (host === null) throw this.closed();
-    host.sendNoCopy(this, this.destination, buffer, length);
-  }
-
-  /**
-   * Send the first `length` bytes of a buffer from getTxBuffer() to `destination`. EBADF for a
-   * buffer not obtained (or already sent or released), EMSGSIZE for a length beyond the buffer
-   * (the buffer then stays obtained), EPIPE when the host reset the device since.
-   */
-  sendToNoCopy(destination: number, buffer: Uint8Array, length: number): void {
-    const host = this.host;
-    if (host === null) throw this.closed();
-    host.sendNoCopy(this, destination, buffer, length);
-  }
-
-  /** Give back a buffer from getTxBuffer() without sending it (the remote keeps it for its next send); EBADF when not obtained or already given back. */
-  releaseTxBuffer(buffer: Uint8Array): void {
-    const host = this.host;
-    if (host === null) throw this.closed();
-    host.releaseTxBuffer(this, buffer);
-  }
-
-  /** Withdraw the endpoint (NS destroy if it was announced); calling it again does nothing. Buffers it holds are released. */
+  /** Withdraw the endpoint (NS destroy if it was announced); calling it again does nothing. Buffers it holds (zero-copy) are released. */
   close(): void {
     const host = this.host;
     if (host === null) return;

@@ -98,8 +98,6 @@ export interface MessagePath {
   readonly currentMessage: (endpoint: Endpoint, target: Uint8Array | undefined) => Uint8Array | number;
   /** Deliver one checked message to `endpoint` (the full code's delivery, with its own try); true when the app held the buffer. */
   deliver(endpoint: Endpoint, head: number, bufferOffset: number, bufferLength: number, payload: number, source: number): boolean;
-  /** Zero-copy (EndpointHost): hold the message being delivered (EOPNOTSUPP until zero-copy is enabled). */
-  readonly hold: (endpoint: Endpoint) => Uint8Array;
   /** Link zero-copy in (zero-copy.ts enableZeroCopy): `create` gets what it needs of the path; returns it. */
   installZeroCopy(create: (path: ZeroCopyPath) => ZeroCopy): ZeroCopy;
   /** Release every buffer `endpoint` holds (it is closing). */
@@ -110,29 +108,31 @@ export interface MessagePath {
   heldCounts(): { receive: number; transmit: number; spare: number };
 }
 
-/** What zero-copy.ts gets of the path: where to say how many TX buffers it keeps (the one-pass send leaves those to the full send). */
+/** What zero-copy.ts gets of the path: where to say how many TX buffers it keeps (the one-pass send leaves those to the full send), hold and release (they need the message being delivered). */
 export interface ZeroCopyPath {
   setSpares(count: number): void;
+  readonly hold: (endpoint: Endpoint) => number;
+  readonly release: (endpoint: Endpoint, offset: number) => void;
 }
 
 /** Zero-copy's side (zero-copy.ts): told of sessions, held buffers, closing endpoints; gives its kept TX buffers to the full send. */
 export interface ZeroCopy {
-  attach(receive: VringDevice, transmit: VringDevice, memory: SharedMemory): void;
+  /** What enableZeroCopy gives the app (zero-copy.ts RpmsgZeroCopy). */
+  readonly api: object;
+  /** A new session (`fast`: a coherent window, the rings taken and returned inline). */
+  attach(receive: VringDevice, transmit: VringDevice, memory: SharedMemory, fast: boolean): void;
   detach(): void;
-  /** hold() kept the RX buffer `head` (desc.len `length`) of `endpoint` as `view`. */
-  held(endpoint: Endpoint, view: Uint8Array, head: number, length: number): void;
+  /** onReadable returned with the RX buffer `head` (desc.len `length`) held by `endpoint`, payload at `offset` in the window; `stale`: the host went away meanwhile. */
+  held(endpoint: Endpoint, head: number, length: number, offset: number, stale: boolean): void;
   releaseAll(endpoint: Endpoint): void;
   takeSpare(ring: VringDevice, length: number): number;
   counts(): { receive: number; transmit: number; spare: number };
-  readonly release: (endpoint: Endpoint, view: Uint8Array) => void;
-  readonly getTxBuffer: (endpoint: Endpoint, wait: boolean) => Uint8Array;
-  readonly sendNoCopy: (endpoint: Endpoint, destination: number, view: Uint8Array, length: number) => void;
-  readonly releaseTxBuffer: (endpoint: Endpoint, view: Uint8Array) => void;
-}
-
-/** The error of a zero-copy call in firmware that did not enable it. */
-export function zeroCopyNotEnabled(): RpmsgError {
-  return new RpmsgError('EOPNOTSUPP', 'zero-copy is not enabled in this firmware: call enableZeroCopy(rpmsg) from firmware/runtime/rpmsg/zero-copy.ts once in the app (firmware without it does not carry its code)');
+  /** Messages sent by sendNoCopy (statistics.sent adds them). */
+  sentCount(): number;
+  readonly release: (endpoint: Endpoint, offset: number) => void;
+  readonly getTxBuffer: (endpoint: Endpoint, wait: boolean) => number;
+  readonly sendNoCopy: (endpoint: Endpoint, destination: number, offset: number, length: number) => void;
+  readonly releaseTxBuffer: (endpoint: Endpoint, offset: number) => void;
 }
 
 /** Create the message path of `device`. */
@@ -143,8 +143,8 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   const statistics: RpmsgStatistics = {
     get received() { return received; },
     set received(count: number) { received = count; },
-    get sent() { return sent; },
-    set sent(count: number) { sent = count; },
+    get sent() { return zeroCopy === null ? sent : sent + zeroCopy.sentCount(); },
+    set sent(count: number) { sent = zeroCopy === null ? count : count - zeroCopy.sentCount(); },
     unrouted: 0,
     appErrors: 0,
   };
@@ -303,11 +303,14 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
             deliveringBufferOffset = offset;
             deliveringBufferLength = bufferLength;
             deliveringLength = payload;
-            endpoint!.onReadable(payload, source); // a method call: `this` is the endpoint
+            endpoint!.onReadable(payload, source, offset + RPMSG_HDR_SIZE); // a method call: `this` is the endpoint
             deliveringTo = null;
           }
           // Detached from inside the callback: the ring is the old host's; a used entry now would corrupt the next one's.
-          if (receive !== ring) return;
+          if (receive !== ring) {
+            if (deliveringHeld) keepHeld(endpoint!, ring);
+            return;
+          }
           if (!deliveringHeld) {
             // VringDevice.pushUsed, written out.
             const usedIndex = ring.usedIndex;
@@ -318,6 +321,8 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
             const next = (usedIndex + 1) & 0xffff;
             ring.usedIndex = next;
             rxUsedHalves[1] = next;
+          } else {
+            keepHeld(endpoint!, ring);
           }
           if (device.receivePaused) {
             if (suppressed) ring.enableKicks();
@@ -336,6 +341,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         }
         deliveringTo = null;
         appErrors.exception(error, { callback: 'onReadable', endpoint });
+        if (deliveringHeld) keepHeld(endpoint, ring);
         if (receive !== ring) return;
         if (!deliveringHeld) ring.pushUsed(head, bufferLength);
         if (device.receivePaused) {
@@ -438,17 +444,31 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   let spares = 0;
   let attachedMemory: SharedMemory | null = null;
 
-  const hold = (endpoint: Endpoint): Uint8Array => {
-    if (zeroCopy === null) throw zeroCopyNotEnabled();
-    if (deliveringTo !== endpoint || receive === null) {
+  // Zero-copy's hold and release (zero-copy.ts gets them through ZeroCopyPath): they need the message being delivered.
+  const hold = (endpoint: Endpoint): number => {
+    if (deliveringTo !== endpoint || receive === null || deliveringHead < 0) {
+      if (endpoint == null || typeof endpoint.describe !== 'function') throw new RpmsgError('EINVAL', `hold(): the argument must be the Endpoint whose onReadable is running, not ${endpoint === null ? 'null' : typeof endpoint}`);
+      if (deliveringTo === endpoint) throw new RpmsgError('EPIPE', `hold() on ${endpoint.describe()}: the endpoint was closed in its onReadable callback; nothing can be held`);
       throw new RpmsgError('EINVAL', `hold() on ${endpoint.describe()} outside its onReadable callback; only the message being delivered can be held`);
     }
-    if (deliveringHeld) throw new RpmsgError('EALREADY', `hold() twice for the same message on ${endpoint.describe()}; use the view the first hold() returned`);
-    const start = deliveringBufferOffset + RPMSG_HDR_SIZE;
-    const view = bytes.subarray(start, start + deliveringLength);
-    zeroCopy.held(endpoint, view, deliveringHead, deliveringBufferLength);
+    if (deliveringHeld) throw new RpmsgError('EALREADY', `hold() twice for the same message on ${endpoint.describe()}; use the offset the first hold() returned`);
+    // Recorded by zero-copy only if still held when onReadable returns (keepHeld): a release in the
+    // callback itself only clears the flag, and the pass returns the buffer as usual.
     deliveringHeld = true;
-    return view;
+    return deliveringBufferOffset + RPMSG_HDR_SIZE;
+  };
+
+  const release = (endpoint: Endpoint, offset: number): void => {
+    if (deliveringHeld && deliveringTo === endpoint && offset === deliveringBufferOffset + RPMSG_HDR_SIZE) {
+      deliveringHeld = false;
+      return;
+    }
+    zeroCopy!.release(endpoint, offset);
+  };
+
+  /** onReadable returned with the message held: zero-copy keeps it (stale when the host went away meanwhile: `ring` is no longer the session's). */
+  const keepHeld = (endpoint: Endpoint, ring: VringDevice): void => {
+    zeroCopy!.held(endpoint, deliveringHead, deliveringBufferLength, deliveringBufferOffset + RPMSG_HDR_SIZE, receive !== ring);
   };
 
   const path: MessagePath = {
@@ -493,7 +513,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       cachedEndpoint = null;
       attachedMemory = memory;
       spares = 0;
-      if (zeroCopy !== null) zeroCopy.attach(rx, tx, memory);
+      if (zeroCopy !== null) zeroCopy.attach(rx, tx, memory, isFast);
     },
     detach() {
       receive = null;
@@ -518,29 +538,38 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       deliveringBufferLength = bufferLength;
       deliveringLength = payload;
       deliveringHeld = false;
+      const ring = receive!;
       try {
-        endpoint.onReadable!(payload, source);
+        endpoint.onReadable!(payload, source, bufferOffset + RPMSG_HDR_SIZE);
       } catch (error) {
         appErrors.exception(error, { callback: 'onReadable', endpoint });
       } finally {
         deliveringTo = null;
       }
+      if (deliveringHeld) keepHeld(endpoint, ring);
       return deliveringHeld;
     },
-    hold,
     installZeroCopy(create) {
-      zeroCopy = create({ setSpares(count) { spares = count; } });
-      if (receive !== null && transmit !== null) zeroCopy.attach(receive, transmit, attachedMemory!);
+      zeroCopy = create({ setSpares(count) { spares = count; }, hold, release });
+      if (receive !== null && transmit !== null) zeroCopy.attach(receive, transmit, attachedMemory!, fast);
       return zeroCopy;
     },
     releaseAll(endpoint) {
+      // The message being delivered, held: the pass returns it; no hold() of it after this (deliveringHead -1).
+      if (deliveringTo === endpoint) {
+        deliveringHeld = false;
+        deliveringHead = -1;
+      }
       if (zeroCopy !== null) zeroCopy.releaseAll(endpoint);
     },
     takeSpareTransmitBuffer(ring, length) {
       return zeroCopy === null || spares === 0 ? -1 : zeroCopy.takeSpare(ring, length);
     },
     heldCounts() {
-      return zeroCopy === null ? { receive: 0, transmit: 0, spare: 0 } : zeroCopy.counts();
+      if (zeroCopy === null) return { receive: 0, transmit: 0, spare: 0 };
+      const counts = zeroCopy.counts();
+      if (deliveringHeld && deliveringTo !== null) counts.receive++;
+      return counts;
     },
   };
   return path;

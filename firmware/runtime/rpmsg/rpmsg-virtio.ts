@@ -29,14 +29,10 @@ import { AppErrors, type AppCallbackSite } from '../app-errors.ts';
 import { Endpoint, type EndpointHost, type EndpointOptions } from './endpoint.ts';
 import { EndpointTable } from './endpoint-table.ts';
 import { NameService, type NameServiceTransmitter } from './name-service.ts';
-import { createMessagePath, PHASE_AFTER_MESSAGE, PHASE_AFTER_REARM, type FullMessagePath, type MessagePath, type ReceivePhase, type RpmsgStatistics, type ZeroCopy, type ZeroCopyPath, zeroCopyNotEnabled } from './message-path.ts';
+import { createMessagePath, PHASE_AFTER_MESSAGE, PHASE_AFTER_REARM, type FullMessagePath, type MessagePath, type ReceivePhase, type RpmsgStatistics, type ZeroCopy, type ZeroCopyPath } from './message-path.ts';
 
 export type { RpmsgStatistics } from './message-path.ts';
 
-/** The zero-copy calls of a device whose app has not called enableZeroCopy. */
-const notEnabled = (): never => {
-  throw zeroCopyNotEnabled();
-};
 
 const VIRTIO_RPMSG_F_NS_MASK = 1;
 /** VIRTIO_RING_F_EVENT_IDX (bit 29) in the negotiated features. */
@@ -62,16 +58,6 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
   readonly transmit: (source: number, destination: number, data: Uint8Array, length: number, wait: boolean) => void;
   /** EndpointHost: the message being delivered (view, or copied into `target`). */
   readonly currentMessage: (endpoint: Endpoint, target: Uint8Array | undefined) => Uint8Array | number;
-  /**
-   * EndpointHost, zero-copy (zero-copy.ts, docs/ZERO-COPY.md): hold the message being delivered,
-   * release a held RX buffer; a TX buffer's payload area to fill in place, its send, its release
-   * unsent. EOPNOTSUPP until the app calls enableZeroCopy(rpmsg).
-   */
-  readonly hold: (endpoint: Endpoint) => Uint8Array;
-  release: (endpoint: Endpoint, view: Uint8Array) => void = notEnabled;
-  getTxBuffer: (endpoint: Endpoint, wait: boolean) => Uint8Array = notEnabled;
-  sendNoCopy: (endpoint: Endpoint, destination: number, buffer: Uint8Array, length: number) => void = notEnabled;
-  releaseTxBuffer: (endpoint: Endpoint, buffer: Uint8Array) => void = notEnabled;
   /** True between DRIVER_OK and a host reset (a field, not a getter: read at every service pass). */
   attached = false;
   private receiveRing: VringDevice | null = null;
@@ -107,6 +93,8 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
   readonly appErrors: AppErrors;
   /** The common case of a message in one pass, and the zero-copy buffers (message-path.ts). */
   private readonly path: MessagePath;
+  /** Zero-copy once the app enabled it (zero-copy.ts). */
+  private zeroCopy: ZeroCopy | null = null;
 
   constructor(memory: SharedMemory, platform: PlatformCommon, counters: ErrorCounters) {
     this.memory = memory;
@@ -121,7 +109,6 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
     this.service = this.path.service;
     this.transmit = this.path.transmit;
     this.currentMessage = this.path.currentMessage;
-    this.hold = this.path.hold;
   }
 
   // The full code of the message path (message-path.ts runs the common case and hands over to these).
@@ -380,13 +367,11 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
   }
 
   /** Link zero-copy in (zero-copy.ts's enableZeroCopy passes its factory, so firmware without it does not carry it); again does nothing. */
-  enableZeroCopy(create: (path: ZeroCopyPath, device: FullMessagePath, platform: PlatformCommon, statistics: RpmsgStatistics) => ZeroCopy): void {
-    if (this.release !== notEnabled) return;
-    const zeroCopy = this.path.installZeroCopy((path) => create(path, this, this.platform, this.statistics));
-    this.release = zeroCopy.release;
-    this.getTxBuffer = zeroCopy.getTxBuffer;
-    this.sendNoCopy = zeroCopy.sendNoCopy;
-    this.releaseTxBuffer = zeroCopy.releaseTxBuffer;
+  enableZeroCopy(create: (path: ZeroCopyPath, device: FullMessagePath, platform: PlatformCommon) => ZeroCopy): ZeroCopy {
+    if (this.zeroCopy !== null) return this.zeroCopy;
+    const zeroCopy = this.path.installZeroCopy((path) => create(path, this, this.platform));
+    this.zeroCopy = zeroCopy;
+    return zeroCopy;
   }
 
   /** RX buffers apps hold, TX buffers obtained and not sent, TX buffers kept for the next send (tests). */
