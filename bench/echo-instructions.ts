@@ -169,6 +169,9 @@ export interface EchoResult {
   sizeReport: SizeReport;
   /** The console's "xs: footprint" lines and the figures at the end of the run. */
   footprintLines: string[];
+  /** Bytes of text in the trace buffer (strnlen, as Linux reads it) once the channels were up, and at the end; null: no trace buffer. */
+  traceAtBoot?: number | null;
+  traceUsed?: number | null;
   /** After a collection, before and after all measured echoes: what the echoes retained. */
   heapBefore: Heap;
   heapAfter: Heap;
@@ -287,6 +290,8 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
   });
   try {
     await until(() => echoDevice?.ept != null && controlDevice?.ept != null && (!zeroCopy || zeroCopyDevice?.ept != null), 'the echo, zero-copy echo and control channels');
+    const traceLength = () => (session.rproc.traces.length ? session.rproc.readTrace(0).length : null);
+    const traceAtBoot = traceLength();
     // Our own endpoints on both channels, so replies come back to this callback.
     const onReply = (_device: RpmsgDevice, data: Uint8Array) => { replies.push(data.slice()); poke(); };
     const echoEndpoint = createEndpoint(echoDevice!, onReply);
@@ -459,6 +464,8 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
       bootInstructions,
       sizeReport: sizeReportOf(elf, elf.replace(/firmware\.elf$/, 'firmware.map'), firmwareSize(elf)),
       footprintLines: session.console.filter((line) => line.startsWith('xs: footprint')),
+      traceAtBoot,
+      traceUsed: traceLength(),
       heapBefore,
       heapAfter,
       allocatedPerEcho,
@@ -645,8 +652,13 @@ export function footprint(result: EchoResult): Record<string, number | null> {
     'malloc.highWater': known(end.mallocPeak),
     'cStack.highWater': known(end.stackPeak),
     'cStack.reserved': known(end.stackSize),
-    'ram.dataBss': r.ram.own,
-    'ram.total': known(end.mallocPeak) !== null && known(end.stackPeak) !== null ? r.ram.own + end.mallocPeak + end.stackSize : null,
+    // every writable section counts: on a real part (STM32MP15, i.MX8M) the resource table, its trace buffer and the
+    // crash record are in the image's own RAM; qemu-mps2 only happens to place them in PSRAM (docs/MEMORY.md)
+    'ram.dataBss': r.ram.own + r.ram.sharedWindow,
+    'ram.resourceTable': r.ram.sharedWindow,
+    'ram.total': known(end.mallocPeak) !== null && known(end.stackPeak) !== null ? r.ram.own + r.ram.sharedWindow + end.mallocPeak + end.stackSize : null,
+    'trace.atBoot': result.traceAtBoot ?? null,
+    'trace.used': result.traceUsed ?? null,
     'boot.instructions': result.bootInstructions,
     'echo16.instructions': (result.sizes.find((s) => s.size === 16) ?? result.sizes[0])?.perEcho ?? null,
   };
@@ -656,8 +668,9 @@ function footprintTable(result: EchoResult): string {
   const rows = Object.entries(footprint(result));
   const lines = ['Footprint of the bench image (bytes; boot = guest instructions from reset to the first name-service announcement):'];
   for (const [name, value] of rows) lines.push(`  ${name.padEnd(20)} ${value === null ? 'n/a' : group(value).padStart(12)}`);
-  lines.push('ram.total = data + bss in the board\'s RAM (ram.dataBss: not the resource table, trace buffer and crash record, which are in');
-  lines.push('the shared window, PSRAM) + malloc high-water + the reserved C stack; xsHeap.peak and the high-water marks at the end of the run.');
+  lines.push('ram.total = every writable section (ram.dataBss: data + bss, of which ram.resourceTable is the resource table, its trace buffer and');
+  lines.push('the crash record, in PSRAM on qemu-mps2 but in the image\'s RAM on a real part) + malloc high-water + the reserved C stack;');
+  lines.push('xsHeap.peak and the high-water marks at the end of the run; trace.used: bytes of text in the trace buffer at the end (strnlen).');
   lines.push(formatSizeReport(result.sizeReport));
   return lines.join('\n');
 }
