@@ -247,8 +247,10 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
   const warmup = options.warmup ?? 8;
   const progress = options.progress ?? (() => {});
   const plugin = buildPlugin();
-  progress('building the bench firmware (firmware/apps/bench) ...');
-  const elf = await benchImage(options.engine);
+  // without the zero-copy echo, the image is the echo app + the control endpoint (firmware/apps/bench-echo): the echo app's footprint
+  const app = (options.zeroCopy ?? true) ? 'bench' : 'bench-echo';
+  progress(`building the bench firmware (firmware/apps/${app}) ...`);
+  const elf = await benchImage(options.engine, app);
   const { args, excluded } = pluginArguments(elf);
   const engine = engineDescription(options.engine);
 
@@ -528,12 +530,12 @@ export function engineDescription(engine: EngineOptions = {}): { patches: string
  * The bench firmware (firmware/apps/bench) for qemu-mps2 with the given engine; the default
  * engine builds into build/qemu-mps2-bench as the other tools do, the others into a folder per variant.
  */
-export async function benchImage(engine?: EngineOptions): Promise<string> {
-  if (engine === undefined) return firmwareImage('qemu-mps2', 'bench');
+export async function benchImage(engine?: EngineOptions, app: 'bench' | 'bench-echo' = 'bench'): Promise<string> {
+  if (engine === undefined) return firmwareImage('qemu-mps2', app);
   const variant = createHash('sha256').update(JSON.stringify(engineDescription(engine))).digest('hex').slice(0, 8);
-  const out = join(root, 'build', `qemu-mps2-bench-${variant}`);
+  const out = join(root, 'build', `qemu-mps2-${app}-${variant}`);
   const js = join(out, 'firmware.js');
-  await bundleFirmware(js, 'bench');
+  await bundleFirmware(js, app);
   return (await buildFirmware({ target: 'qemu-mps2', js, out, verbose: false, engine })).output;
 }
 

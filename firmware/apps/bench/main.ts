@@ -28,6 +28,11 @@ export const runtimeOptions: RuntimeOptions = { pollWhileRunning: NO_POLL_MS, po
 export default function benchApp(rpmsg: Rpmsg): void {
   echoApp(rpmsg);
   zeroCopyEchoApp(rpmsg); // "rpmsg-zero-copy-echo": the zero-copy figures beside the copying ones
+  benchControl(rpmsg);
+}
+
+/** The control endpoint (heap figures); firmware/apps/bench-echo is the echo app with only this added. */
+export function benchControl(rpmsg: Rpmsg): void {
   const heap = typeof platform === 'undefined' ? undefined : platform.heap;
   // A control message: byte 0 = 1 collects garbage first. Reply: slots, chunks, allocated, then the
   // peak XS heap in use, the malloc and C-stack high-water marks and the stack size (i32, -1: not known); little endian.
