@@ -33,6 +33,7 @@
 #include "xsAll.h"
 #include "xsScript.h"
 #include "xs.h"
+#include "xs_build_keys.h" /* the same predefined keys as the firmware (firmware/platform/xs) */
 
 #include <stdio.h>
 #include <stdlib.h>
