@@ -173,6 +173,9 @@ export interface EchoResult {
   sizeReport: SizeReport;
   /** The console's "xs: footprint" lines and the figures at the end of the run. */
   footprintLines: string[];
+  /** Bytes of text in the trace buffer (strnlen, as Linux reads it) once the channels were up, and at the end; null: no trace buffer. */
+  traceAtBoot?: number | null;
+  traceUsed?: number | null;
   /** After a collection, before and after all measured echoes: what the echoes retained. */
   heapBefore: Heap;
   heapAfter: Heap;
@@ -249,8 +252,10 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
   const warmup = options.warmup ?? 8;
   const progress = options.progress ?? (() => {});
   const plugin = buildPlugin();
-  progress('building the bench firmware (firmware/apps/bench) ...');
-  const elf = await benchImage(options.engine);
+  // without the zero-copy echo, the image is the echo app + the control endpoint (firmware/apps/bench-echo): the echo app's footprint
+  const app = (options.zeroCopy ?? true) ? 'bench' : 'bench-echo';
+  progress(`building the bench firmware (firmware/apps/${app}) ...`);
+  const elf = await benchImage(options.engine, app);
   const { args, excluded } = pluginArguments(elf);
   const engine = engineDescription(options.engine);
 
@@ -294,6 +299,8 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
   });
   try {
     await until(() => echoDevice?.ept != null && controlDevice?.ept != null && (!zeroCopy || (zeroCopyDevice?.ept != null && zeroCopyHeldDevice?.ept != null)), 'the echo, zero-copy echoes and control channels');
+    const traceLength = () => (session.rproc.traces.length ? session.rproc.readTrace(0).length : null);
+    const traceAtBoot = traceLength();
     // Our own endpoints on both channels, so replies come back to this callback.
     const onReply = (_device: RpmsgDevice, data: Uint8Array) => { replies.push(data.slice()); poke(); };
     const echoEndpoint = createEndpoint(echoDevice!, onReply);
@@ -471,6 +478,8 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
       bootInstructions,
       sizeReport: sizeReportOf(elf, elf.replace(/firmware\.elf$/, 'firmware.map'), firmwareSize(elf)),
       footprintLines: session.console.filter((line) => line.startsWith('xs: footprint')),
+      traceAtBoot,
+      traceUsed: traceLength(),
       heapBefore,
       heapAfter,
       allocatedPerEcho,
@@ -534,12 +543,12 @@ export function engineDescription(engine: EngineOptions = {}): { patches: string
  * The bench firmware (firmware/apps/bench) for qemu-mps2 with the given engine; the default
  * engine builds into build/qemu-mps2-bench as the other tools do, the others into a folder per variant.
  */
-export async function benchImage(engine?: EngineOptions): Promise<string> {
-  if (engine === undefined) return firmwareImage('qemu-mps2', 'bench');
+export async function benchImage(engine?: EngineOptions, app: 'bench' | 'bench-echo' = 'bench'): Promise<string> {
+  if (engine === undefined) return firmwareImage('qemu-mps2', app);
   const variant = createHash('sha256').update(JSON.stringify(engineDescription(engine))).digest('hex').slice(0, 8);
-  const out = join(root, 'build', `qemu-mps2-bench-${variant}`);
+  const out = join(root, 'build', `qemu-mps2-${app}-${variant}`);
   const js = join(out, 'firmware.js');
-  await bundleFirmware(js, 'bench');
+  await bundleFirmware(js, app);
   return (await buildFirmware({ target: 'qemu-mps2', js, out, verbose: false, engine })).output;
 }
 
@@ -673,8 +682,13 @@ export function footprint(result: EchoResult): Record<string, number | null> {
     'malloc.highWater': known(end.mallocPeak),
     'cStack.highWater': known(end.stackPeak),
     'cStack.reserved': known(end.stackSize),
-    'ram.dataBss': r.ram.own,
-    'ram.total': known(end.mallocPeak) !== null && known(end.stackPeak) !== null ? r.ram.own + end.mallocPeak + end.stackSize : null,
+    // every writable section counts: on a real part (STM32MP15, i.MX8M) the resource table, its trace buffer and the
+    // crash record are in the image's own RAM; qemu-mps2 only happens to place them in PSRAM (docs/MEMORY.md)
+    'ram.dataBss': r.ram.own + r.ram.sharedWindow,
+    'ram.resourceTable': r.ram.sharedWindow,
+    'ram.total': known(end.mallocPeak) !== null && known(end.stackPeak) !== null ? r.ram.own + r.ram.sharedWindow + end.mallocPeak + end.stackSize : null,
+    'trace.atBoot': result.traceAtBoot ?? null,
+    'trace.used': result.traceUsed ?? null,
     'boot.instructions': result.bootInstructions,
     'echo16.instructions': (result.sizes.find((s) => s.size === 16) ?? result.sizes[0])?.perEcho ?? null,
   };
@@ -684,8 +698,9 @@ function footprintTable(result: EchoResult): string {
   const rows = Object.entries(footprint(result));
   const lines = ['Footprint of the bench image (bytes; boot = guest instructions from reset to the first name-service announcement):'];
   for (const [name, value] of rows) lines.push(`  ${name.padEnd(20)} ${value === null ? 'n/a' : group(value).padStart(12)}`);
-  lines.push('ram.total = data + bss in the board\'s RAM (ram.dataBss: not the resource table, trace buffer and crash record, which are in');
-  lines.push('the shared window, PSRAM) + malloc high-water + the reserved C stack; xsHeap.peak and the high-water marks at the end of the run.');
+  lines.push('ram.total = every writable section (ram.dataBss: data + bss, of which ram.resourceTable is the resource table, its trace buffer and');
+  lines.push('the crash record, in PSRAM on qemu-mps2 but in the image\'s RAM on a real part) + malloc high-water + the reserved C stack;');
+  lines.push('xsHeap.peak and the high-water marks at the end of the run; trace.used: bytes of text in the trace buffer at the end (strnlen).');
   lines.push(formatSizeReport(result.sizeReport));
   return lines.join('\n');
 }

@@ -133,7 +133,7 @@ export function sizeReportOf(image: string, mapFile: string, size: { text: numbe
 /** One table row per part (bytes and share of text). */
 export function formatSizeReport(report: SizeReport): string {
   const rows = [`text ${report.text} bytes (map: ${report.textMapped}), data ${report.data}, bss ${report.bss}` +
-    (report.ram.sharedWindow ? ` (in the board's RAM: ${report.ram.own}; in the shared window: ${report.ram.sharedWindow})` : '')];
+    (report.ram.sharedWindow ? ` (RAM counts all ${report.ram.own + report.ram.sharedWindow}: ${report.ram.sharedWindow} of them, the resource table, trace buffer and crash record, are in this board's shared window, in the image's RAM on a real part)` : '')];
   for (const part of TEXT_PARTS) {
     const bytes = report.textParts[part];
     if (!bytes && part !== 'parser') continue;

@@ -4,6 +4,8 @@
  *
  *   xs-host run FILE.js [--strip A,B]      parse and run a classic script (print() to stdout);
  *                                          the engine-patch semantics tests use it
+ *   xs-host share [FILE.js] [--strip A,B]   builds the machine (and runs FILE.js's top level), then
+ *                                          fxShareMachine: what a preloaded machine would hold (JSON)
  *   xs-host compile FILE.js OUTDIR [--strip A,B]
  *                                          the precompiler: parse + generate code on the host
  *                                          (txScript, as fxParseScript gives it to fxRunScript),
@@ -31,6 +33,7 @@
 #include "xsAll.h"
 #include "xsScript.h"
 #include "xs.h"
+#include "xs_build_keys.h" /* the same predefined keys as the firmware (firmware/platform/xs) */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,6 +258,21 @@ static void fx_print(txMachine* the)
 	fputc('\n', stdout);
 }
 
+/* slots(), chunks(): the live slot count and chunk bytes after a collection (footprint measurements, run only) */
+static void fx_slots(txMachine* the)
+{
+	fxCollectGarbage(the);
+	mxResult->kind = XS_INTEGER_KIND;
+	mxResult->value.integer = (txInteger)the->currentHeapCount;
+}
+
+static void fx_chunks(txMachine* the)
+{
+	fxCollectGarbage(the);
+	mxResult->kind = XS_INTEGER_KIND;
+	mxResult->value.integer = (txInteger)the->currentChunksSize;
+}
+
 static void drain(txMachine* the)
 {
 	while (the->promiseJobs) {
@@ -279,6 +297,10 @@ static int command_run(const char* path)
 		xsVars(1);
 		xsVar(0) = xsNewHostFunction(fx_print, 1);
 		xsDefine(xsGlobal, xsID("print"), xsVar(0), xsDontEnum);
+		xsVar(0) = xsNewHostFunction(fx_slots, 0);
+		xsDefine(xsGlobal, xsID("slots"), xsVar(0), xsDontEnum);
+		xsVar(0) = xsNewHostFunction(fx_chunks, 0);
+		xsDefine(xsGlobal, xsID("chunks"), xsVar(0), xsDontEnum);
 		host_stream stream;
 		txScript* script = parse(the, &stream, text, size);
 		if (!script) {
@@ -470,6 +492,113 @@ static int command_compile(const char* path, const char* out)
 	return 0;
 }
 
+
+/* ------------------------------------------------------------------ share (a measurement for the preloaded machine) */
+
+/* Counts the live slots of every heap block by kind: what a preloaded machine would hold. */
+static void count_heap(txMachine* the, long* total, long* byKind, int kinds)
+{
+	*total = 0;
+	for (int i = 0; i < kinds; i++)
+		byKind[i] = 0;
+	txSlot* heap = the->firstHeap;
+	while (heap) {
+		txSlot* slot = heap + 1;
+		txSlot* limit = heap->value.reference;
+		while (slot < limit) {
+			if (slot->kind != XS_UNDEFINED_KIND) {
+				(*total)++;
+				int k = (int)slot->kind + 1;
+				if ((k >= 0) && (k < kinds))
+					byKind[k]++;
+			}
+			slot++;
+		}
+		heap = heap->next;
+	}
+}
+
+/* xs-host share [FILE.js] [--strip A,B]: builds the machine as the device does (the built-ins; with
+   FILE.js, also its top level, as a classic script), collects, then calls the engine's own
+   fxShareMachine and reports what a preloaded machine (fxPrepareMachine) would hold: slots by
+   kind, chunk bytes, instances that stay frozen (no alias) and those that get an alias (copied to
+   RAM on their first write). Slot counts do not depend on the host; bytes are printed for the
+   device's 16-byte slot. */
+static int command_share(const char* path)
+{
+	txMachine* the = xsCreateMachine(&host_creation, "xs-host", C_NULL);
+	if (!the) {
+		fprintf(stderr, "xs-host: cannot create the machine\n");
+		return 70;
+	}
+	int status = 0;
+	if (path) {
+		size_t size;
+		char* text = read_file(path, &size);
+		xsBeginHost(the);
+		{
+			host_stream stream;
+			txScript* script = parse(the, &stream, text, size);
+			if (!script) {
+				printf("SyntaxError: %d: %s\n", (int)stream.error_line, stream.error_text);
+				status = 2;
+			}
+			else {
+				xsTry {
+					txSlot* realm = mxProgram.value.reference->next->value.module.realm;
+					fxRunScript(the, script, mxRealmGlobal(realm), C_NULL, mxRealmClosures(realm)->value.reference, C_NULL, mxProgram.value.reference);
+					mxPop();
+					drain(the);
+				}
+				xsCatch {
+					printf("uncaught: %s\n", xsToString(xsException));
+					status = 1;
+				}
+			}
+		}
+		xsEndHost(the);
+		free(text);
+		if (status)
+			return status;
+	}
+	enum { KINDS = 64 };
+	long total, byKind[KINDS];
+	fxCollectGarbage(the);
+	long chunks = (long)the->currentChunksSize;
+	fxShareMachine(the);
+	count_heap(the, &total, byKind, KINDS);
+	/* free slots are undefined too: the live count is the engine's own */
+	total = (long)the->currentHeapCount;
+	byKind[XS_UNDEFINED_KIND + 1] = 0;
+	long instances = byKind[XS_INSTANCE_KIND + 1], aliased = 0, closures = 0;
+	txSlot* heap = the->firstHeap;
+	while (heap) {
+		for (txSlot* slot = heap + 1; slot < heap->value.reference; slot++) {
+			if ((slot->kind == XS_INSTANCE_KIND) && (slot->ID != XS_NO_ID))
+				aliased++;
+			if (slot->kind == XS_CLOSURE_KIND)
+				closures++;
+		}
+		heap = heap->next;
+	}
+	printf("{\n  \"slots\": %ld,\n  \"slotBytesOnDevice\": %ld,\n  \"chunkBytesOnHost\": %ld,\n  \"keys\": %d,\n  \"instances\": %ld,\n  \"instancesFrozen\": %ld,\n  \"aliases\": %d,\n  \"aliasedInstances\": %ld,\n  \"closureSlots\": %ld,\n  \"byKind\": {",
+		total, total * 16, chunks, (int)the->keyIndex, instances, instances - aliased, (int)the->aliasCount, aliased, closures);
+	static const char* const names[] = { "uninitialized", "undefined", "null", "boolean", "integer", "number", "string", "stringX", "symbol", "bigint", "bigintX", "reference", "closure", "frame", "instance",
+		"argumentsSloppy", "argumentsStrict", "array", "arrayBuffer", "callback", "code", "codeX", "date", "dataView", "finalizationCell", "finalizationRegistry", "global", "host", "map", "module", "program",
+		"promise", "proxy", "regexp", "set", "typedArray", "weakMap", "weakRef", "weakSet", "accessor", "at", "entry", "error", "home", "key", "keyX", "list", "private", "stack", "var", "callbackX",
+		"hostFunction", "hostInspector", "instanceInspector", "export", "weakEntry", "bufferInfo", "moduleSource", "ids" };
+	int first = 1;
+	for (int k = 0; k < KINDS; k++) {
+		if (!byKind[k])
+			continue;
+		printf("%s\n    \"%s\": %ld", first ? "" : ",", (k < (int)(sizeof(names) / sizeof(names[0]))) ? names[k] : "?", byKind[k]);
+		first = 0;
+	}
+	printf("\n  }\n}\n");
+	fflush(stdout);
+	return 0;
+}
+
 int main(int argc, char** argv)
 {
 	uint16_t probe = 1;
@@ -494,8 +623,10 @@ int main(int argc, char** argv)
 		parse_strip(strip);
 	if ((positionals == 2) && !strcmp(positional[0], "run"))
 		return command_run(positional[1]);
+	if ((positionals >= 1) && (positionals <= 2) && !strcmp(positional[0], "share"))
+		return command_share(positionals == 2 ? positional[1] : C_NULL);
 	if ((positionals == 3) && !strcmp(positional[0], "compile"))
 		return command_compile(positional[1], positional[2]);
-	fprintf(stderr, "usage: xs-host run FILE.js [--strip A,B] | xs-host compile FILE.js OUTDIR [--strip A,B] [--debug]\n");
+	fprintf(stderr, "usage: xs-host run FILE.js [--strip A,B] | xs-host share [FILE.js] [--strip A,B] | xs-host compile FILE.js OUTDIR [--strip A,B] [--debug]\n");
 	return 64;
 }

@@ -29,6 +29,11 @@ export default function benchApp(rpmsg: Rpmsg): void {
   echoApp(rpmsg);
   zeroCopyEchoApp(rpmsg); // "rpmsg-zero-copy-echo": the zero-copy figures beside the copying ones
   zeroCopyHeldEchoApp(rpmsg); // "rpmsg-zero-copy-held-echo": the same with the RX buffer held and released
+  benchControl(rpmsg);
+}
+
+/** The control endpoint (heap figures); firmware/apps/bench-echo is the echo app with only this added. */
+export function benchControl(rpmsg: Rpmsg): void {
   const heap = typeof platform === 'undefined' ? undefined : platform.heap;
   // A control message: byte 0 = 1 collects garbage first. Reply: slots, chunks, allocated, then the
   // peak XS heap in use, the malloc and C-stack high-water marks and the stack size (i32, -1: not known); little endian.

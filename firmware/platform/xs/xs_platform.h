@@ -36,7 +36,8 @@
 #define C_PATH_MAX 256
 
 #define mxUseDefaultMachinePlatform 1
-#define mxUseDefaultBuildKeys 1
+/* fxBuildKeys is ours (xs_build_keys.h): the predefined names stay in read-only data */
+#define mxUseDefaultBuildKeys 0
 #define mxUseDefaultFindModule 1
 #define mxUseDefaultLoadModule 1
 #define mxUseDefaultSharedChunks 1
