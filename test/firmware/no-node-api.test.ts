@@ -33,6 +33,7 @@ describe('firmware code uses no Node API', () => {
       expect(text).not.toMatch(/\brequire\(|\bprocess\.|\bBuffer\b|node:/);
     } finally {
       rmSync(out, { force: true });
+      rmSync(`${out}.map`, { force: true }); // the bundler writes its source map beside the bundle
     }
   });
 
