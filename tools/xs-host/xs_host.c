@@ -281,6 +281,30 @@ static void drain(txMachine* the)
 	}
 }
 
+/* Parses and runs a script's text in the program's realm, then its promise jobs; called between
+   xsBeginHost and xsEndHost. 0, or 2 after a syntax error, or 1 after an uncaught exception (each printed). */
+static int run_text(txMachine* the, const char* text, size_t size)
+{
+	host_stream stream;
+	txScript* script = parse(the, &stream, text, size);
+	if (!script) {
+		printf("SyntaxError: %d: %s\n", (int)stream.error_line, stream.error_text);
+		return 2;
+	}
+	int status = 0;
+	xsTry {
+		txSlot* realm = mxProgram.value.reference->next->value.module.realm;
+		fxRunScript(the, script, mxRealmGlobal(realm), C_NULL, mxRealmClosures(realm)->value.reference, C_NULL, mxProgram.value.reference);
+		mxPop();
+		drain(the);
+	}
+	xsCatch {
+		printf("uncaught: %s\n", xsToString(xsException));
+		status = 1;
+	}
+	return status;
+}
+
 static int command_run(const char* path)
 {
 	size_t size;
@@ -301,24 +325,7 @@ static int command_run(const char* path)
 		xsDefine(xsGlobal, xsID("slots"), xsVar(0), xsDontEnum);
 		xsVar(0) = xsNewHostFunction(fx_chunks, 0);
 		xsDefine(xsGlobal, xsID("chunks"), xsVar(0), xsDontEnum);
-		host_stream stream;
-		txScript* script = parse(the, &stream, text, size);
-		if (!script) {
-			printf("SyntaxError: %d: %s\n", (int)stream.error_line, stream.error_text);
-			status = 2;
-		}
-		else {
-			xsTry {
-				txSlot* realm = mxProgram.value.reference->next->value.module.realm;
-				fxRunScript(the, script, mxRealmGlobal(realm), C_NULL, mxRealmClosures(realm)->value.reference, C_NULL, mxProgram.value.reference);
-				mxPop();
-				drain(the);
-			}
-			xsCatch {
-				printf("uncaught: %s\n", xsToString(xsException));
-				status = 1;
-			}
-		}
+		status = run_text(the, text, size);
 	}
 	xsEndHost(the);
 	fflush(stdout);
@@ -537,24 +544,7 @@ static int command_share(const char* path)
 		char* text = read_file(path, &size);
 		xsBeginHost(the);
 		{
-			host_stream stream;
-			txScript* script = parse(the, &stream, text, size);
-			if (!script) {
-				printf("SyntaxError: %d: %s\n", (int)stream.error_line, stream.error_text);
-				status = 2;
-			}
-			else {
-				xsTry {
-					txSlot* realm = mxProgram.value.reference->next->value.module.realm;
-					fxRunScript(the, script, mxRealmGlobal(realm), C_NULL, mxRealmClosures(realm)->value.reference, C_NULL, mxProgram.value.reference);
-					mxPop();
-					drain(the);
-				}
-				xsCatch {
-					printf("uncaught: %s\n", xsToString(xsException));
-					status = 1;
-				}
-			}
+			status = run_text(the, text, size);
 		}
 		xsEndHost(the);
 		free(text);
