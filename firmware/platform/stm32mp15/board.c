@@ -7,26 +7,37 @@
 #include "cortex_m.h"
 #include "board.h"
 
-static volatile uint32_t shutdown_requested = 0;
+static volatile uint32_t host_requests = 0;
+
+uint32_t stm32mp15_host_requests(void)
+{
+	return host_requests;
+}
 
 void xs_board_doorbell_init(void)
 {
-	/* unmask "occupied" on the channels Linux rings (vq0, vq1, shutdown), enable the RX interrupt */
-	STM32_IPCC->C2MR = (STM32_IPCC->C2MR | 0x3Fu) & ~((1u << 0) | (1u << 1) | (1u << STM32_IPCC_SHUTDOWN_CHANNEL));
+	/* unmask "occupied" on the channels Linux rings (vq0, vq1, shutdown, detach), mask the rest,
+	   enable the RX interrupt */
+	STM32_IPCC->C2MR = (STM32_IPCC->C2MR | 0x3Fu) & ~STM32_IPCC_RX_CHANNELS;
 	STM32_IPCC->C2CR |= STM32_IPCC_CR_RXOIE;
 	cortex_m_enable_irq(BOARD_DOORBELL_IRQ);
 }
 
-/* IPCC_RX1: every unmasked channel Linux set occupied is a kick (kicks merge); clearing it tells
-   Linux the message was taken. */
+/* IPCC_RX1: every unmasked channel Linux set occupied is taken at once: clearing it is the
+   acknowledgement Linux's blocking send waits for. A vring kick (kicks merge) runs the runtime.
+   So do shutdown and detach: Linux has already reset the virtio device (rproc_stop_subdevices
+   comes before the mailbox message in both), so the runtime finds the status byte cleared and
+   ends its endpoints now rather than at a later kick that may never come. */
 void Doorbell_IRQHandler(void)
 {
 	uint32_t occupied = STM32_IPCC->C1TOC2SR & ~STM32_IPCC->C2MR & 0x3Fu;
 	if (occupied & (1u << STM32_IPCC_SHUTDOWN_CHANNEL))
-		shutdown_requested = 1;
+		host_requests |= STM32_HOST_SHUTDOWN;
+	if (occupied & (1u << STM32_IPCC_DETACH_CHANNEL))
+		host_requests |= STM32_HOST_DETACH;
 	STM32_IPCC->C2SCR = occupied; /* CHnC */
 	cortex_m_dmb();
-	if (occupied & 0x3u)
+	if (occupied & STM32_IPCC_RX_CHANNELS)
 		xs_rproc_kicked();
 }
 

@@ -32,15 +32,27 @@ typedef struct {
 	volatile uint32_t C2TOC1SR; /* +0x1C: M4 -> A7 channel occupied */
 } stm32_ipcc;
 
+#ifndef STM32_IPCC /* test/platform/board-doorbell builds board.c on the host with a register block in RAM */
 #define STM32_IPCC ((stm32_ipcc*)0x4C001000u)
+#endif
 #define STM32_IPCC_CR_RXOIE (1u << 0)
 #define STM32_IPCC_CHANNELS 6u
 
-/* stm32_rproc's mailboxes (ST's DT: mboxes = <&ipcc 0>, <&ipcc 1>, <&ipcc 2>; "vq0", "vq1",
-   "shutdown"): Linux kicks vring n on channel n and listens on the same channel; channel 2 is
-   Linux asking the M4 to stop; newer kernels also use channel 3 ("detach"), left masked here.
-   Our notifyids are the ones Linux assigns (0, 1). */
+/* stm32_rproc's mailboxes (ST's DT: mboxes = <&ipcc 0>, <&ipcc 1>, <&ipcc 2>, <&ipcc 3>; "vq0",
+   "vq1", "shutdown", "detach"): Linux kicks vring n on channel n and listens on the same channel;
+   channel 2 is Linux about to stop the M4 (stm32_rproc_stop), channel 3 Linux detaching while the
+   M4 runs on (stm32_rproc_detach, newer kernels). Both are sent blocking: Linux waits for the
+   channel to read free again (200 ms for detach, 500 ms for shutdown) and logs "remote FW ...
+   without ack" if it does not. Our notifyids are the ones Linux assigns (0, 1). */
 #define STM32_IPCC_SHUTDOWN_CHANNEL 2u
+#define STM32_IPCC_DETACH_CHANNEL 3u
+/* the channels this board takes: vq0, vq1, shutdown, detach */
+#define STM32_IPCC_RX_CHANNELS ((1u << 0) | (1u << 1) | (1u << STM32_IPCC_SHUTDOWN_CHANNEL) | (1u << STM32_IPCC_DETACH_CHANNEL))
+
+/* What Linux asked for besides kicks (board.c): a bit per request, read by stm32mp15_host_requests(). */
+#define STM32_HOST_SHUTDOWN (1u << 0)
+#define STM32_HOST_DETACH (1u << 1)
+uint32_t stm32mp15_host_requests(void);
 
 void xs_board_doorbell_init(void);
 void xs_rproc_kicked(void);
