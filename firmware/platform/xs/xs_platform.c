@@ -554,6 +554,40 @@ static void run_program(txMachine* the_machine)
 	xsEndHost(the_machine);
 }
 
+#ifdef XS_RPMSG_PRELOAD
+/* fxPrepareMachine's steps with the root machine (the preparation's view as a txMachine) in the
+   malloc heap for the time of the clone: on the C stack, its 6 KB lookup cache (patch 0101)
+   would take most of the 8 KB stack. */
+static txMachine* xs_prepare_machine(xsCreation* creation)
+{
+	const txPreparation* preparation = &xs_preload_preparation;
+	if ((preparation->version[0] != XS_MAJOR_VERSION) || (preparation->version[1] != XS_MINOR_VERSION))
+		xs_platform_crash(XS_CRASH_EXIT_BASE + XS_FATAL_CHECK_EXIT, "the preloaded machine was made for another XS version (rebuild the image)");
+	txMachine* root = c_calloc(1, sizeof(txMachine));
+	if (!root)
+		return C_NULL;
+	root->preparation = (txPreparation*)preparation;
+	root->keyArray = preparation->keys;
+	root->colors = preparation->colors;
+	root->keyCount = (txID)preparation->keyCount + (txID)creation->initialKeyCount;
+	root->keyIndex = (txID)preparation->keyCount;
+	root->nameModulo = preparation->nameModulo;
+	root->nameTable = preparation->names;
+	root->symbolModulo = preparation->symbolModulo;
+	root->symbolTable = preparation->symbols;
+	root->stack = &preparation->stack[0];
+	root->stackBottom = &preparation->stack[0];
+	root->stackTop = &preparation->stack[preparation->stackCount];
+	root->firstHeap = &preparation->heap[0];
+	root->freeHeap = &preparation->heap[preparation->heapCount - 1];
+	root->aliasCount = (txID)preparation->aliasCount;
+	root->profileID = (txID)preparation->profileID;
+	txMachine* the = fxCloneMachine(creation, root, "xs-rpmsg", C_NULL);
+	c_free(root);
+	return the;
+}
+#endif
+
 void xs_platform_main(void)
 {
 	clear_crash_record();
@@ -561,7 +595,7 @@ void xs_platform_main(void)
 		XS_MAJOR_VERSION, XS_MINOR_VERSION, XS_PATCH_VERSION, xs_program_kind, (long)xs_program_size());
 	xsCreation creation = xs_build_creation;
 #ifdef XS_RPMSG_PRELOAD
-	machine = fxPrepareMachine(&creation, (txPreparation*)&xs_preload_preparation, "xs-rpmsg", C_NULL, C_NULL);
+	machine = xs_prepare_machine(&creation);
 #else
 	machine = xsCreateMachine(&creation, "xs-rpmsg", C_NULL);
 #endif
