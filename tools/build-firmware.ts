@@ -598,7 +598,9 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   // The preloaded machine (option preload): the built-ins' objects are in flash, so the RAM heap
   // holds only what the program makes; manifest "preload": {"creation": {...}} sizes it, else PRELOAD_CREATION.
   const preloadManifest = manifest?.preload;
-  const preload = (options.preload ?? (preloadManifest !== undefined ? preloadManifest !== false : process.env.XS_RPMSG_PRELOAD === '1')) && programKind === 'bytecode' && !options.debug;
+  // needs engine patch 0002 (host functions by name through gxCallbackTable): a stock engine builds its built-ins at boot
+  const preload = (options.preload ?? (preloadManifest !== undefined ? preloadManifest !== false : process.env.XS_RPMSG_PRELOAD === '1')) && programKind === 'bytecode' && !options.debug
+    && sources.patches.some((name) => name.startsWith('0002-'));
   const preloadCreation = preload ? { ...PRELOAD_CREATION, ...asObject(asObject(preloadManifest).creation) } : {};
   const { creation, board, notes } = creationFromManifest(preload ? { ...manifest, creation: { ...asObject(manifest?.creation), ...preloadCreation } } : manifest, target);
   for (const note of notes) progress(note);
