@@ -83,10 +83,12 @@ export interface BuildOptions {
    * The preloaded machine (issue 10's big step, docs/BENCHMARKS.md "The preloaded machine"): the
    * built-ins' objects are generated at build time (tools/xs-host preload) as C source of a
    * txPreparation in flash, and the firmware boots with fxPrepareMachine instead of building
-   * them. Byte-code images only, not debug images. Default: manifest "preload", else the
-   * environment's XS_RPMSG_PRELOAD=1, else off.
+   * them. Byte-code images only, not debug images. "program": the program's top level runs at
+   * build time too (its module-level objects in flash; the bundle's entry call is deferred to
+   * boot). Default: manifest "preload" (true, "program", or {"program": bool, "creation": {...}}),
+   * else the environment's XS_RPMSG_PRELOAD=1 or =program, else off.
    */
-  preload?: boolean;
+  preload?: boolean | 'program';
 }
 
 export interface BuildResult {
@@ -117,7 +119,7 @@ export interface PreloadCounts { slots: number; stack: number; keys: number; ali
  * xs_build_config.c and the host engine compiled with the image's engine defines), so the host
  * builds the machine exactly as the device would, then runs it.
  */
-async function preloadSource(sources: XsSources, defines: string[], genDir: string, jobs: number): Promise<PreloadCounts> {
+async function preloadSource(sources: XsSources, defines: string[], genDir: string, jobs: number, programDir: string | null): Promise<PreloadCounts> {
   const tc = toolchain('posix');
   const engineObjects = await compileEngine({ target: 'posix', sources, tc, jobs, defines });
   const dir = join(genDir, 'preload');
@@ -129,7 +131,7 @@ async function preloadSource(sources: XsSources, defines: string[], genDir: stri
   run(tc.cc, [...flags, '-c', join(genDir, 'xs_build_config.c'), '-o', configObject]);
   const generator = join(dir, 'xs-preload');
   run(tc.cc, [...tc.ldflags, '-o', generator, hostObject, configObject, ...engineObjects, '-lm']);
-  const output = run(generator, ['preload', join(dir, 'xs_preload.c.tmp')], { capture: true });
+  const output = run(generator, ['preload', join(dir, 'xs_preload.c.tmp'), ...(programDir ? [programDir] : [])], { capture: true });
   const counts = JSON.parse(output.trim().split('\n').pop()!) as PreloadCounts;
   const text = readFileSync(join(dir, 'xs_preload.c.tmp'), 'utf8');
   writeIfChanged(join(genDir, 'xs_preload.c'), text);
@@ -186,6 +188,21 @@ const DEFAULT_CREATION: Creation = {
  * preloaded machine").
  */
 const PRELOAD_CREATION: Record<string, unknown> = { heap: { initial: 3072, incremental: 256 } };
+/** The same with the program's top level preloaded too: the heap holds what main() makes. */
+const PRELOAD_PROGRAM_CREATION: Record<string, unknown> = { heap: { initial: 1536, incremental: 256 } };
+
+/**
+ * The bundle with its entry call deferred (preload "program"): the last statement of the bundle's
+ * IIFE, xs-entry.ts's bootFirmware(platform, app), becomes a global function the firmware calls
+ * at boot (xs_program_preloaded.c), so the top level can run at build time without `platform`.
+ * Same lines (the source map still holds).
+ */
+export function deferEntry(bundle: string): string | null {
+  const entry = /^(\s*)bootFirmware\(platform, (\w+)\);(\s*\}\)\(\);\s*(?:\/\/# sourceMappingURL=.*)?\s*)$/m;
+  const match = entry.exec(bundle);
+  if (!match || bundle.indexOf('bootFirmware(platform, ') !== match.index + match[1].length) return null;
+  return `${bundle.slice(0, match.index)}${match[1]}globalThis.__xsRpmsgBoot = () => bootFirmware(platform, ${match[2]});${match[3]}`;
+}
 
 /** Keys a source image starts with besides manifest keys.available (the runtime's names and the engine's built-in keys are about a thousand). */
 const SOURCE_IMAGE_KEYS = 1024;
@@ -599,9 +616,12 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   // holds only what the program makes; manifest "preload": {"creation": {...}} sizes it, else PRELOAD_CREATION.
   const preloadManifest = manifest?.preload;
   // needs engine patch 0002 (host functions by name through gxCallbackTable): a stock engine builds its built-ins at boot
-  const preload = (options.preload ?? (preloadManifest !== undefined ? preloadManifest !== false : process.env.XS_RPMSG_PRELOAD === '1')) && programKind === 'bytecode' && !options.debug
-    && sources.patches.some((name) => name.startsWith('0002-'));
-  const preloadCreation = preload ? { ...PRELOAD_CREATION, ...asObject(asObject(preloadManifest).creation) } : {};
+  const preloadChoice = options.preload ?? (preloadManifest !== undefined
+    ? (preloadManifest === 'program' || asObject(preloadManifest).program === true ? 'program' : preloadManifest !== false)
+    : process.env.XS_RPMSG_PRELOAD === 'program' ? 'program' : process.env.XS_RPMSG_PRELOAD === '1');
+  const preload = preloadChoice !== false && programKind === 'bytecode' && !options.debug && sources.patches.some((name) => name.startsWith('0002-'));
+  const preloadProgram = preload && preloadChoice === 'program';
+  const preloadCreation = preload ? { ...(preloadProgram ? PRELOAD_PROGRAM_CREATION : PRELOAD_CREATION), ...asObject(asObject(preloadManifest).creation) } : {};
   const { creation, board, notes } = creationFromManifest(preload ? { ...manifest, creation: { ...asObject(manifest?.creation), ...preloadCreation } } : manifest, target);
   for (const note of notes) progress(note);
 
@@ -625,6 +645,14 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   let precompiled: PrecompiledProgram | undefined;
   let stripped: string[] = [];
   const strip = manifest?.strip;
+  if (preloadProgram) {
+    const deferred = deferEntry(readFileSync(js, 'utf8'));
+    if (!deferred) fail(`preload "program": the bundle ${js} does not end with xs-entry.ts's bootFirmware(platform, app) call`);
+    const programJs = join(genDir, 'firmware-preload.js');
+    writeIfChanged(programJs, deferred);
+    if (existsSync(`${js}.map`)) writeIfChanged(`${programJs}.map`, readFileSync(`${js}.map`, 'utf8'));
+    js = programJs;
+  }
   if (programKind === 'bytecode') {
     const analysis = precompile(xsHost, js, join(genDir, 'program-analysis'), []);
     stripped = resolveStrip(strip, analysis, manifestPath);
@@ -646,7 +674,7 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
     const start = precompiled ? precompiled.keyCount : SOURCE_IMAGE_KEYS;
     creation.initialKeyCount = start + creation.keysAvailable;
     // a preloaded machine's built-in keys are in flash (fxCloneMachine: the key array holds only the keys made after them)
-    if (preload && precompiled) creation.initialKeyCount -= (precompiled as { firstFreeId?: number }).firstFreeId ?? 0;
+    if (preload && precompiled) creation.initialKeyCount -= preloadProgram ? precompiled.keyCount : (precompiled as { firstFreeId?: number }).firstFreeId ?? 0;
     progress(`keys: ${start} ${precompiled ? 'after the program\'s names' : '(source image: a guess)'} + ${creation.keysAvailable} available (manifest keys.available) = ${creation.initialKeyCount}`);
   }
   const engineDefines = stripped.includes('RegExp') ? [...defines, '-DmxRegExp=0'] : defines;
@@ -675,7 +703,7 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   if (precompiled) writeIfChanged(join(genDir, 'xs_app_program.S'), programAssembly(precompiled.dir, precompiled.symbolCount));
   else writeIfChanged(join(genDir, 'xs_app_script.S'), scriptAssembly(js));
   writeIfChanged(join(genDir, 'resource_table.c'), resourceTableSource(target, manifestPath));
-  const preloadCounts = preload ? await preloadSource(sources, engineDefines, genDir, jobs) : null;
+  const preloadCounts = preload ? await preloadSource(sources, engineDefines, genDir, jobs, preloadProgram ? precompiled!.dir : null) : null;
   if (preloadCounts) progress(`preloaded machine: ${preloadCounts.slots} slots (${preloadCounts.slots * 16} bytes on a 32-bit part), ${preloadCounts.keys} keys, ${preloadCounts.aliases} aliases, in flash (gen/xs_preload.c)`);
   writeIfChanged(join(genDir, 'xs_build_preload.h'), preload ? '/* Generated by tools/build-firmware.ts: this image boots from the preloaded machine (gen/xs_preload.c). */\n#define XS_RPMSG_PRELOAD 1\n' : '/* Generated by tools/build-firmware.ts: no preloaded machine in this image. */\n');
 
@@ -686,7 +714,7 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   const boardSources = boardSourceFiles(target);
   const ourSources = [
     join(root, 'firmware/platform/xs/xs_platform.c'),
-    join(root, 'firmware/platform/xs', precompiled ? 'xs_program_bytecode.c' : 'xs_program_source.c'),
+    join(root, 'firmware/platform/xs', preloadProgram ? 'xs_program_preloaded.c' : precompiled ? 'xs_program_bytecode.c' : 'xs_program_source.c'),
     join(root, 'firmware/platform/xs/xs_footprint.c'),
     ...boardSources,
     ...(debugConnection ? [debugConnection] : []),
@@ -756,6 +784,7 @@ function parseArguments(argv: string[]): BuildOptions {
     else if (argument === '--sanitize') options.sanitize = true;
     else if (argument === '--debug') options.debug = true;
     else if (argument === '--preload') options.preload = true;
+    else if (argument === '--preload-program') options.preload = 'program';
     else if (argument === '--help' || argument === '-h') {
       process.stdout.write('usage: npx tsx tools/build-firmware.ts [--target qemu-mps2|posix|stm32mp15|imx8m] [--js file] [--out dir] [--manifest file] [--jobs n] [--quiet] [--sanitize] [--debug] [--preload]\n');
       process.exit(0);

@@ -626,7 +626,9 @@ int main(int argc, char** argv)
 	if ((positionals >= 1) && (positionals <= 2) && !strcmp(positional[0], "share"))
 		return command_share(positionals == 2 ? positional[1] : C_NULL);
 	if ((positionals == 2) && !strcmp(positional[0], "preload"))
-		return command_preload(positional[1]);
+		return command_preload(positional[1], C_NULL);
+	if ((positionals == 3) && !strcmp(positional[0], "preload"))
+		return command_preload(positional[1], positional[2]);
 	if ((positionals == 3) && !strcmp(positional[0], "compile"))
 		return command_compile(positional[1], positional[2]);
 	fprintf(stderr, "usage: xs-host run FILE.js [--strip A,B] | xs-host share [FILE.js] [--strip A,B] | xs-host compile FILE.js OUTDIR [--strip A,B] [--debug]\n");
