@@ -545,6 +545,25 @@ static void report_heap(txMachine* the, const char* when)
 		(long)(chunk_bytes_allocated + slot_bytes_allocated));
 }
 
+#ifdef XS_RPMSG_PRELOAD
+/* The preloaded objects the program has written so far: each has an alias, a copy in RAM (its instance and properties). */
+static void report_aliases(txMachine* the, const char* when)
+{
+	long aliases = 0, slots = 0;
+	for (txID i = 0; i < the->aliasCount; i++) {
+		txSlot* alias = the->aliasArray[i];
+		if (!alias)
+			continue;
+		aliases++;
+		slots++;
+		if (alias->kind == XS_INSTANCE_KIND) /* else a module-level variable a closure writes */
+			for (alias = alias->next; alias; alias = alias->next)
+				slots++;
+	}
+	xs_platform_printf("xs: preload %s: %ld of %ld preloaded objects and variables aliased in RAM (%ld slots)\n", when, aliases, (long)the->aliasCount, slots);
+}
+#endif
+
 static void run_program(txMachine* the_machine)
 {
 	xsBeginHost(the_machine);
@@ -615,6 +634,9 @@ void xs_platform_main(void)
 	run_program(machine);
 	drain_promise_jobs(machine);
 	report_heap(machine, "after script");
+#ifdef XS_RPMSG_PRELOAD
+	report_aliases(machine, "after script");
+#endif
 	xs_footprint_report(machine, "after script");
 
 	for (;;) {
