@@ -574,17 +574,23 @@ static void run_program(txMachine* the_machine)
 }
 
 #ifdef XS_RPMSG_PRELOAD
-/* fxPrepareMachine's steps with the root machine (the preparation's view as a txMachine) in the
-   malloc heap for the time of the clone: on the C stack, its 6 KB lookup cache (patch 0101)
-   would take most of the 8 KB stack. */
+/* fxPrepareMachine's steps, with a root machine (the preparation seen as a txMachine) that is only
+   the part fxCloneMachine reads: every field it reads comes before patch 0101's 6 KB lookup cache,
+   which on the C stack took 7,128 of the 8,192 bytes (and in the malloc heap left a 6 KB hole).
+   The clone keeps the root's address in sharedMachine, which only debug builds follow. */
+#ifdef mxPropertyCacheSize
+#define XS_ROOT_MACHINE_SIZE offsetof(txMachine, propertyCache)
+#else
+#define XS_ROOT_MACHINE_SIZE sizeof(txMachine)
+#endif
 static txMachine* xs_prepare_machine(xsCreation* creation)
 {
 	const txPreparation* preparation = &xs_preload_preparation;
 	if ((preparation->version[0] != XS_MAJOR_VERSION) || (preparation->version[1] != XS_MINOR_VERSION))
 		xs_platform_crash(XS_CRASH_EXIT_BASE + XS_FATAL_CHECK_EXIT, "the preloaded machine was made for another XS version (rebuild the image)");
-	txMachine* root = c_calloc(1, sizeof(txMachine));
-	if (!root)
-		return C_NULL;
+	union { char bytes[XS_ROOT_MACHINE_SIZE]; double alignment; void* pointer; } storage;
+	c_memset(&storage, 0, sizeof(storage));
+	txMachine* root = (txMachine*)&storage;
 	root->preparation = (txPreparation*)preparation;
 	root->keyArray = preparation->keys;
 	root->colors = preparation->colors;
@@ -601,9 +607,7 @@ static txMachine* xs_prepare_machine(xsCreation* creation)
 	root->freeHeap = &preparation->heap[preparation->heapCount - 1];
 	root->aliasCount = (txID)preparation->aliasCount;
 	root->profileID = (txID)preparation->profileID;
-	txMachine* the = fxCloneMachine(creation, root, "xs-rpmsg", C_NULL);
-	c_free(root);
-	return the;
+	return fxCloneMachine(creation, root, "xs-rpmsg", C_NULL);
 }
 #endif
 
