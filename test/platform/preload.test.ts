@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildFirmware, type BuildResult } from '../../tools/build-firmware.ts';
 import { launchQemu } from '../../launch/qemu.ts';
+import { bundleFirmware } from '../../tools/bundle-firmware.ts';
 import { root } from './helpers.ts';
 
 const script = join(root, 'test/platform/fixtures/preload-semantics.js');
@@ -69,5 +70,28 @@ describe('the preloaded machine (built-ins in flash)', () => {
       expect(without.has(builder), `${builder} in the preloaded image`).toBe(false);
     }
     expect(without.has('xs_preload_preparation')).toBe(true);
+  }, 900_000);
+
+  it('preload "program": the echo app\'s top level ran at build time, its entry runs at boot and starts the runtime', async () => {
+    const out = join(root, 'build/test/preload/program-echo');
+    const js = join(out, 'firmware.js');
+    await bundleFirmware(js, 'echo');
+    const image = await buildFirmware({ target: 'qemu-mps2', js, out, preload: 'program', verbose: false });
+    // the module-level objects are in the preload: far more slots than the built-ins' 2,100
+    expect(image.preload!.slots).toBeGreaterThan(3000);
+    const qemu = await launchQemu({ elf: image.output });
+    try {
+      await qemu.connectDoorbell();
+      await qemu.cont();
+      const deadline = Date.now() + 60_000;
+      while (!qemu.console.includes('waiting for the host') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(qemu.console).toContain('preloaded bytecode');
+      expect(qemu.console).toContain('echo: serving "rpmsg-client-sample"');
+      expect(qemu.console).toContain('xs-rpmsg: remote up, waiting for the host');
+      const heap = /xs: heap after boot \([^)]*\): (\d+) bytes in use/.exec(qemu.console);
+      expect(Number(heap![1])).toBeLessThan(8_000);
+    } finally {
+      await qemu.close();
+    }
   }, 900_000);
 });
