@@ -726,12 +726,14 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   const programInputs = precompiled ? ['code.bin', 'symbols.bin', 'ids.bin'].map((f) => join(precompiled!.dir, f)) : [js];
   const objDir = join(out, 'obj');
   mkdirSync(objDir, { recursive: true });
-  const ourObjects = ourSources.map((s) => join(objDir, `${basename(s).replace(/\.(c|S)$/, '')}.o`));
+  // the preloaded machine is data, not "our C": outside obj/, so the real boards' linker scripts place it with the read-only data (stm32mp15 puts obj/*.o in its 64 KB RETRAM)
+  const objectOf = (s: string): string => s.endsWith('xs_preload.c') ? join(genDir, 'preload', 'xs_preload.o') : join(objDir, `${basename(s).replace(/\.(c|S)$/, '')}.o`);
+  const ourObjects = ourSources.map(objectOf);
   const ourStale = ourSources.filter((s, i) => !upToDate(ourObjects[i], ourObjects[i].replace(/\.o$/, '.d'), s.endsWith('.S') ? programInputs : []));
   if (ourStale.length) {
     progress(`platform: compiling ${ourStale.map((s) => basename(s)).join(', ')}`);
     await runParallel(ourStale.map((s) => {
-      const object = join(objDir, `${basename(s).replace(/\.(c|S)$/, '')}.o`);
+      const object = objectOf(s);
       const isTable = s.endsWith('resource_table.c') || s.endsWith('xs_preload.c');
       return {
         label: basename(s),
