@@ -85,8 +85,9 @@ export interface BuildOptions {
    * txPreparation in flash, and the firmware boots with fxPrepareMachine instead of building
    * them. Byte-code images only, not debug images. "program": the program's top level runs at
    * build time too (its module-level objects in flash; the bundle's entry call is deferred to
-   * boot). Default: manifest "preload" (true, "program", or {"program": bool, "creation": {...}}),
-   * else the environment's XS_RPMSG_PRELOAD=1 or =program, else off.
+   * boot). Default: manifest "preload" (true, false, "program", or {"program": bool, "creation": {...}}),
+   * else the environment's XS_RPMSG_PRELOAD (1, 0 or program), else true for the Cortex-M images
+   * and false for posix.
    */
   preload?: boolean | 'program';
 }
@@ -616,9 +617,11 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   // holds only what the program makes; manifest "preload": {"creation": {...}} sizes it, else PRELOAD_CREATION.
   const preloadManifest = manifest?.preload;
   // needs engine patch 0002 (host functions by name through gxCallbackTable): a stock engine builds its built-ins at boot
+  const preloadEnvironment = process.env.XS_RPMSG_PRELOAD;
   const preloadChoice = options.preload ?? (preloadManifest !== undefined
     ? (preloadManifest === 'program' || asObject(preloadManifest).program === true ? 'program' : preloadManifest !== false)
-    : process.env.XS_RPMSG_PRELOAD === 'program' ? 'program' : process.env.XS_RPMSG_PRELOAD === '1');
+    : preloadEnvironment === 'program' ? 'program' : preloadEnvironment === '1' ? true : preloadEnvironment === '0' ? false
+    : target !== 'posix' /* the default: the Cortex-M images preload the built-ins */);
   const preload = preloadChoice !== false && programKind === 'bytecode' && !options.debug && sources.patches.some((name) => name.startsWith('0002-'));
   const preloadProgram = preload && preloadChoice === 'program';
   const preloadCreation = preload ? { ...(preloadProgram ? PRELOAD_PROGRAM_CREATION : PRELOAD_CREATION), ...asObject(asObject(preloadManifest).creation) } : {};
