@@ -79,6 +79,17 @@ export interface BuildOptions {
    * debugger connection (firmware/platform/xs/xs_debug_*.c). Default false: none of it.
    */
   debug?: boolean;
+  /**
+   * The preloaded machine (issue 10's big step, docs/BENCHMARKS.md "The preloaded machine"): the
+   * built-ins' objects are generated at build time (tools/xs-host preload) as C source of a
+   * txPreparation in flash, and the firmware boots with fxPrepareMachine instead of building
+   * them. Byte-code images only, not debug images. "program": the program's top level runs at
+   * build time too (its module-level objects in flash; the bundle's entry call is deferred to
+   * boot). Default: manifest "preload" (true, false, "program", or {"program": bool, "creation": {...}}),
+   * else the environment's XS_RPMSG_PRELOAD (1, 0 or program), else true for the Cortex-M images
+   * and false for posix.
+   */
+  preload?: boolean | 'program';
 }
 
 export interface BuildResult {
@@ -96,6 +107,36 @@ export interface BuildResult {
   strippedMethods: string[];
   /** text by origin (engine, built-ins, parser, byte code, platform, libc), data, bss; also in size-report.json. */
   report: SizeReport;
+  /** The preloaded machine's counts (option preload), else null. */
+  preload: PreloadCounts | null;
+}
+
+/** What tools/xs-host preload wrote (its stdout). */
+export interface PreloadCounts { slots: number; stack: number; keys: number; aliases: number; arrays: number }
+
+/**
+ * The preloaded machine's C source for this image (gen/xs_preload.c): builds the image's own
+ * generator (tools/xs-host/xs_host.c with XS_HOST_IMAGE_CONFIG, linked with the image's
+ * xs_build_config.c and the host engine compiled with the image's engine defines), so the host
+ * builds the machine exactly as the device would, then runs it.
+ */
+async function preloadSource(sources: XsSources, defines: string[], genDir: string, jobs: number, programDir: string | null): Promise<PreloadCounts> {
+  const tc = toolchain('posix');
+  const engineObjects = await compileEngine({ target: 'posix', sources, tc, jobs, defines });
+  const dir = join(genDir, 'preload');
+  mkdirSync(dir, { recursive: true });
+  const flags = [...tc.cflags, ...defines, '-w', ...xsIncludes(sources.dir)];
+  const hostObject = join(dir, 'xs_host.o');
+  run(tc.cc, [...flags, '-DXS_HOST_IMAGE_CONFIG=1', '-c', join(root, 'tools/xs-host/xs_host.c'), '-o', hostObject]);
+  const configObject = join(dir, 'xs_build_config.o');
+  run(tc.cc, [...flags, '-c', join(genDir, 'xs_build_config.c'), '-o', configObject]);
+  const generator = join(dir, 'xs-preload');
+  run(tc.cc, [...tc.ldflags, '-o', generator, hostObject, configObject, ...engineObjects, '-lm']);
+  const output = run(generator, ['preload', join(dir, 'xs_preload.c.tmp'), ...(programDir ? [programDir] : [])], { capture: true });
+  const counts = JSON.parse(output.trim().split('\n').pop()!) as PreloadCounts;
+  const text = readFileSync(join(dir, 'xs_preload.c.tmp'), 'utf8');
+  writeIfChanged(join(genDir, 'xs_preload.c'), text);
+  return counts;
 }
 
 /** XS creation sizes (xsCreation), Moddable manifest "creation" naming. */
@@ -141,6 +182,28 @@ const DEFAULT_CREATION: Creation = {
   cStack: null,
   keysAvailable: null,
 };
+
+/**
+ * Creation sizes of a preloaded image unless manifest "preload".creation gives them: the slot heap
+ * holds only what the program makes (the bench-echo app: measured in docs/BENCHMARKS.md, "The
+ * preloaded machine").
+ */
+const PRELOAD_CREATION: Record<string, unknown> = { heap: { initial: 3072, incremental: 256 } };
+/** The same with the program's top level preloaded too: the heap holds what main() makes. */
+const PRELOAD_PROGRAM_CREATION: Record<string, unknown> = { heap: { initial: 1536, incremental: 256 } };
+
+/**
+ * The bundle with its entry call deferred (preload "program"): the last statement of the bundle's
+ * IIFE, xs-entry.ts's bootFirmware(platform, app), becomes a global function the firmware calls
+ * at boot (xs_program_preloaded.c), so the top level can run at build time without `platform`.
+ * Same lines (the source map still holds).
+ */
+export function deferEntry(bundle: string): string | null {
+  const entry = /^(\s*)bootFirmware\(platform, (\w+)\);(\s*\}\)\(\);\s*(?:\/\/# sourceMappingURL=.*)?\s*)$/m;
+  const match = entry.exec(bundle);
+  if (!match || bundle.indexOf('bootFirmware(platform, ') !== match.index + match[1].length) return null;
+  return `${bundle.slice(0, match.index)}${match[1]}globalThis.__xsRpmsgBoot = () => bootFirmware(platform, ${match[2]});${match[3]}`;
+}
 
 /** Keys a source image starts with besides manifest keys.available (the runtime's names and the engine's built-in keys are about a thousand). */
 const SOURCE_IMAGE_KEYS = 1024;
@@ -550,7 +613,19 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   if (jsText.includes(0)) fail(`${js} contains a NUL byte; XS reads the script as a C string`);
 
   const manifest = readManifest(manifestPath);
-  const { creation, board, notes } = creationFromManifest(manifest, target);
+  // The preloaded machine (option preload): the built-ins' objects are in flash, so the RAM heap
+  // holds only what the program makes; manifest "preload": {"creation": {...}} sizes it, else PRELOAD_CREATION.
+  const preloadManifest = manifest?.preload;
+  // needs engine patch 0002 (host functions by name through gxCallbackTable): a stock engine builds its built-ins at boot
+  const preloadEnvironment = process.env.XS_RPMSG_PRELOAD;
+  const preloadChoice = options.preload ?? (preloadManifest !== undefined
+    ? (preloadManifest === 'program' || asObject(preloadManifest).program === true ? 'program' : preloadManifest !== false)
+    : preloadEnvironment === 'program' ? 'program' : preloadEnvironment === '1' ? true : preloadEnvironment === '0' ? false
+    : target !== 'posix' /* the default: the Cortex-M images preload the built-ins */);
+  const preload = preloadChoice !== false && programKind === 'bytecode' && !options.debug && sources.patches.some((name) => name.startsWith('0002-'));
+  const preloadProgram = preload && preloadChoice === 'program';
+  const preloadCreation = preload ? { ...(preloadProgram ? PRELOAD_PROGRAM_CREATION : PRELOAD_CREATION), ...asObject(asObject(preloadManifest).creation) } : {};
+  const { creation, board, notes } = creationFromManifest(preload ? { ...manifest, creation: { ...asObject(manifest?.creation), ...preloadCreation } } : manifest, target);
   for (const note of notes) progress(note);
 
   const tc = { ...toolchain(target), cc: chosen.cc, size: chosen.size };
@@ -573,6 +648,14 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   let precompiled: PrecompiledProgram | undefined;
   let stripped: string[] = [];
   const strip = manifest?.strip;
+  if (preloadProgram) {
+    const deferred = deferEntry(readFileSync(js, 'utf8'));
+    if (!deferred) fail(`preload "program": the bundle ${js} does not end with xs-entry.ts's bootFirmware(platform, app) call`);
+    const programJs = join(genDir, 'firmware-preload.js');
+    writeIfChanged(programJs, deferred);
+    if (existsSync(`${js}.map`)) writeIfChanged(`${programJs}.map`, readFileSync(`${js}.map`, 'utf8'));
+    js = programJs;
+  }
   if (programKind === 'bytecode') {
     const analysis = precompile(xsHost, js, join(genDir, 'program-analysis'), []);
     stripped = resolveStrip(strip, analysis, manifestPath);
@@ -593,6 +676,8 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
     // source image: the parser creates the names on the device; the runtime and an app make about a thousand keys
     const start = precompiled ? precompiled.keyCount : SOURCE_IMAGE_KEYS;
     creation.initialKeyCount = start + creation.keysAvailable;
+    // a preloaded machine's built-in keys are in flash (fxCloneMachine: the key array holds only the keys made after them)
+    if (preload && precompiled) creation.initialKeyCount -= preloadProgram ? precompiled.keyCount : (precompiled as { firstFreeId?: number }).firstFreeId ?? 0;
     progress(`keys: ${start} ${precompiled ? 'after the program\'s names' : '(source image: a guess)'} + ${creation.keysAvailable} available (manifest keys.available) = ${creation.initialKeyCount}`);
   }
   const engineDefines = stripped.includes('RegExp') ? [...defines, '-DmxRegExp=0'] : defines;
@@ -621,32 +706,38 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
   if (precompiled) writeIfChanged(join(genDir, 'xs_app_program.S'), programAssembly(precompiled.dir, precompiled.symbolCount));
   else writeIfChanged(join(genDir, 'xs_app_script.S'), scriptAssembly(js));
   writeIfChanged(join(genDir, 'resource_table.c'), resourceTableSource(target, manifestPath));
+  const preloadCounts = preload ? await preloadSource(sources, engineDefines, genDir, jobs, preloadProgram ? precompiled!.dir : null) : null;
+  if (preloadCounts) progress(`preloaded machine: ${preloadCounts.slots} slots (${preloadCounts.slots * 16} bytes on a 32-bit part), ${preloadCounts.keys} keys, ${preloadCounts.aliases} aliases, in flash (gen/xs_preload.c)`);
+  writeIfChanged(join(genDir, 'xs_build_preload.h'), preload ? '/* Generated by tools/build-firmware.ts: this image boots from the preloaded machine (gen/xs_preload.c). */\n#define XS_RPMSG_PRELOAD 1\n' : '/* Generated by tools/build-firmware.ts: no preloaded machine in this image. */\n');
 
   // 3. Platform layer + generated sources (small: always checked, rebuilt when changed).
   // posix also links the vhost-user backend (--vhost-user: the remote of a User-Mode Linux kernel, docs/LINUX.md).
   const boardFolders = platformFolders(target);
-  const ourFlags = [...tc.cflags, ...defines, '-Wall', '-Wno-unused-parameter', ...boardFolders.map((folder) => `-I${join(root, 'firmware/platform', folder)}`)];
+  const ourFlags = [...tc.cflags, ...defines, '-Wall', '-Wno-unused-parameter', ...boardFolders.map((folder) => `-I${join(root, 'firmware/platform', folder)}`), `-I${genDir}`];
   const boardSources = boardSourceFiles(target);
   const ourSources = [
     join(root, 'firmware/platform/xs/xs_platform.c'),
-    join(root, 'firmware/platform/xs', precompiled ? 'xs_program_bytecode.c' : 'xs_program_source.c'),
+    join(root, 'firmware/platform/xs', preloadProgram ? 'xs_program_preloaded.c' : precompiled ? 'xs_program_bytecode.c' : 'xs_program_source.c'),
     join(root, 'firmware/platform/xs/xs_footprint.c'),
     ...boardSources,
     ...(debugConnection ? [debugConnection] : []),
     join(genDir, 'xs_build_config.c'),
     join(genDir, 'resource_table.c'),
     join(genDir, precompiled ? 'xs_app_program.S' : 'xs_app_script.S'),
+    ...(preload ? [join(genDir, 'xs_preload.c')] : []),
   ];
   const programInputs = precompiled ? ['code.bin', 'symbols.bin', 'ids.bin'].map((f) => join(precompiled!.dir, f)) : [js];
   const objDir = join(out, 'obj');
   mkdirSync(objDir, { recursive: true });
-  const ourObjects = ourSources.map((s) => join(objDir, `${basename(s).replace(/\.(c|S)$/, '')}.o`));
+  // the preloaded machine is data, not "our C": outside obj/, so the real boards' linker scripts place it with the read-only data (stm32mp15 puts obj/*.o in its 64 KB RETRAM)
+  const objectOf = (s: string): string => s.endsWith('xs_preload.c') ? join(genDir, 'preload', 'xs_preload.o') : join(objDir, `${basename(s).replace(/\.(c|S)$/, '')}.o`);
+  const ourObjects = ourSources.map(objectOf);
   const ourStale = ourSources.filter((s, i) => !upToDate(ourObjects[i], ourObjects[i].replace(/\.o$/, '.d'), s.endsWith('.S') ? programInputs : []));
   if (ourStale.length) {
     progress(`platform: compiling ${ourStale.map((s) => basename(s)).join(', ')}`);
     await runParallel(ourStale.map((s) => {
-      const object = join(objDir, `${basename(s).replace(/\.(c|S)$/, '')}.o`);
-      const isTable = s.endsWith('resource_table.c');
+      const object = objectOf(s);
+      const isTable = s.endsWith('resource_table.c') || s.endsWith('xs_preload.c');
       return {
         label: basename(s),
         command: tc.cc,
@@ -669,8 +760,8 @@ async function buildLocked(options: BuildOptions, out: string): Promise<BuildRes
 
   const size = sizeReport(tc.size, output);
   const report = sizeReportOf(output, mapFile, size);
-  writeFileSync(join(out, 'size-report.json'), `${JSON.stringify({ ...report, ...(options.debug ? { debug: true } : {}), program: programKind, stripped, strippedMethods, absentFeatures, precompiled: precompiled ? { codeSize: precompiled.codeSize, symbolsSize: precompiled.symbolsSize, symbolCount: precompiled.symbolCount, functionsInPlace: precompiled.functionsInPlace } : null, creation }, null, 2)}\n`);
-  const result: BuildResult = { output, size, seconds: (Date.now() - started) / 1000, program: programKind, precompiled, stripped, strippedMethods, report };
+  writeFileSync(join(out, 'size-report.json'), `${JSON.stringify({ ...report, ...(options.debug ? { debug: true } : {}), program: programKind, stripped, strippedMethods, absentFeatures, precompiled: precompiled ? { codeSize: precompiled.codeSize, symbolsSize: precompiled.symbolsSize, symbolCount: precompiled.symbolCount, functionsInPlace: precompiled.functionsInPlace } : null, creation, preload: preloadCounts }, null, 2)}\n`);
+  const result: BuildResult = { output, size, seconds: (Date.now() - started) / 1000, program: programKind, precompiled, stripped, strippedMethods, report, preload: preloadCounts };
   progress(`size: text ${size.text} data ${size.data} bss ${size.bss} (bytes; ${basename(output)}, JS ${jsText.length} bytes, ${programKind}, board ${board})`);
   progress(`size report (${relative(root, join(out, 'size-report.json'))}):\n${formatSizeReport(report)}`);
   progress(`done in ${result.seconds.toFixed(1)} s`);
@@ -697,8 +788,10 @@ function parseArguments(argv: string[]): BuildOptions {
     else if (argument === '--quiet') options.verbose = false;
     else if (argument === '--sanitize') options.sanitize = true;
     else if (argument === '--debug') options.debug = true;
+    else if (argument === '--preload') options.preload = true;
+    else if (argument === '--preload-program') options.preload = 'program';
     else if (argument === '--help' || argument === '-h') {
-      process.stdout.write('usage: npx tsx tools/build-firmware.ts [--target qemu-mps2|posix|stm32mp15|imx8m] [--js file] [--out dir] [--manifest file] [--jobs n] [--quiet] [--sanitize] [--debug]\n');
+      process.stdout.write('usage: npx tsx tools/build-firmware.ts [--target qemu-mps2|posix|stm32mp15|imx8m] [--js file] [--out dir] [--manifest file] [--jobs n] [--quiet] [--sanitize] [--debug] [--preload]\n');
       process.exit(0);
     } else fail(`unknown argument ${argument}`);
   }

@@ -52,6 +52,14 @@ static const char* const builtin_names[] = {
 #define BUILTIN_COUNT (sizeof(builtin_names) / sizeof(builtin_names[0]))
 static int builtin_stripped[BUILTIN_COUNT];
 
+#ifdef XS_HOST_IMAGE_CONFIG
+/* The image's preload generator (tools/build-firmware.ts, "preload"): the image's own
+   xs_build_config.c is linked in (gxBuiltinBuilders, gxCallbackTable, the feature tables and
+   xs_build_creation), so this machine is built exactly as the device's. */
+extern const xsCreation xs_build_creation;
+#undef mxBuiltinBuilders
+#endif
+
 #define HOST_BUILDER(INDEX, NAME) \
 	static void host_build_##NAME(txMachine* the) { if (!builtin_stripped[INDEX]) fxBuild##NAME(the); }
 HOST_BUILDER(0, Global) HOST_BUILDER(1, Object) HOST_BUILDER(2, Function) HOST_BUILDER(3, Generator)
@@ -589,6 +597,8 @@ static int command_share(const char* path)
 	return 0;
 }
 
+#include "xs_preload.c"
+
 int main(int argc, char** argv)
 {
 	uint16_t probe = 1;
@@ -615,6 +625,10 @@ int main(int argc, char** argv)
 		return command_run(positional[1]);
 	if ((positionals >= 1) && (positionals <= 2) && !strcmp(positional[0], "share"))
 		return command_share(positionals == 2 ? positional[1] : C_NULL);
+	if ((positionals == 2) && !strcmp(positional[0], "preload"))
+		return command_preload(positional[1], C_NULL);
+	if ((positionals == 3) && !strcmp(positional[0], "preload"))
+		return command_preload(positional[1], positional[2]);
 	if ((positionals == 3) && !strcmp(positional[0], "compile"))
 		return command_compile(positional[1], positional[2]);
 	fprintf(stderr, "usage: xs-host run FILE.js [--strip A,B] | xs-host share [FILE.js] [--strip A,B] | xs-host compile FILE.js OUTDIR [--strip A,B] [--debug]\n");
