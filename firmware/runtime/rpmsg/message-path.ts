@@ -25,7 +25,7 @@ import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../../resource-table/layout.ts';
 import type { AppErrors } from '../app-errors.ts';
 import type { PlatformCommon } from '../platform.ts';
 import type { VringDevice } from '../virtio/vring-device.ts';
-import type { Endpoint } from './endpoint.ts';
+import { closedEndpoint, type Endpoint } from './endpoint.ts';
 import type { EndpointTable } from './endpoint-table.ts';
 
 /** Descriptor flags the rpmsg buffers must not have (single descriptors only). */
@@ -94,6 +94,10 @@ export interface MessagePath {
   readonly service: () => void;
   /** Send one message (EndpointHost.transmit). */
   readonly transmit: (source: number, destination: number, data: Uint8Array, length: number, wait: boolean) => void;
+  /** Endpoint.read as one call (EndpointHost.endpointRead): `this` is the endpoint. */
+  readonly endpointRead: (this: Endpoint, target?: Uint8Array) => Uint8Array | number;
+  /** Endpoint.sendTo as one call, the one-pass send written out (EndpointHost.endpointSendTo). */
+  readonly endpointSendTo: (this: Endpoint, destination: number, data: Uint8Array, length?: number) => void;
   /** The message being delivered (EndpointHost.currentMessage). */
   readonly currentMessage: (endpoint: Endpoint, target: Uint8Array | undefined) => Uint8Array | number;
   /** Deliver one checked message to `endpoint` (the full code's delivery, with its own try); true when the app held the buffer. */
@@ -199,14 +203,19 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   /** The vdev status byte (-1: none), read at every doorbell. */
   let statusOffset = -1;
 
-  const doorbell = (): void => {
-    if (receive === null || (statusOffset >= 0 && (bytes[statusOffset] & VIRTIO_CONFIG_S_DRIVER_OK) === 0)) device.fullPass();
-    else service();
-  };
+  /** True while service() (the runtime's full pass, which has read the status itself) runs the pass: no handing back to it. */
+  let inFullPass = false;
 
-  const service = (): void => {
+  // The doorbell is the pass itself (one JS call per doorbell): the status byte, then vring 1.
+  const doorbell = (): void => {
     const ring = receive;
-    if (ring === null) return;
+    if (ring === null || (statusOffset >= 0 && (bytes[statusOffset] & VIRTIO_CONFIG_S_DRIVER_OK) === 0)) {
+      if (!inFullPass) {
+        device.fullPass();
+        return;
+      }
+      if (ring === null) return;
+    }
     if (device.receivePaused || !fast) {
       try {
         if (device.receivePaused) device.wakeWriters();
@@ -370,6 +379,17 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     }
   };
 
+  /** The pass without the status byte (the runtime's full pass has handled it): the doorbell's body. */
+  const service = (): void => {
+    const outer = inFullPass;
+    inFullPass = true;
+    try {
+      doorbell();
+    } finally {
+      inFullPass = outer;
+    }
+  };
+
   const transmitMessage = (source: number, destination: number, data: Uint8Array, length: number, wait: boolean): void => {
     const ring = transmit;
     if (ring !== null && fast && spares === 0 && length <= RPMSG_MTU && length >= 0 && length <= data.length &&
@@ -421,6 +441,82 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       }
     }
     device.transmitFull(source, destination, data, length, wait);
+  };
+
+  /**
+   * Endpoint.sendTo(destination, data, length = data.length), one JS call: the endpoint's checks
+   * (closed: EPIPE), then transmitMessage's one-pass send written out again (a call fewer per
+   * message; the two are kept alike, test/firmware/message-path.test.ts sends both ways).
+   */
+  const endpointSendTo = function (this: Endpoint, destination: number, data: Uint8Array, length?: number): void {
+    if (length === undefined) length = data.length; // the default parameter, evaluated first as the method's is
+    if (this.host === null) throw closedEndpoint(this);
+    const source = this.address;
+    const ring = transmit;
+    // `source` is a bound address (an integer): `| 0` first tells the usual one from RPMSG_ADDR_ANY without a double compare.
+    if (ring !== null && fast && spares === 0 && length <= RPMSG_MTU && length >= 0 && length <= data.length &&
+      ((source | 0) !== -1 || source !== RPMSG_ADDR_ANY) && destination !== RPMSG_ADDR_ANY && !ring.broken) {
+      const last = ring.lastAvail;
+      let ahead = (txKnownAvail - last) & 0xffff;
+      if (ahead === 0 || ahead > txNum) {
+        txKnownAvail = txAvail[1];
+        ahead = (txKnownAvail - last) & 0xffff;
+        if (ahead !== 0 && ahead <= txNum) barrier();
+      }
+      if (ahead !== 0 && ahead <= txNum) {
+        const head = txAvail[2 + (last & txMask)];
+        const descriptor = head << 2;
+        const offset = txDescWords[descriptor] - base;
+        const bufferLength = txDescWords[descriptor + 2];
+        if (head < txNum && ((txDescHalves[(head << 3) + 6] & DESC_CHAINED) | txDescWords[descriptor + 1]) === 0 &&
+          offset >= 0 && bufferLength <= size - offset && bufferLength >= RPMSG_HDR_SIZE + length && (offset & 3) === 0) {
+          ring.lastAvail = (last + 1) & 0xffff;
+          const word = offset >> 2;
+          words[word] = source;
+          words[word + 1] = destination;
+          words[word + 2] = 0;
+          words[word + 3] = length;
+          if (length !== 0) {
+            if (copy !== undefined) copy(true, offset + RPMSG_HDR_SIZE, data, 0, length);
+            else for (let i = 0; i < length; i++) bytes[offset + RPMSG_HDR_SIZE + i] = data[i];
+          }
+          const usedIndex = ring.usedIndex;
+          const element = 1 + ((usedIndex & txMask) << 1);
+          txUsedWords[element] = head;
+          txUsedWords[element + 1] = RPMSG_HDR_SIZE + length;
+          barrier();
+          const next = (usedIndex + 1) & 0xffff;
+          ring.usedIndex = next;
+          txUsedHalves[1] = next;
+          sent++;
+          const notified = ring.lastNotifiedUsed;
+          barrier();
+          ring.lastNotifiedUsed = next;
+          if (txEventIndex ? ((next - txAvail[txUsedEvent] - 1) & 0xffff) < ((next - notified) & 0xffff) : (txAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
+            notify(txNotifyId);
+          }
+          return;
+        }
+      }
+    }
+    device.transmitFull(source, destination, data, length, true);
+  };
+
+  /** Endpoint.read(target?), one JS call: the endpoint's check (closed: EPIPE), then currentMessage's. */
+  const endpointRead = function (this: Endpoint, target?: Uint8Array): Uint8Array | number {
+    if (this.host === null) throw closedEndpoint(this);
+    if (deliveringTo !== this) {
+      throw new RpmsgError('EINVAL', `read() on ${this.describe()} outside its onReadable callback; messages can only be read while they are delivered`);
+    }
+    const start = deliveringBufferOffset + RPMSG_HDR_SIZE;
+    const length = deliveringLength;
+    if (target === undefined) return bytes.subarray(start, start + length);
+    if (target.length < length) {
+      throw new RpmsgError('EMSGSIZE', `read() target holds ${target.length} bytes but the message has ${length}; pass a buffer of at least ${RPMSG_MTU}`);
+    }
+    if (copy !== undefined) copy(false, start, target, 0, length);
+    else for (let i = 0; i < length; i++) target[i] = bytes[start + i];
+    return length;
   };
 
   const currentMessage = (endpoint: Endpoint, target: Uint8Array | undefined): Uint8Array | number => {
@@ -530,6 +626,8 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     doorbell,
     service,
     transmit: transmitMessage,
+    endpointRead,
+    endpointSendTo,
     currentMessage,
     deliver(endpoint, head, bufferOffset, bufferLength, payload, source) {
       deliveringTo = endpoint;
