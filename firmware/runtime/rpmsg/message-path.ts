@@ -115,6 +115,10 @@ export interface MessagePath {
 /** What zero-copy.ts gets of the path: where to say how many TX buffers it keeps (the one-pass send leaves those to the full send), hold and release (they need the message being delivered). */
 export interface ZeroCopyPath {
   setSpares(count: number): void;
+  /** vring 0's next buffer in one pass (fast sessions, no spares): its head (offset and length in the ring's bufferOffset/bufferLength), or -1 for the full code. */
+  readonly takeTransmit: (length: number) => number;
+  /** Return TX buffer `head` with `usedLength` bytes, kicking the host if it wants. */
+  readonly publishTransmit: (head: number, usedLength: number) => void;
   readonly hold: (endpoint: Endpoint) => number;
   readonly release: (endpoint: Endpoint, offset: number) => void;
 }
@@ -170,6 +174,24 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   let rxNotifyId = 0;
   /** avail.idx of vring 1 at its last read (entries up to it were seen after a barrier). */
   let rxKnownAvail = 0;
+  // vring 1's state (VringDevice's lastAvail, usedIndex, lastNotifiedUsed, broken, kicksWanted) while
+  // the fast path has the ring: closure variables, which the ring's own fields reach through accessors
+  // (ownRingState), so the full code and the fast path still share one state (a read here costs
+  // about a third of a property read).
+  let rxLastAvail = 0;
+  let rxUsedIndex = 0;
+  let rxLastNotified = 0;
+  let rxBroken = false;
+  let rxKicksWanted = true;
+  // vring 0's, the same way.
+  let txLastAvail = 0;
+  let txUsedIndex = 0;
+  let txLastNotified = 0;
+  let txBroken = false;
+  let txKicksWanted = true;
+  /** The rings whose state is in the variables above (null: none). */
+  let receiveOwned: VringDevice | null = null;
+  let transmitOwned: VringDevice | null = null;
   let txNum = 0;
   let txMask = 0;
   let txAvail: Uint16Array = new Uint16Array(0);
@@ -236,11 +258,11 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       try {
         for (;;) {
           // VringDevice.takeAvailable, written out: any check that fails hands over to the full code, which refuses and counts.
-          if (ring.broken) {
+          if (rxBroken) {
             device.receiveFrom(ring, suppressed, phase);
             return;
           }
-          const last = ring.lastAvail;
+          const last = rxLastAvail;
           // avail.idx is read again only once the entries seen at the last read are taken (Linux's
           // vhost keeps avail_idx the same way): one read and one barrier for a whole batch.
           let ahead = (rxKnownAvail - last) & 0xffff;
@@ -252,7 +274,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
               if (!suppressed && !rxEventIndex) break;
               // VringDevice.enableKicks, written out.
               suppressed = false;
-              ring.kicksWanted = true;
+              rxKicksWanted = true;
               if (rxEventIndex) rxUsedHalves[rxAvailEvent] = last;
               else rxUsedHalves[0] = 0;
               barrier();
@@ -297,7 +319,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
             cachedAddress = destination;
             cachedEndpoint = endpoint;
           }
-          ring.lastAvail = (last + 1) & 0xffff;
+          rxLastAvail = (last + 1) & 0xffff;
           if (phase === PHASE_AFTER_MESSAGE && !suppressed) {
             ring.setKicksWanted(false);
             suppressed = true;
@@ -322,13 +344,13 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
           }
           if (!deliveringHeld) {
             // VringDevice.pushUsed, written out.
-            const usedIndex = ring.usedIndex;
+            const usedIndex = rxUsedIndex;
             const element = 1 + ((usedIndex & rxMask) << 1);
             rxUsedWords[element] = head;
             rxUsedWords[element + 1] = bufferLength;
             barrier();
             const next = (usedIndex + 1) & 0xffff;
-            ring.usedIndex = next;
+            rxUsedIndex = next;
             rxUsedHalves[1] = next;
           } else {
             keepHeld(endpoint!, ring);
@@ -361,11 +383,12 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       }
     }
     // VringDevice.shouldNotify, written out.
-    const usedIndex = ring.usedIndex;
-    const notified = ring.lastNotifiedUsed;
+    // (The pass ends here only with the session's ring: its state is in the variables.)
+    const usedIndex = rxUsedIndex;
+    const notified = rxLastNotified;
     if (usedIndex !== notified) {
       barrier();
-      ring.lastNotifiedUsed = usedIndex;
+      rxLastNotified = usedIndex;
       if (rxEventIndex ? ((usedIndex - rxAvail[rxUsedEvent] - 1) & 0xffff) < ((usedIndex - notified) & 0xffff) : (rxAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
         notify(rxNotifyId);
       }
@@ -390,54 +413,77 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     }
   };
 
+  /**
+   * vring 0's next buffer for a message of `length` bytes, taken in one pass (VringDevice.takeAvailable's
+   * checks written out, then RpmsgVirtio.takeTransmitBuffer's size check, and an aligned header): its
+   * head, with its offset and length in the ring's bufferOffset/bufferLength; -1 for anything
+   * unusual (no buffer, a check failed, a broken ring), which the full code then takes with its
+   * refusals. Only while `fast` and no zero-copy spares are kept. (The send, transmitMessage, and
+   * zero-copy's getTxBuffer take here; endpointSendTo has the same written out.)
+   */
+  const takeTransmit = (length: number): number => {
+    if (txBroken) return -1;
+    const last = txLastAvail;
+    let ahead = (txKnownAvail - last) & 0xffff;
+    if (ahead === 0 || ahead > txNum) {
+      // As on vring 1: avail.idx again only once the buffers seen at the last read are used up.
+      txKnownAvail = txAvail[1];
+      ahead = (txKnownAvail - last) & 0xffff;
+      if (ahead === 0 || ahead > txNum) return -1;
+      barrier();
+    }
+    const head = txAvail[2 + (last & txMask)];
+    const descriptor = head << 2;
+    const offset = txDescWords[descriptor] - base;
+    const bufferLength = txDescWords[descriptor + 2];
+    if (head < txNum && ((txDescHalves[(head << 3) + 6] & DESC_CHAINED) | txDescWords[descriptor + 1]) === 0 &&
+      offset >= 0 && bufferLength <= size - offset && bufferLength >= RPMSG_HDR_SIZE + length && (offset & 3) === 0) {
+      txLastAvail = (last + 1) & 0xffff;
+      const ring = transmit!;
+      ring.bufferOffset = offset;
+      ring.bufferLength = bufferLength;
+      return head;
+    }
+    return -1;
+  };
+
+  /** Return TX buffer `head` with `usedLength` bytes and kick the host if it wants (VringDevice.pushUsed, then shouldNotify, written out). */
+  const publishTransmit = (head: number, usedLength: number): void => {
+    const usedIndex = txUsedIndex;
+    const element = 1 + ((usedIndex & txMask) << 1);
+    txUsedWords[element] = head;
+    txUsedWords[element + 1] = usedLength;
+    barrier();
+    const next = (usedIndex + 1) & 0xffff;
+    txUsedIndex = next;
+    txUsedHalves[1] = next;
+    const notified = txLastNotified;
+    barrier();
+    txLastNotified = next;
+    if (txEventIndex ? ((next - txAvail[txUsedEvent] - 1) & 0xffff) < ((next - notified) & 0xffff) : (txAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
+      notify(txNotifyId);
+    }
+  };
+
+  /** Send one message (the endpoint's send, trySend, sendOffchannel...): the one-pass take and return, else the full send. */
   const transmitMessage = (source: number, destination: number, data: Uint8Array, length: number, wait: boolean): void => {
-    const ring = transmit;
-    if (ring !== null && fast && spares === 0 && length <= RPMSG_MTU && length >= 0 && length <= data.length &&
-      source !== RPMSG_ADDR_ANY && destination !== RPMSG_ADDR_ANY && !ring.broken) {
-      const last = ring.lastAvail;
-      let ahead = (txKnownAvail - last) & 0xffff;
-      if (ahead === 0 || ahead > txNum) {
-        // As on vring 1: avail.idx again only once the buffers seen at the last read are used up.
-        txKnownAvail = txAvail[1];
-        ahead = (txKnownAvail - last) & 0xffff;
-        if (ahead !== 0 && ahead <= txNum) barrier();
-      }
-      if (ahead !== 0 && ahead <= txNum) {
-        const head = txAvail[2 + (last & txMask)];
-        const descriptor = head << 2;
-        const offset = txDescWords[descriptor] - base;
-        const bufferLength = txDescWords[descriptor + 2];
-        // VringDevice.takeAvailable's checks, then RpmsgVirtio.takeTransmitBuffer's size check, and an aligned header.
-        if (head < txNum && ((txDescHalves[(head << 3) + 6] & DESC_CHAINED) | txDescWords[descriptor + 1]) === 0 &&
-          offset >= 0 && bufferLength <= size - offset && bufferLength >= RPMSG_HDR_SIZE + length && (offset & 3) === 0) {
-          ring.lastAvail = (last + 1) & 0xffff;
-          const word = offset >> 2;
-          words[word] = source;
-          words[word + 1] = destination;
-          words[word + 2] = 0;
-          words[word + 3] = length; // len (u16) and flags (u16, 0) as one little-endian u32
-          if (length !== 0) {
-            if (copy !== undefined) copy(true, offset + RPMSG_HDR_SIZE, data, 0, length);
-            else for (let i = 0; i < length; i++) bytes[offset + RPMSG_HDR_SIZE + i] = data[i];
-          }
-          // VringDevice.pushUsed, then shouldNotify, written out.
-          const usedIndex = ring.usedIndex;
-          const element = 1 + ((usedIndex & txMask) << 1);
-          txUsedWords[element] = head;
-          txUsedWords[element + 1] = RPMSG_HDR_SIZE + length;
-          barrier();
-          const next = (usedIndex + 1) & 0xffff;
-          ring.usedIndex = next;
-          txUsedHalves[1] = next;
-          sent++;
-          const notified = ring.lastNotifiedUsed;
-          barrier();
-          ring.lastNotifiedUsed = next;
-          if (txEventIndex ? ((next - txAvail[txUsedEvent] - 1) & 0xffff) < ((next - notified) & 0xffff) : (txAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
-            notify(txNotifyId);
-          }
-          return;
+    if (transmit !== null && fast && spares === 0 && length <= RPMSG_MTU && length >= 0 && length <= data.length &&
+      source !== RPMSG_ADDR_ANY && destination !== RPMSG_ADDR_ANY) {
+      const head = takeTransmit(length);
+      if (head >= 0) {
+        const offset = transmit.bufferOffset;
+        const word = offset >> 2;
+        words[word] = source;
+        words[word + 1] = destination;
+        words[word + 2] = 0;
+        words[word + 3] = length; // len (u16) and flags (u16, 0) as one little-endian u32
+        if (length !== 0) {
+          if (copy !== undefined) copy(true, offset + RPMSG_HDR_SIZE, data, 0, length);
+          else for (let i = 0; i < length; i++) bytes[offset + RPMSG_HDR_SIZE + i] = data[i];
         }
+        sent++;
+        publishTransmit(head, RPMSG_HDR_SIZE + length);
+        return;
       }
     }
     device.transmitFull(source, destination, data, length, wait);
@@ -452,11 +498,10 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     if (length === undefined) length = data.length; // the default parameter, evaluated first as the method's is
     if (this.host === null) throw closedEndpoint(this);
     const source = this.address;
-    const ring = transmit;
     // `source` is a bound address (an integer): `| 0` first tells the usual one from RPMSG_ADDR_ANY without a double compare.
-    if (ring !== null && fast && spares === 0 && length <= RPMSG_MTU && length >= 0 && length <= data.length &&
-      ((source | 0) !== -1 || source !== RPMSG_ADDR_ANY) && destination !== RPMSG_ADDR_ANY && !ring.broken) {
-      const last = ring.lastAvail;
+    if (transmit !== null && fast && spares === 0 && length <= RPMSG_MTU && length >= 0 && length <= data.length &&
+      ((source | 0) !== -1 || source !== RPMSG_ADDR_ANY) && destination !== RPMSG_ADDR_ANY && !txBroken) {
+      const last = txLastAvail;
       let ahead = (txKnownAvail - last) & 0xffff;
       if (ahead === 0 || ahead > txNum) {
         txKnownAvail = txAvail[1];
@@ -470,7 +515,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         const bufferLength = txDescWords[descriptor + 2];
         if (head < txNum && ((txDescHalves[(head << 3) + 6] & DESC_CHAINED) | txDescWords[descriptor + 1]) === 0 &&
           offset >= 0 && bufferLength <= size - offset && bufferLength >= RPMSG_HDR_SIZE + length && (offset & 3) === 0) {
-          ring.lastAvail = (last + 1) & 0xffff;
+          txLastAvail = (last + 1) & 0xffff;
           const word = offset >> 2;
           words[word] = source;
           words[word + 1] = destination;
@@ -480,18 +525,18 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
             if (copy !== undefined) copy(true, offset + RPMSG_HDR_SIZE, data, 0, length);
             else for (let i = 0; i < length; i++) bytes[offset + RPMSG_HDR_SIZE + i] = data[i];
           }
-          const usedIndex = ring.usedIndex;
+          const usedIndex = txUsedIndex;
           const element = 1 + ((usedIndex & txMask) << 1);
           txUsedWords[element] = head;
           txUsedWords[element + 1] = RPMSG_HDR_SIZE + length;
           barrier();
           const next = (usedIndex + 1) & 0xffff;
-          ring.usedIndex = next;
+          txUsedIndex = next;
           txUsedHalves[1] = next;
           sent++;
-          const notified = ring.lastNotifiedUsed;
+          const notified = txLastNotified;
           barrier();
-          ring.lastNotifiedUsed = next;
+          txLastNotified = next;
           if (txEventIndex ? ((next - txAvail[txUsedEvent] - 1) & 0xffff) < ((next - notified) & 0xffff) : (txAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
             notify(txNotifyId);
           }
@@ -567,9 +612,69 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     zeroCopy!.held(endpoint, deliveringHead, deliveringBufferLength, deliveringBufferOffset + RPMSG_HDR_SIZE, receive !== ring);
   };
 
+  /**
+   * Take both rings' state into the closure variables: each ring's fields become accessors of them
+   * (defined on the instance at attach, so nothing is allocated per message).
+   */
+  const ownRingState = (rx: VringDevice, tx: VringDevice): void => {
+    rxLastAvail = rx.lastAvail;
+    rxUsedIndex = rx.usedIndex;
+    rxLastNotified = rx.lastNotifiedUsed;
+    rxBroken = rx.broken;
+    rxKicksWanted = rx.kicksWanted;
+    Object.defineProperties(rx, {
+      lastAvail: { get: () => rxLastAvail, set: (value: number) => { rxLastAvail = value; }, configurable: true, enumerable: true },
+      usedIndex: { get: () => rxUsedIndex, set: (value: number) => { rxUsedIndex = value; }, configurable: true, enumerable: true },
+      lastNotifiedUsed: { get: () => rxLastNotified, set: (value: number) => { rxLastNotified = value; }, configurable: true, enumerable: true },
+      broken: { get: () => rxBroken, set: (value: boolean) => { rxBroken = value; }, configurable: true, enumerable: true },
+      kicksWanted: { get: () => rxKicksWanted, set: (value: boolean) => { rxKicksWanted = value; }, configurable: true, enumerable: true },
+    });
+    receiveOwned = rx;
+    txLastAvail = tx.lastAvail;
+    txUsedIndex = tx.usedIndex;
+    txLastNotified = tx.lastNotifiedUsed;
+    txBroken = tx.broken;
+    txKicksWanted = tx.kicksWanted;
+    Object.defineProperties(tx, {
+      lastAvail: { get: () => txLastAvail, set: (value: number) => { txLastAvail = value; }, configurable: true, enumerable: true },
+      usedIndex: { get: () => txUsedIndex, set: (value: number) => { txUsedIndex = value; }, configurable: true, enumerable: true },
+      lastNotifiedUsed: { get: () => txLastNotified, set: (value: number) => { txLastNotified = value; }, configurable: true, enumerable: true },
+      broken: { get: () => txBroken, set: (value: boolean) => { txBroken = value; }, configurable: true, enumerable: true },
+      kicksWanted: { get: () => txKicksWanted, set: (value: boolean) => { txKicksWanted = value; }, configurable: true, enumerable: true },
+    });
+    transmitOwned = tx;
+  };
+
+  /** Give the state back to the rings' own fields (data properties again, with the values they reached): the session ended. */
+  const releaseRingState = (): void => {
+    const rx = receiveOwned;
+    const tx = transmitOwned;
+    receiveOwned = null;
+    transmitOwned = null;
+    if (rx !== null) {
+      Object.defineProperties(rx, {
+        lastAvail: { value: rxLastAvail, writable: true, configurable: true, enumerable: true },
+        usedIndex: { value: rxUsedIndex, writable: true, configurable: true, enumerable: true },
+        lastNotifiedUsed: { value: rxLastNotified, writable: true, configurable: true, enumerable: true },
+        broken: { value: rxBroken, writable: true, configurable: true, enumerable: true },
+        kicksWanted: { value: rxKicksWanted, writable: true, configurable: true, enumerable: true },
+      });
+    }
+    if (tx !== null) {
+      Object.defineProperties(tx, {
+        lastAvail: { value: txLastAvail, writable: true, configurable: true, enumerable: true },
+        usedIndex: { value: txUsedIndex, writable: true, configurable: true, enumerable: true },
+        lastNotifiedUsed: { value: txLastNotified, writable: true, configurable: true, enumerable: true },
+        broken: { value: txBroken, writable: true, configurable: true, enumerable: true },
+        kicksWanted: { value: txKicksWanted, writable: true, configurable: true, enumerable: true },
+      });
+    }
+  };
+
   const path: MessagePath = {
     statistics,
     attach(rx, tx, memory, isFast, status) {
+      releaseRingState();
       statusOffset = status;
       receive = rx;
       transmit = tx;
@@ -609,9 +714,11 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       cachedEndpoint = null;
       attachedMemory = memory;
       spares = 0;
+      if (isFast) ownRingState(rx, tx);
       if (zeroCopy !== null) zeroCopy.attach(rx, tx, memory, isFast);
     },
     detach() {
+      releaseRingState();
       receive = null;
       transmit = null;
       deliveringTo = null;
@@ -648,7 +755,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       return deliveringHeld;
     },
     installZeroCopy(create) {
-      zeroCopy = create({ setSpares(count) { spares = count; }, hold, release });
+      zeroCopy = create({ setSpares(count) { spares = count; }, takeTransmit, publishTransmit, hold, release });
       if (receive !== null && transmit !== null) zeroCopy.attach(receive, transmit, attachedMemory!, fast);
       return zeroCopy;
     },
