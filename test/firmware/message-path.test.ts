@@ -233,6 +233,10 @@ describe('the one-pass send refuses what the full send refuses', () => {
   });
 });
 
+/** A resizable ArrayBuffer (ES2024; the project's lib is older). */
+const resizable = (length: number, maxByteLength: number) =>
+  new (ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer & { resize(length: number): void })(length, { maxByteLength });
+
 describe("the endpoint's one-call read and sendTo keep the methods' checks (message-path.ts endpointRead/endpointSendTo)", () => {
   /** Runs `step` in onReadable of an endpoint at 0x500 for each message, the outcomes (a word or an error code) collected; both ways. */
   async function outcomes(step: (endpoint: import('../../firmware/runtime/rpmsg/endpoint.ts').Endpoint, index: number, source: number) => string, count = 1): Promise<{ seen: string[]; out: Outcome }> {
@@ -271,7 +275,7 @@ describe("the endpoint's one-call read and sendTo keep the methods' checks (mess
         return `${endpoint.read(target)}`;
       }
       if (i === 2) {
-        const buffer = new ArrayBuffer(16, { maxByteLength: 64 });
+        const buffer = resizable(16, 64);
         const target = new Uint8Array(buffer); // length-tracking
         buffer.resize(1);
         return `${endpoint.read(target)}`;
@@ -289,7 +293,7 @@ describe("the endpoint's one-call read and sendTo keep the methods' checks (mess
         structuredClone(data.buffer, { transfer: [data.buffer] });
         endpoint.sendTo(source, data, 2);
       } else if (i === 1) {
-        const buffer = new ArrayBuffer(4, { maxByteLength: 8 });
+        const buffer = resizable(4, 8);
         const data = new Uint8Array(buffer);
         buffer.resize(1);
         endpoint.sendTo(source, data, 3);

@@ -222,9 +222,9 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   let copy = platform.copy;
   // The message being delivered to onReadable (read(), hold()).
   let deliveringTo: Endpoint | null = null;
-  let deliveringHead = 0;
   let deliveringBufferOffset = 0;
-  let deliveringBufferLength = 0;
+  /** An endpoint closed in its own onReadable (releaseAll): nothing of that message can be held after. */
+  let closedWhileDelivering: Endpoint | null = null;
   let deliveringLength = 0;
   let deliveringHeld = false;
   // The last endpoint looked up (one Map.get fewer per message to the same address); dropped when the table changes.
@@ -232,6 +232,18 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   let cachedEndpoint: Endpoint | null = null;
   /** The vdev status byte (-1: none), read at every doorbell. */
   let statusOffset = -1;
+
+  // Flags every pass reads, kept by the full code's objects (RpmsgVirtio.receivePaused and
+  // transmitKicksWanted, EndpointTable.waitingWriters): closure variables, those fields accessors of
+  // them (defined once, here).
+  let receivePaused = device.receivePaused;
+  let transmitKicksWanted = device.transmitKicksWanted;
+  let waitingWriters = endpoints.waitingWriters;
+  Object.defineProperties(device, {
+    receivePaused: { get: () => receivePaused, set: (value: boolean) => { receivePaused = value; }, configurable: true, enumerable: true },
+    transmitKicksWanted: { get: () => transmitKicksWanted, set: (value: boolean) => { transmitKicksWanted = value; }, configurable: true, enumerable: true },
+  });
+  Object.defineProperty(endpoints, 'waitingWriters', { get: () => waitingWriters, set: (value: number) => { waitingWriters = value; }, configurable: true, enumerable: true });
 
   /** True while service() (the runtime's full pass, which has read the status itself) runs the pass: no handing back to it. */
   let inFullPass = false;
@@ -246,9 +258,9 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       }
       if (ring === null) return;
     }
-    if (device.receivePaused || !fast) {
+    if (receivePaused || !fast) {
       try {
-        if (device.receivePaused) device.wakeWriters();
+        if (receivePaused) device.wakeWriters();
         else device.receiveFrom(ring, false, PHASE_FIRST);
       } catch (error) {
         device.passFailed(error);
@@ -334,20 +346,20 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
           }
           received++;
           const source = words[word];
-          if (endpoint!.destination === RPMSG_ADDR_ANY) endpoint!.destination = source;
+          // (An address is an integer: `| 0` tells the usual one from RPMSG_ADDR_ANY without a double compare.)
+          const learned = endpoint!.destination;
+          if ((learned | 0) === -1 && learned === RPMSG_ADDR_ANY) endpoint!.destination = source;
           deliveringHeld = false;
           if (endpoint!.onReadable !== undefined) {
             deliveringTo = endpoint;
-            deliveringHead = head;
             deliveringBufferOffset = offset;
-            deliveringBufferLength = bufferLength;
             deliveringLength = payload;
             endpoint!.onReadable(payload, source, offset + RPMSG_HDR_SIZE); // a method call: `this` is the endpoint
             deliveringTo = null;
           }
           // Detached from inside the callback: the ring is the old host's; a used entry now would corrupt the next one's.
           if (receive !== ring) {
-            if (deliveringHeld) keepHeld(endpoint!, ring);
+            if (deliveringHeld) keepHeld(endpoint!, ring, head, bufferLength);
             return;
           }
           if (!deliveringHeld) {
@@ -361,9 +373,9 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
             rxUsedIndex = next;
             rxUsedHalves[1] = next;
           } else {
-            keepHeld(endpoint!, ring);
+            keepHeld(endpoint!, ring, head, bufferLength);
           }
-          if (device.receivePaused) {
+          if (receivePaused) {
             if (suppressed) ring.enableKicks();
             break;
           }
@@ -380,10 +392,10 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         }
         deliveringTo = null;
         appErrors.exception(error, { callback: 'onReadable', endpoint });
-        if (deliveringHeld) keepHeld(endpoint, ring);
+        if (deliveringHeld) keepHeld(endpoint, ring, head, bufferLength);
         if (receive !== ring) return;
         if (!deliveringHeld) ring.pushUsed(head, bufferLength);
-        if (device.receivePaused) {
+        if (receivePaused) {
           if (suppressed) ring.enableKicks();
           break;
         }
@@ -401,7 +413,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         notify(rxNotifyId);
       }
     }
-    if (endpoints.waitingWriters > 0 || device.transmitKicksWanted) {
+    if (waitingWriters > 0 || transmitKicksWanted) {
       try {
         device.wakeWriters();
       } catch (error) {
@@ -475,11 +487,11 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
 
   /** Send one message (the endpoint's send, trySend, sendOffchannel...): the one-pass take and return, else the full send. */
   const transmitMessage = (source: number, destination: number, data: Uint8Array, length: number, wait: boolean): void => {
-    if (transmit !== null && fast && spares === 0 && length <= RPMSG_MTU && length >= 0 && (data[length - 1] !== undefined || length === 0) && // SHORT_DATA
+    if (sendFast && length <= RPMSG_MTU && length >= 0 && (data[length - 1] !== undefined || length === 0) && // SHORT_DATA
       source !== RPMSG_ADDR_ANY && destination !== RPMSG_ADDR_ANY) {
       const head = takeTransmit(length);
       if (head >= 0) {
-        const offset = transmit.bufferOffset;
+        const offset = transmit!.bufferOffset;
         const word = offset >> 2;
         words[word] = source;
         words[word + 1] = destination;
@@ -507,7 +519,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     if (this.host === null) throw closedEndpoint(this);
     const source = this.address;
     // `source` is a bound address (an integer): `| 0` first tells the usual one from RPMSG_ADDR_ANY without a double compare.
-    if (transmit !== null && fast && spares === 0 && length <= RPMSG_MTU && length >= 0 && (data[length - 1] !== undefined || length === 0) && // SHORT_DATA
+    if (sendFast && length <= RPMSG_MTU && length >= 0 && (data[length - 1] !== undefined || length === 0) && // SHORT_DATA
       ((source | 0) !== -1 || source !== RPMSG_ADDR_ANY) && destination !== RPMSG_ADDR_ANY && !txBroken) {
       const last = txLastAvail;
       let ahead = (txKnownAvail - last) & 0xffff;
@@ -591,11 +603,13 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   let zeroCopy: ZeroCopy | null = null;
   /** TX buffers zero-copy keeps for the next send (released unsent): the one-pass send leaves them to the full send. */
   let spares = 0;
+  /** transmit !== null && fast && spares === 0: the one-pass send may run (kept at attach, detach, setSpares). */
+  let sendFast = false;
   let attachedMemory: SharedMemory | null = null;
 
   // Zero-copy's hold and release (zero-copy.ts gets them through ZeroCopyPath): they need the message being delivered.
   const hold = (endpoint: Endpoint): number => {
-    if (deliveringTo !== endpoint || receive === null || deliveringHead < 0) {
+    if (deliveringTo !== endpoint || receive === null || closedWhileDelivering === endpoint) {
       if (endpoint == null || typeof endpoint.describe !== 'function') throw new RpmsgError('EINVAL', `hold(): the argument must be the Endpoint whose onReadable is running, not ${endpoint === null ? 'null' : typeof endpoint}`);
       if (deliveringTo === endpoint) throw new RpmsgError('EPIPE', `hold() on ${endpoint.describe()}: the endpoint was closed in its onReadable callback; nothing can be held`);
       throw new RpmsgError('EINVAL', `hold() on ${endpoint.describe()} outside its onReadable callback; only the message being delivered can be held`);
@@ -616,8 +630,8 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   };
 
   /** onReadable returned with the message held: zero-copy keeps it (stale when the host went away meanwhile: `ring` is no longer the session's). */
-  const keepHeld = (endpoint: Endpoint, ring: VringDevice): void => {
-    zeroCopy!.held(endpoint, deliveringHead, deliveringBufferLength, deliveringBufferOffset + RPMSG_HDR_SIZE, receive !== ring);
+  const keepHeld = (endpoint: Endpoint, ring: VringDevice, head: number, bufferLength: number): void => {
+    zeroCopy!.held(endpoint, head, bufferLength, deliveringBufferOffset + RPMSG_HDR_SIZE, receive !== ring);
   };
 
   /**
@@ -722,6 +736,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       cachedEndpoint = null;
       attachedMemory = memory;
       spares = 0;
+      sendFast = isFast;
       if (isFast) ownRingState(rx, tx);
       if (zeroCopy !== null) zeroCopy.attach(rx, tx, memory, isFast);
     },
@@ -732,6 +747,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       deliveringTo = null;
       attachedMemory = null;
       spares = 0;
+      sendFast = false;
       if (zeroCopy !== null) zeroCopy.detach();
     },
     endpointsChanged() {
@@ -746,9 +762,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     currentMessage,
     deliver(endpoint, head, bufferOffset, bufferLength, payload, source) {
       deliveringTo = endpoint;
-      deliveringHead = head;
       deliveringBufferOffset = bufferOffset;
-      deliveringBufferLength = bufferLength;
       deliveringLength = payload;
       deliveringHeld = false;
       const ring = receive!;
@@ -759,19 +773,19 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       } finally {
         deliveringTo = null;
       }
-      if (deliveringHeld) keepHeld(endpoint, ring);
+      if (deliveringHeld) keepHeld(endpoint, ring, head, bufferLength);
       return deliveringHeld;
     },
     installZeroCopy(create) {
-      zeroCopy = create({ setSpares(count) { spares = count; }, takeTransmit, publishTransmit, hold, release });
+      zeroCopy = create({ setSpares(count) { spares = count; sendFast = transmit !== null && fast && count === 0; }, takeTransmit, publishTransmit, hold, release });
       if (receive !== null && transmit !== null) zeroCopy.attach(receive, transmit, attachedMemory!, fast);
       return zeroCopy;
     },
     releaseAll(endpoint) {
-      // The message being delivered, held: the pass returns it; no hold() of it after this (deliveringHead -1).
+      // The message being delivered, held: the pass returns it; no hold() of it after this (closedWhileDelivering).
       if (deliveringTo === endpoint) {
         deliveringHeld = false;
-        deliveringHead = -1;
+        closedWhileDelivering = endpoint;
       }
       if (zeroCopy !== null) zeroCopy.releaseAll(endpoint);
     },
