@@ -232,6 +232,9 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   let cachedEndpoint: Endpoint | null = null;
   /** The vdev status byte (-1: none), read at every doorbell. */
   let statusOffset = -1;
+  /** Where the doorbell reads the status byte: the window's bytes at statusOffset, or (no status byte) one byte with DRIVER_OK set. */
+  let statusBytes: Uint8Array = new Uint8Array(1);
+  let statusIndex = 0;
 
   // Flags every pass reads, kept by the full code's objects (RpmsgVirtio.receivePaused and
   // transmitKicksWanted, EndpointTable.waitingWriters): closure variables, those fields accessors of
@@ -239,11 +242,15 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   let receivePaused = device.receivePaused;
   let transmitKicksWanted = device.transmitKicksWanted;
   let waitingWriters = endpoints.waitingWriters;
+  /** waitingWriters > 0 || transmitKicksWanted: the pass ends with wakeWriters(). */
+  let wakeWanted = waitingWriters > 0 || transmitKicksWanted;
+  /** fast && !receivePaused: the pass takes vring 1 itself (kept by attach, detach and the receivePaused setter). */
+  let receiveFast = false;
   Object.defineProperties(device, {
-    receivePaused: { get: () => receivePaused, set: (value: boolean) => { receivePaused = value; }, configurable: true, enumerable: true },
-    transmitKicksWanted: { get: () => transmitKicksWanted, set: (value: boolean) => { transmitKicksWanted = value; }, configurable: true, enumerable: true },
+    receivePaused: { get: () => receivePaused, set: (value: boolean) => { receivePaused = value; receiveFast = fast && !value; }, configurable: true, enumerable: true },
+    transmitKicksWanted: { get: () => transmitKicksWanted, set: (value: boolean) => { transmitKicksWanted = value; wakeWanted = waitingWriters > 0 || value; }, configurable: true, enumerable: true },
   });
-  Object.defineProperty(endpoints, 'waitingWriters', { get: () => waitingWriters, set: (value: number) => { waitingWriters = value; }, configurable: true, enumerable: true });
+  Object.defineProperty(endpoints, 'waitingWriters', { get: () => waitingWriters, set: (value: number) => { waitingWriters = value; wakeWanted = value > 0 || transmitKicksWanted; }, configurable: true, enumerable: true });
 
   /** True while service() (the runtime's full pass, which has read the status itself) runs the pass: no handing back to it. */
   let inFullPass = false;
@@ -251,14 +258,14 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   // The doorbell is the pass itself (one JS call per doorbell): the status byte, then vring 1.
   const doorbell = (): void => {
     const ring = receive;
-    if (ring === null || (statusOffset >= 0 && (bytes[statusOffset] & VIRTIO_CONFIG_S_DRIVER_OK) === 0)) {
+    if (ring === null || (statusBytes[statusIndex] & VIRTIO_CONFIG_S_DRIVER_OK) === 0) {
       if (!inFullPass) {
         device.fullPass();
         return;
       }
       if (ring === null) return;
     }
-    if (receivePaused || !fast) {
+    if (!receiveFast) {
       try {
         if (receivePaused) device.wakeWriters();
         else device.receiveFrom(ring, false, PHASE_FIRST);
@@ -277,11 +284,9 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     for (;;) {
       try {
         for (;;) {
-          // VringDevice.takeAvailable, written out: any check that fails hands over to the full code, which refuses and counts.
-          if (rxBroken) {
-            device.receiveFrom(ring, suppressed, phase);
-            return;
-          }
+          // VringDevice.takeAvailable, written out: any check that fails hands over to the full code, which
+          // refuses and counts. (A broken ring is handed over before an entry is taken; with nothing
+          // posted, the full code does what follows: it takes nothing from a broken ring either.)
           const last = rxLastAvail;
           // avail.idx is read again only once the entries seen at the last read are taken (Linux's
           // vhost keeps avail_idx the same way): one read and one barrier for a whole batch.
@@ -317,7 +322,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
           // len within the buffer; not for the name service.
           // (Flags and the address's high word in one test; `bufferLength > size - offset` also refuses an
           // offset past the end, bufferLength being a u32.)
-          if (head >= rxNum || ((rxDescHalves[(head << 3) + 6] & DESC_CHAINED) | rxDescWords[descriptor + 1]) !== 0 ||
+          if (rxBroken || head >= rxNum || ((rxDescHalves[(head << 3) + 6] & DESC_CHAINED) | rxDescWords[descriptor + 1]) !== 0 ||
             offset < 0 || bufferLength > size - offset || bufferLength < RPMSG_HDR_SIZE || (offset & 3) !== 0) {
             device.receiveFrom(ring, suppressed, phase);
             return;
@@ -413,7 +418,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         notify(rxNotifyId);
       }
     }
-    if (waitingWriters > 0 || transmitKicksWanted) {
+    if (wakeWanted) {
       try {
         device.wakeWriters();
       } catch (error) {
@@ -569,8 +574,9 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
 
   /** Endpoint.read(target?), one JS call: the endpoint's check (closed: EPIPE), then currentMessage's. */
   const endpointRead = function (this: Endpoint, target?: Uint8Array): Uint8Array | number {
-    if (this.host === null) throw closedEndpoint(this);
-    if (deliveringTo !== this) {
+    // Being delivered and not closed in the callback (close() calls releaseAll) is an open endpoint: no read of `host` then.
+    if (deliveringTo !== this || closedWhileDelivering === this) {
+      if (this.host === null) throw closedEndpoint(this);
       throw new RpmsgError('EINVAL', `read() on ${this.describe()} outside its onReadable callback; messages can only be read while they are delivered`);
     }
     const start = deliveringBufferOffset + RPMSG_HDR_SIZE;
@@ -698,9 +704,12 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     attach(rx, tx, memory, isFast, status) {
       releaseRingState();
       statusOffset = status;
+      statusBytes = status >= 0 ? memory.bytes : Uint8Array.of(VIRTIO_CONFIG_S_DRIVER_OK);
+      statusIndex = status >= 0 ? status : 0;
       receive = rx;
       transmit = tx;
       fast = isFast;
+      receiveFast = isFast && !receivePaused;
       rxNum = rx.num;
       rxMask = rx.num - 1;
       rxAvail = rx.availHalves;
@@ -748,6 +757,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       attachedMemory = null;
       spares = 0;
       sendFast = false;
+      receiveFast = false;
       if (zeroCopy !== null) zeroCopy.detach();
     },
     endpointsChanged() {
