@@ -7,12 +7,16 @@
  * decides only "everything is as usual", never how to refuse.
  *
  * Why it is written this way (measured on XS, docs/BENCHMARKS.md): every byte code costs 20-80
- * instructions, a JS call about 400, a try about 570, a named property read about 75 against 32 for
- * a closure variable. So one JS call per doorbell (platform.onNotify is `doorbell`), the ring views
- * are closure variables set at attach, the ring state stays in the VringDevice (the full code and
- * the fast path share it: the fast path reads and writes it around each step, so either can take
- * over at any point), and the checks are VringDevice.takeAvailable's and RpmsgVirtio.receiveOne's,
- * written out in the same order (test/firmware/message-path.test.ts runs each refusal both ways).
+ * instructions, a JS call about 400, a try about 500, a named property read about 75 against 26 for
+ * a closure variable. So one JS call per doorbell (platform.onNotify is `doorbell`, the pass
+ * itself); the app's `this.read()` and `this.sendTo()` land directly in endpointRead and
+ * endpointSendTo (the endpoint's own properties, EndpointHost.endpointRead/endpointSendTo); the ring
+ * views are closure variables set at attach; the ring state (lastAvail, usedIndex, ...) and the
+ * flags every pass reads are closure variables too, and the owners' fields (VringDevice's,
+ * RpmsgVirtio's, EndpointTable's) are accessors of them, so the full code and the fast path share
+ * one state and either can take over at any point; the checks are VringDevice.takeAvailable's and
+ * RpmsgVirtio.receiveOne's, written out in the same order (test/firmware/message-path.test.ts runs
+ * each refusal both ways).
  *
  * Also here: the message being delivered, which read() and zero-copy's hold() use (zero-copy.ts,
  * linked in only by apps that call enableZeroCopy).
