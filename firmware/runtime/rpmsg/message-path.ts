@@ -237,7 +237,9 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   /** The vdev status byte (-1: none), read at every doorbell. */
   let statusOffset = -1;
   /** Where the doorbell reads the status byte: the window's bytes at statusOffset, or (no status byte) one byte with DRIVER_OK set. */
-  let statusBytes: Uint8Array = new Uint8Array(1);
+  const driverOkByte = new Uint8Array(1);
+  driverOkByte[0] = VIRTIO_CONFIG_S_DRIVER_OK;
+  let statusBytes: Uint8Array = driverOkByte;
   let statusIndex = 0;
 
   // Flags every pass reads, kept by the full code's objects (RpmsgVirtio.receivePaused and
@@ -594,20 +596,9 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     return length;
   };
 
-  const currentMessage = (endpoint: Endpoint, target: Uint8Array | undefined): Uint8Array | number => {
-    if (deliveringTo !== endpoint) {
-      throw new RpmsgError('EINVAL', `read() on ${endpoint.describe()} outside its onReadable callback; messages can only be read while they are delivered`);
-    }
-    const start = deliveringBufferOffset + RPMSG_HDR_SIZE;
-    const length = deliveringLength;
-    if (target === undefined) return bytes.subarray(start, start + length);
-    if (target[length - 1] === undefined && length !== 0 && target.length < length) { // see SHORT_DATA
-      throw new RpmsgError('EMSGSIZE', `read() target holds ${target.length} bytes but the message has ${length}; pass a buffer of at least ${RPMSG_MTU}`);
-    }
-    if (copy !== undefined) copy(false, start, target, 0, length);
-    else for (let i = 0; i < length; i++) target[i] = bytes[start + i];
-    return length;
-  };
+  /** Endpoint.prototype.read's way in (EndpointHost.currentMessage): the same as endpointRead. */
+  const currentMessage = (endpoint: Endpoint, target: Uint8Array | undefined): Uint8Array | number => endpointRead.call(endpoint, target);
+
 
   /** Zero-copy, when the app enabled it (zero-copy.ts: linked only into firmware that uses it). */
   let zeroCopy: ZeroCopy | null = null;
@@ -683,32 +674,26 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     const tx = transmitOwned;
     receiveOwned = null;
     transmitOwned = null;
+    // Deleting an own accessor and assigning makes a data property again (the prototype has none of these names).
     if (rx !== null) {
-      Object.defineProperties(rx, {
-        lastAvail: { value: rxLastAvail, writable: true, configurable: true, enumerable: true },
-        usedIndex: { value: rxUsedIndex, writable: true, configurable: true, enumerable: true },
-        lastNotifiedUsed: { value: rxLastNotified, writable: true, configurable: true, enumerable: true },
-        broken: { value: rxBroken, writable: true, configurable: true, enumerable: true },
-        kicksWanted: { value: rxKicksWanted, writable: true, configurable: true, enumerable: true },
-      });
+      const state = rx as unknown as Record<string, number | boolean>;
+      delete state.lastAvail; delete state.usedIndex; delete state.lastNotifiedUsed; delete state.broken; delete state.kicksWanted;
+      rx.lastAvail = rxLastAvail; rx.usedIndex = rxUsedIndex; rx.lastNotifiedUsed = rxLastNotified; rx.broken = rxBroken; rx.kicksWanted = rxKicksWanted;
     }
     if (tx !== null) {
-      Object.defineProperties(tx, {
-        lastAvail: { value: txLastAvail, writable: true, configurable: true, enumerable: true },
-        usedIndex: { value: txUsedIndex, writable: true, configurable: true, enumerable: true },
-        lastNotifiedUsed: { value: txLastNotified, writable: true, configurable: true, enumerable: true },
-        broken: { value: txBroken, writable: true, configurable: true, enumerable: true },
-        kicksWanted: { value: txKicksWanted, writable: true, configurable: true, enumerable: true },
-      });
+      const state = tx as unknown as Record<string, number | boolean>;
+      delete state.lastAvail; delete state.usedIndex; delete state.lastNotifiedUsed; delete state.broken; delete state.kicksWanted;
+      tx.lastAvail = txLastAvail; tx.usedIndex = txUsedIndex; tx.lastNotifiedUsed = txLastNotified; tx.broken = txBroken; tx.kicksWanted = txKicksWanted;
     }
   };
+
 
   const path: MessagePath = {
     statistics,
     attach(rx, tx, memory, isFast, status) {
       releaseRingState();
       statusOffset = status;
-      statusBytes = status >= 0 ? memory.bytes : Uint8Array.of(VIRTIO_CONFIG_S_DRIVER_OK);
+      statusBytes = status >= 0 ? memory.bytes : driverOkByte;
       statusIndex = status >= 0 ? status : 0;
       receive = rx;
       transmit = tx;
