@@ -232,3 +232,151 @@ describe('the one-pass send refuses what the full send refuses', () => {
     expect(out.counts).toEqual({ 'descriptor-index-out-of-range': 1 });
   });
 });
+
+/** A resizable ArrayBuffer (ES2024; the project's lib is older). */
+const resizable = (length: number, maxByteLength: number) =>
+  new (ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer & { resize(length: number): void })(length, { maxByteLength });
+
+describe("the endpoint's one-call read and sendTo keep the methods' checks (message-path.ts endpointRead/endpointSendTo)", () => {
+  /** Runs `step` in onReadable of an endpoint at 0x500 for each message, the outcomes (a word or an error code) collected; both ways. */
+  async function outcomes(step: (endpoint: import('../../firmware/runtime/rpmsg/endpoint.ts').Endpoint, index: number, source: number) => string, count = 1): Promise<{ seen: string[]; out: Outcome }> {
+    const collect = async (cached: boolean) => {
+      const seen: string[] = [];
+      let index = 0;
+      const app = (rpmsg: Rpmsg) => {
+        rpmsg.createEndpoint({
+          address: 0x500,
+          onReadable(_count, source) {
+            try {
+              seen.push(step(this, index++, source));
+            } catch (error) {
+              seen.push((error as { code?: string }).code ?? String(error));
+            }
+          },
+        });
+      };
+      const out = await run(Array.from({ length: count }, (_, i) => ({ text: `m${i}`, dst: 0x500 })), { cached, app });
+      current?.stop();
+      current = null;
+      return { seen, out };
+    };
+    const full = await collect(true);
+    const fast = await collect(false);
+    expect(fast).toEqual(full);
+    return fast;
+  }
+
+  it('read into a short, a detached and a shrunk target: EMSGSIZE; into a big enough one: the bytes', async () => {
+    const { seen } = await outcomes((endpoint, i) => {
+      if (i === 0) return `${endpoint.read(new Uint8Array(1))}`;
+      if (i === 1) {
+        const target = new Uint8Array(16);
+        structuredClone(target.buffer, { transfer: [target.buffer] }); // detached: length 0
+        return `${endpoint.read(target)}`;
+      }
+      if (i === 2) {
+        const buffer = resizable(16, 64);
+        const target = new Uint8Array(buffer); // length-tracking
+        buffer.resize(1);
+        return `${endpoint.read(target)}`;
+      }
+      const target = new Uint8Array(2);
+      return `${endpoint.read(target)}:${new TextDecoder().decode(target)}`;
+    }, 4);
+    expect(seen).toEqual(['EMSGSIZE', 'EMSGSIZE', 'EMSGSIZE', '2:m3']);
+  });
+
+  it('sendTo from detached, shrunk and short data: EINVAL; with the default length; to RPMSG_ADDR_ANY: EINVAL; send() too', async () => {
+    const { seen, out } = await outcomes((endpoint, i, source) => {
+      if (i === 0) {
+        const data = new Uint8Array([0x41, 0x42]);
+        structuredClone(data.buffer, { transfer: [data.buffer] });
+        endpoint.sendTo(source, data, 2);
+      } else if (i === 1) {
+        const buffer = resizable(4, 8);
+        const data = new Uint8Array(buffer);
+        buffer.resize(1);
+        endpoint.sendTo(source, data, 3);
+      } else if (i === 2) endpoint.sendTo(source, new Uint8Array(2), 3);
+      else if (i === 3) endpoint.sendTo(source, new TextEncoder().encode('dflt'));
+      else if (i === 4) endpoint.sendTo(0xffffffff, new Uint8Array(1), 1);
+      else if (i === 5) endpoint.sendTo(source, new TextEncoder().encode('zero'), 0);
+      else endpoint.send(new TextEncoder().encode('sent'), 4);
+      return 'ok';
+    }, 7);
+    expect(seen).toEqual(['EINVAL', 'EINVAL', 'EINVAL', 'ok', 'EINVAL', 'ok', 'ok']);
+    expect(out.echoes).toEqual(['dflt', '', 'sent']);
+  });
+
+  it('read and sendTo on an endpoint closed in its callback: EPIPE; read outside the callback: EINVAL', async () => {
+    let kept: import('../../firmware/runtime/rpmsg/endpoint.ts').Endpoint | null = null;
+    const { seen } = await outcomes((endpoint, i, source) => {
+      if (i === 0) {
+        kept = endpoint;
+        return 'kept';
+      }
+      let result = '';
+      try {
+        kept!.read(new Uint8Array(8)); // the endpoint kept from the first message, while its second is delivered
+        result += 'read ';
+      } catch (error) {
+        result += `${(error as { code: string }).code} `;
+      }
+      endpoint.close();
+      for (const call of [() => endpoint.read(new Uint8Array(8)), () => endpoint.sendTo(source, new Uint8Array(1), 1), () => endpoint.read()]) {
+        try {
+          call();
+          result += 'ok ';
+        } catch (error) {
+          result += `${(error as { code: string }).code} `;
+        }
+      }
+      return result.trim();
+    }, 2);
+    expect(seen).toEqual(['kept', 'read EPIPE EPIPE EPIPE']);
+    // Outside any callback.
+    const host = (current = handHost((rpmsg) => { kept = rpmsg.createEndpoint({ address: 0x600 }); }));
+    host.boot({ features: 1 });
+    await tick();
+    expect(() => kept!.read(new Uint8Array(8))).toThrow(/EINVAL: read\(\) on ""@0x600 outside its onReadable callback/);
+  });
+
+  it('the full pass (pauseReceive(false) from a timer) services what the doorbell left while paused', async () => {
+    const seen: string[] = [];
+    let rpmsgOf: Rpmsg | null = null;
+    const host = (current = handHost((rpmsg) => {
+      rpmsgOf = rpmsg;
+      rpmsg.createEndpoint({ address: 0x500, onReadable(count) { seen.push(`${count}`); } });
+    }));
+    host.boot({ features: 1 });
+    await tick();
+    rpmsgOf!.pauseReceive(true);
+    host.send(HOST, 0x500, 'abc');
+    await tick();
+    expect(seen).toEqual([]);
+    rpmsgOf!.pauseReceive(false);
+    await tick();
+    expect(seen).toEqual(['3']);
+  });
+
+  it('a host reset gives the rings their own fields back (data properties with the values reached)', async () => {
+    const host = (current = handHost((rpmsg) => echoApp(rpmsg)));
+    host.boot({ features: 1 });
+    await tick();
+    host.received();
+    host.send(HOST, ECHO, 'hi');
+    await tick();
+    expect(host.received().map((m) => new TextDecoder().decode(m.data))).toEqual(['hi']);
+    const device = (host.runtime as unknown as { device: { receiveRing: object | null } }).device;
+    const ring = device.receiveRing!;
+    expect(Object.getOwnPropertyDescriptor(ring, 'lastAvail')!.get).toBeTypeOf('function');
+    const before = (ring as { lastAvail: number }).lastAvail;
+    expect(before).toBeGreaterThan(0);
+    host.status(0); // Linux's virtio_dev_remove
+    host.doorbells.ringRemote();
+    await tick();
+    const descriptor = Object.getOwnPropertyDescriptor(ring, 'lastAvail')!;
+    expect(descriptor.get).toBeUndefined();
+    expect(descriptor.value).toBe(before);
+  });
+});

@@ -9,6 +9,18 @@ export interface EndpointHost {
   unbind(endpoint: Endpoint): void;
   transmit(src: number, dst: number, data: Uint8Array, length: number, wait: boolean): void;
   currentMessage(endpoint: Endpoint, target: Uint8Array | undefined): Uint8Array | number;
+  /**
+   * Optional: read() and sendTo() as the host's own functions, called with the endpoint as `this`
+   * (the endpoint gets them as own properties): the app's `this.read(...)` and `this.sendTo(...)`
+   * are then one JS call each, not two (message-path.ts; every check of the methods below is made there).
+   */
+  readonly endpointRead?: (this: Endpoint, target?: Uint8Array) => Uint8Array | number;
+  readonly endpointSendTo?: (this: Endpoint, destination: number, data: Uint8Array, length?: number) => void;
+}
+
+/** The error for a call on a closed endpoint (the methods below and the host's own read/sendTo). */
+export function closedEndpoint(endpoint: Endpoint): RpmsgError {
+  return new RpmsgError('EPIPE', `endpoint ${endpoint.describe()} is closed; create a new Endpoint`);
 }
 
 /** The options object of `new Endpoint(...)`. */
@@ -35,8 +47,11 @@ export interface EndpointOptions {
 
 /** A remote endpoint: receives through onReadable, sends with the send family. */
 export class Endpoint {
-  /** The device, null once closed. First: XS looks properties up in creation order, and read()/send*() use it on every message. */
-  private host: EndpointHost | null;
+  /**
+   * The device, null once closed. First: XS looks properties up in creation order, and read()/send*() use it on every message.
+   * @internal (read by the device's own read/sendTo, EndpointHost.endpointRead)
+   */
+  host: EndpointHost | null;
   /** Service name (may be empty). */
   readonly name: string;
   /** Local address, fixed once bound. */
@@ -92,6 +107,9 @@ export class Endpoint {
     this.onWritable = options.onWritable;
     this.onError = options.onError;
     this.host = host;
+    // The host's one-call read() and sendTo() (own properties, after the fields the message path reads).
+    if (host.endpointRead !== undefined) this.read = host.endpointRead as Endpoint['read'];
+    if (host.endpointSendTo !== undefined) this.sendTo = host.endpointSendTo;
     host.bind(this);
   }
 
@@ -165,7 +183,7 @@ export class Endpoint {
 
   /** The error for a call on a closed endpoint (read and send check `host` themselves: one call fewer per message). */
   private closed(): RpmsgError {
-    return new RpmsgError('EPIPE', `endpoint ${this.describe()} is closed; create a new Endpoint`);
+    return closedEndpoint(this);
   }
 
   /** "name@address" for messages. */

@@ -7,12 +7,16 @@
  * decides only "everything is as usual", never how to refuse.
  *
  * Why it is written this way (measured on XS, docs/BENCHMARKS.md): every byte code costs 20-80
- * instructions, a JS call about 400, a try about 570, a named property read about 75 against 32 for
- * a closure variable. So one JS call per doorbell (platform.onNotify is `doorbell`), the ring views
- * are closure variables set at attach, the ring state stays in the VringDevice (the full code and
- * the fast path share it: the fast path reads and writes it around each step, so either can take
- * over at any point), and the checks are VringDevice.takeAvailable's and RpmsgVirtio.receiveOne's,
- * written out in the same order (test/firmware/message-path.test.ts runs each refusal both ways).
+ * instructions, a JS call about 400, a try about 500, a named property read about 75 against 26 for
+ * a closure variable. So one JS call per doorbell (platform.onNotify is `doorbell`, the pass
+ * itself); the app's `this.read()` and `this.sendTo()` land directly in endpointRead and
+ * endpointSendTo (the endpoint's own properties, EndpointHost.endpointRead/endpointSendTo); the ring
+ * views are closure variables set at attach; the ring state (lastAvail, usedIndex, ...) and the
+ * flags every pass reads are closure variables too, and the owners' fields (VringDevice's,
+ * RpmsgVirtio's, EndpointTable's) are accessors of them, so the full code and the fast path share
+ * one state and either can take over at any point; the checks are VringDevice.takeAvailable's and
+ * RpmsgVirtio.receiveOne's, written out in the same order (test/firmware/message-path.test.ts runs
+ * each refusal both ways).
  *
  * Also here: the message being delivered, which read() and zero-copy's hold() use (zero-copy.ts,
  * linked in only by apps that call enableZeroCopy).
@@ -25,8 +29,16 @@ import { VIRTIO_CONFIG_S_DRIVER_OK } from '../../../resource-table/layout.ts';
 import type { AppErrors } from '../app-errors.ts';
 import type { PlatformCommon } from '../platform.ts';
 import type { VringDevice } from '../virtio/vring-device.ts';
-import type { Endpoint } from './endpoint.ts';
+import { closedEndpoint, type Endpoint } from './endpoint.ts';
 import type { EndpointTable } from './endpoint-table.ts';
+
+/*
+ * SHORT_DATA: whether a typed array holds `length` elements is asked as `data[length - 1] !==
+ * undefined || length === 0`, not `length <= data.length`: `.length` is a getter, a host call of
+ * about 440 instructions on XS, where an element read is about 60. For a typed array the two agree,
+ * also when its buffer is detached or resized (an element past the end reads undefined); the send
+ * hands anything else to the full code, which compares with `.length` and refuses with its error.
+ */
 
 /** Descriptor flags the rpmsg buffers must not have (single descriptors only). */
 const DESC_CHAINED = VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT;
@@ -94,6 +106,10 @@ export interface MessagePath {
   readonly service: () => void;
   /** Send one message (EndpointHost.transmit). */
   readonly transmit: (source: number, destination: number, data: Uint8Array, length: number, wait: boolean) => void;
+  /** Endpoint.read as one call (EndpointHost.endpointRead): `this` is the endpoint. */
+  readonly endpointRead: (this: Endpoint, target?: Uint8Array) => Uint8Array | number;
+  /** Endpoint.sendTo as one call, the one-pass send written out (EndpointHost.endpointSendTo). */
+  readonly endpointSendTo: (this: Endpoint, destination: number, data: Uint8Array, length?: number) => void;
   /** The message being delivered (EndpointHost.currentMessage). */
   readonly currentMessage: (endpoint: Endpoint, target: Uint8Array | undefined) => Uint8Array | number;
   /** Deliver one checked message to `endpoint` (the full code's delivery, with its own try); true when the app held the buffer. */
@@ -111,6 +127,10 @@ export interface MessagePath {
 /** What zero-copy.ts gets of the path: where to say how many TX buffers it keeps (the one-pass send leaves those to the full send), hold and release (they need the message being delivered). */
 export interface ZeroCopyPath {
   setSpares(count: number): void;
+  /** vring 0's next buffer in one pass (fast sessions, no spares): its head (offset and length in the ring's bufferOffset/bufferLength), or -1 for the full code. */
+  readonly takeTransmit: (length: number) => number;
+  /** Return TX buffer `head` with `usedLength` bytes, kicking the host if it wants. */
+  readonly publishTransmit: (head: number, usedLength: number) => void;
   readonly hold: (endpoint: Endpoint) => number;
   readonly release: (endpoint: Endpoint, offset: number) => void;
 }
@@ -166,6 +186,24 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   let rxNotifyId = 0;
   /** avail.idx of vring 1 at its last read (entries up to it were seen after a barrier). */
   let rxKnownAvail = 0;
+  // vring 1's state (VringDevice's lastAvail, usedIndex, lastNotifiedUsed, broken, kicksWanted) while
+  // the fast path has the ring: closure variables, which the ring's own fields reach through accessors
+  // (ownRingState), so the full code and the fast path still share one state (a read here costs
+  // about a third of a property read).
+  let rxLastAvail = 0;
+  let rxUsedIndex = 0;
+  let rxLastNotified = 0;
+  let rxBroken = false;
+  let rxKicksWanted = true;
+  // vring 0's, the same way.
+  let txLastAvail = 0;
+  let txUsedIndex = 0;
+  let txLastNotified = 0;
+  let txBroken = false;
+  let txKicksWanted = true;
+  /** The rings whose state is in the variables above (null: none). */
+  let receiveOwned: VringDevice | null = null;
+  let transmitOwned: VringDevice | null = null;
   let txNum = 0;
   let txMask = 0;
   let txAvail: Uint16Array = new Uint16Array(0);
@@ -188,9 +226,9 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   let copy = platform.copy;
   // The message being delivered to onReadable (read(), hold()).
   let deliveringTo: Endpoint | null = null;
-  let deliveringHead = 0;
   let deliveringBufferOffset = 0;
-  let deliveringBufferLength = 0;
+  /** An endpoint closed in its own onReadable (releaseAll): nothing of that message can be held after. */
+  let closedWhileDelivering: Endpoint | null = null;
   let deliveringLength = 0;
   let deliveringHeld = false;
   // The last endpoint looked up (one Map.get fewer per message to the same address); dropped when the table changes.
@@ -198,18 +236,44 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   let cachedEndpoint: Endpoint | null = null;
   /** The vdev status byte (-1: none), read at every doorbell. */
   let statusOffset = -1;
+  /** Where the doorbell reads the status byte: the window's bytes at statusOffset, or (no status byte) one byte with DRIVER_OK set. */
+  const driverOkByte = new Uint8Array(1);
+  driverOkByte[0] = VIRTIO_CONFIG_S_DRIVER_OK;
+  let statusBytes: Uint8Array = driverOkByte;
+  let statusIndex = 0;
 
+  // Flags every pass reads, kept by the full code's objects (RpmsgVirtio.receivePaused and
+  // transmitKicksWanted, EndpointTable.waitingWriters): closure variables, those fields accessors of
+  // them (defined once, here).
+  let receivePaused = device.receivePaused;
+  let transmitKicksWanted = device.transmitKicksWanted;
+  let waitingWriters = endpoints.waitingWriters;
+  /** waitingWriters > 0 || transmitKicksWanted: the pass ends with wakeWriters(). */
+  let wakeWanted = waitingWriters > 0 || transmitKicksWanted;
+  /** fast && !receivePaused: the pass takes vring 1 itself (kept by attach, detach and the receivePaused setter). */
+  let receiveFast = false;
+  Object.defineProperties(device, {
+    receivePaused: { get: () => receivePaused, set: (value: boolean) => { receivePaused = value; receiveFast = fast && !value; }, configurable: true, enumerable: true },
+    transmitKicksWanted: { get: () => transmitKicksWanted, set: (value: boolean) => { transmitKicksWanted = value; wakeWanted = waitingWriters > 0 || value; }, configurable: true, enumerable: true },
+  });
+  Object.defineProperty(endpoints, 'waitingWriters', { get: () => waitingWriters, set: (value: number) => { waitingWriters = value; wakeWanted = value > 0 || transmitKicksWanted; }, configurable: true, enumerable: true });
+
+  /** True while service() (the runtime's full pass, which has read the status itself) runs the pass: no handing back to it. */
+  let inFullPass = false;
+
+  // The doorbell is the pass itself (one JS call per doorbell): the status byte, then vring 1.
   const doorbell = (): void => {
-    if (receive === null || (statusOffset >= 0 && (bytes[statusOffset] & VIRTIO_CONFIG_S_DRIVER_OK) === 0)) device.fullPass();
-    else service();
-  };
-
-  const service = (): void => {
     const ring = receive;
-    if (ring === null) return;
-    if (device.receivePaused || !fast) {
+    if (ring === null || (statusBytes[statusIndex] & VIRTIO_CONFIG_S_DRIVER_OK) === 0) {
+      if (!inFullPass) {
+        device.fullPass();
+        return;
+      }
+      if (ring === null) return;
+    }
+    if (!receiveFast) {
       try {
-        if (device.receivePaused) device.wakeWriters();
+        if (receivePaused) device.wakeWriters();
         else device.receiveFrom(ring, false, PHASE_FIRST);
       } catch (error) {
         device.passFailed(error);
@@ -226,12 +290,10 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     for (;;) {
       try {
         for (;;) {
-          // VringDevice.takeAvailable, written out: any check that fails hands over to the full code, which refuses and counts.
-          if (ring.broken) {
-            device.receiveFrom(ring, suppressed, phase);
-            return;
-          }
-          const last = ring.lastAvail;
+          // VringDevice.takeAvailable, written out: any check that fails hands over to the full code, which
+          // refuses and counts. (A broken ring is handed over before an entry is taken; with nothing
+          // posted, the full code does what follows: it takes nothing from a broken ring either.)
+          const last = rxLastAvail;
           // avail.idx is read again only once the entries seen at the last read are taken (Linux's
           // vhost keeps avail_idx the same way): one read and one barrier for a whole batch.
           let ahead = (rxKnownAvail - last) & 0xffff;
@@ -243,7 +305,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
               if (!suppressed && !rxEventIndex) break;
               // VringDevice.enableKicks, written out.
               suppressed = false;
-              ring.kicksWanted = true;
+              rxKicksWanted = true;
               if (rxEventIndex) rxUsedHalves[rxAvailEvent] = last;
               else rxUsedHalves[0] = 0;
               barrier();
@@ -266,7 +328,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
           // len within the buffer; not for the name service.
           // (Flags and the address's high word in one test; `bufferLength > size - offset` also refuses an
           // offset past the end, bufferLength being a u32.)
-          if (head >= rxNum || ((rxDescHalves[(head << 3) + 6] & DESC_CHAINED) | rxDescWords[descriptor + 1]) !== 0 ||
+          if (rxBroken || head >= rxNum || ((rxDescHalves[(head << 3) + 6] & DESC_CHAINED) | rxDescWords[descriptor + 1]) !== 0 ||
             offset < 0 || bufferLength > size - offset || bufferLength < RPMSG_HDR_SIZE || (offset & 3) !== 0) {
             device.receiveFrom(ring, suppressed, phase);
             return;
@@ -288,43 +350,43 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
             cachedAddress = destination;
             cachedEndpoint = endpoint;
           }
-          ring.lastAvail = (last + 1) & 0xffff;
+          rxLastAvail = (last + 1) & 0xffff;
           if (phase === PHASE_AFTER_MESSAGE && !suppressed) {
             ring.setKicksWanted(false);
             suppressed = true;
           }
           received++;
           const source = words[word];
-          if (endpoint!.destination === RPMSG_ADDR_ANY) endpoint!.destination = source;
+          // (An address is an integer: `| 0` tells the usual one from RPMSG_ADDR_ANY without a double compare.)
+          const learned = endpoint!.destination;
+          if ((learned | 0) === -1 && learned === RPMSG_ADDR_ANY) endpoint!.destination = source;
           deliveringHeld = false;
           if (endpoint!.onReadable !== undefined) {
             deliveringTo = endpoint;
-            deliveringHead = head;
             deliveringBufferOffset = offset;
-            deliveringBufferLength = bufferLength;
             deliveringLength = payload;
             endpoint!.onReadable(payload, source, offset + RPMSG_HDR_SIZE); // a method call: `this` is the endpoint
             deliveringTo = null;
           }
           // Detached from inside the callback: the ring is the old host's; a used entry now would corrupt the next one's.
           if (receive !== ring) {
-            if (deliveringHeld) keepHeld(endpoint!, ring);
+            if (deliveringHeld) keepHeld(endpoint!, ring, head, bufferLength);
             return;
           }
           if (!deliveringHeld) {
             // VringDevice.pushUsed, written out.
-            const usedIndex = ring.usedIndex;
+            const usedIndex = rxUsedIndex;
             const element = 1 + ((usedIndex & rxMask) << 1);
             rxUsedWords[element] = head;
             rxUsedWords[element + 1] = bufferLength;
             barrier();
             const next = (usedIndex + 1) & 0xffff;
-            ring.usedIndex = next;
+            rxUsedIndex = next;
             rxUsedHalves[1] = next;
           } else {
-            keepHeld(endpoint!, ring);
+            keepHeld(endpoint!, ring, head, bufferLength);
           }
-          if (device.receivePaused) {
+          if (receivePaused) {
             if (suppressed) ring.enableKicks();
             break;
           }
@@ -341,10 +403,10 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         }
         deliveringTo = null;
         appErrors.exception(error, { callback: 'onReadable', endpoint });
-        if (deliveringHeld) keepHeld(endpoint, ring);
+        if (deliveringHeld) keepHeld(endpoint, ring, head, bufferLength);
         if (receive !== ring) return;
         if (!deliveringHeld) ring.pushUsed(head, bufferLength);
-        if (device.receivePaused) {
+        if (receivePaused) {
           if (suppressed) ring.enableKicks();
           break;
         }
@@ -352,16 +414,17 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       }
     }
     // VringDevice.shouldNotify, written out.
-    const usedIndex = ring.usedIndex;
-    const notified = ring.lastNotifiedUsed;
+    // (The pass ends here only with the session's ring: its state is in the variables.)
+    const usedIndex = rxUsedIndex;
+    const notified = rxLastNotified;
     if (usedIndex !== notified) {
       barrier();
-      ring.lastNotifiedUsed = usedIndex;
+      rxLastNotified = usedIndex;
       if (rxEventIndex ? ((usedIndex - rxAvail[rxUsedEvent] - 1) & 0xffff) < ((usedIndex - notified) & 0xffff) : (rxAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
         notify(rxNotifyId);
       }
     }
-    if (endpoints.waitingWriters > 0 || device.transmitKicksWanted) {
+    if (wakeWanted) {
       try {
         device.wakeWriters();
       } catch (error) {
@@ -370,14 +433,108 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     }
   };
 
+  /** The pass without the status byte (the runtime's full pass has handled it): the doorbell's body. */
+  const service = (): void => {
+    const outer = inFullPass;
+    inFullPass = true;
+    try {
+      doorbell();
+    } finally {
+      inFullPass = outer;
+    }
+  };
+
+  /**
+   * vring 0's next buffer for a message of `length` bytes, taken in one pass (VringDevice.takeAvailable's
+   * checks written out, then RpmsgVirtio.takeTransmitBuffer's size check, and an aligned header): its
+   * head, with its offset and length in the ring's bufferOffset/bufferLength; -1 for anything
+   * unusual (no buffer, a check failed, a broken ring), which the full code then takes with its
+   * refusals. Only while `fast` and no zero-copy spares are kept. (The send, transmitMessage, and
+   * zero-copy's getTxBuffer take here; endpointSendTo has the same written out.)
+   */
+  const takeTransmit = (length: number): number => {
+    if (txBroken) return -1;
+    const last = txLastAvail;
+    let ahead = (txKnownAvail - last) & 0xffff;
+    if (ahead === 0 || ahead > txNum) {
+      // As on vring 1: avail.idx again only once the buffers seen at the last read are used up.
+      txKnownAvail = txAvail[1];
+      ahead = (txKnownAvail - last) & 0xffff;
+      if (ahead === 0 || ahead > txNum) return -1;
+      barrier();
+    }
+    const head = txAvail[2 + (last & txMask)];
+    const descriptor = head << 2;
+    const offset = txDescWords[descriptor] - base;
+    const bufferLength = txDescWords[descriptor + 2];
+    if (head < txNum && ((txDescHalves[(head << 3) + 6] & DESC_CHAINED) | txDescWords[descriptor + 1]) === 0 &&
+      offset >= 0 && bufferLength <= size - offset && bufferLength >= RPMSG_HDR_SIZE + length && (offset & 3) === 0) {
+      txLastAvail = (last + 1) & 0xffff;
+      const ring = transmit!;
+      ring.bufferOffset = offset;
+      ring.bufferLength = bufferLength;
+      return head;
+    }
+    return -1;
+  };
+
+  /** Return TX buffer `head` with `usedLength` bytes and kick the host if it wants (VringDevice.pushUsed, then shouldNotify, written out). */
+  const publishTransmit = (head: number, usedLength: number): void => {
+    const usedIndex = txUsedIndex;
+    const element = 1 + ((usedIndex & txMask) << 1);
+    txUsedWords[element] = head;
+    txUsedWords[element + 1] = usedLength;
+    barrier();
+    const next = (usedIndex + 1) & 0xffff;
+    txUsedIndex = next;
+    txUsedHalves[1] = next;
+    const notified = txLastNotified;
+    barrier();
+    txLastNotified = next;
+    if (txEventIndex ? ((next - txAvail[txUsedEvent] - 1) & 0xffff) < ((next - notified) & 0xffff) : (txAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
+      notify(txNotifyId);
+    }
+  };
+
+  /** Send one message (the endpoint's send, trySend, sendOffchannel...): the one-pass take and return, else the full send. */
   const transmitMessage = (source: number, destination: number, data: Uint8Array, length: number, wait: boolean): void => {
-    const ring = transmit;
-    if (ring !== null && fast && spares === 0 && length <= RPMSG_MTU && length >= 0 && length <= data.length &&
-      source !== RPMSG_ADDR_ANY && destination !== RPMSG_ADDR_ANY && !ring.broken) {
-      const last = ring.lastAvail;
+    if (sendFast && length <= RPMSG_MTU && length >= 0 && (data[length - 1] !== undefined || length === 0) && // SHORT_DATA
+      source !== RPMSG_ADDR_ANY && destination !== RPMSG_ADDR_ANY) {
+      const head = takeTransmit(length);
+      if (head >= 0) {
+        const offset = transmit!.bufferOffset;
+        const word = offset >> 2;
+        words[word] = source;
+        words[word + 1] = destination;
+        words[word + 2] = 0;
+        words[word + 3] = length; // len (u16) and flags (u16, 0) as one little-endian u32
+        if (length !== 0) {
+          if (copy !== undefined) copy(true, offset + RPMSG_HDR_SIZE, data, 0, length);
+          else for (let i = 0; i < length; i++) bytes[offset + RPMSG_HDR_SIZE + i] = data[i];
+        }
+        sent++;
+        publishTransmit(head, RPMSG_HDR_SIZE + length);
+        return;
+      }
+    }
+    device.transmitFull(source, destination, data, length, wait);
+  };
+
+  /**
+   * Endpoint.sendTo(destination, data, length = data.length), one JS call: the endpoint's checks
+   * (closed: EPIPE), then transmitMessage's one-pass send written out again (a call fewer per
+   * message; the two are kept alike, test/firmware/message-path.test.ts sends both ways).
+   */
+  const endpointSendTo = function (this: Endpoint, destination: number, data: Uint8Array, length?: number): void {
+    if (length === undefined) length = data.length; // the default parameter, evaluated first as the method's is
+    if (this.host === null) throw closedEndpoint(this);
+    const source = this.address;
+    // `source` is a bound address (an integer): `| 0` first tells the usual one from RPMSG_ADDR_ANY without a double compare.
+    if (sendFast && length <= RPMSG_MTU && length >= 0 && (data[length - 1] !== undefined || length === 0) && // SHORT_DATA
+      ((source | 0) !== -1 || source !== RPMSG_ADDR_ANY) && destination !== RPMSG_ADDR_ANY && !txBroken) {
+      const last = txLastAvail;
       let ahead = (txKnownAvail - last) & 0xffff;
       if (ahead === 0 || ahead > txNum) {
-        // As on vring 1: avail.idx again only once the buffers seen at the last read are used up.
         txKnownAvail = txAvail[1];
         ahead = (txKnownAvail - last) & 0xffff;
         if (ahead !== 0 && ahead <= txNum) barrier();
@@ -387,32 +544,30 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         const descriptor = head << 2;
         const offset = txDescWords[descriptor] - base;
         const bufferLength = txDescWords[descriptor + 2];
-        // VringDevice.takeAvailable's checks, then RpmsgVirtio.takeTransmitBuffer's size check, and an aligned header.
         if (head < txNum && ((txDescHalves[(head << 3) + 6] & DESC_CHAINED) | txDescWords[descriptor + 1]) === 0 &&
           offset >= 0 && bufferLength <= size - offset && bufferLength >= RPMSG_HDR_SIZE + length && (offset & 3) === 0) {
-          ring.lastAvail = (last + 1) & 0xffff;
+          txLastAvail = (last + 1) & 0xffff;
           const word = offset >> 2;
           words[word] = source;
           words[word + 1] = destination;
           words[word + 2] = 0;
-          words[word + 3] = length; // len (u16) and flags (u16, 0) as one little-endian u32
+          words[word + 3] = length;
           if (length !== 0) {
             if (copy !== undefined) copy(true, offset + RPMSG_HDR_SIZE, data, 0, length);
             else for (let i = 0; i < length; i++) bytes[offset + RPMSG_HDR_SIZE + i] = data[i];
           }
-          // VringDevice.pushUsed, then shouldNotify, written out.
-          const usedIndex = ring.usedIndex;
+          const usedIndex = txUsedIndex;
           const element = 1 + ((usedIndex & txMask) << 1);
           txUsedWords[element] = head;
           txUsedWords[element + 1] = RPMSG_HDR_SIZE + length;
           barrier();
           const next = (usedIndex + 1) & 0xffff;
-          ring.usedIndex = next;
+          txUsedIndex = next;
           txUsedHalves[1] = next;
           sent++;
-          const notified = ring.lastNotifiedUsed;
+          const notified = txLastNotified;
           barrier();
-          ring.lastNotifiedUsed = next;
+          txLastNotified = next;
           if (txEventIndex ? ((next - txAvail[txUsedEvent] - 1) & 0xffff) < ((next - notified) & 0xffff) : (txAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
             notify(txNotifyId);
           }
@@ -420,17 +575,20 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         }
       }
     }
-    device.transmitFull(source, destination, data, length, wait);
+    device.transmitFull(source, destination, data, length, true);
   };
 
-  const currentMessage = (endpoint: Endpoint, target: Uint8Array | undefined): Uint8Array | number => {
-    if (deliveringTo !== endpoint) {
-      throw new RpmsgError('EINVAL', `read() on ${endpoint.describe()} outside its onReadable callback; messages can only be read while they are delivered`);
+  /** Endpoint.read(target?), one JS call: the endpoint's check (closed: EPIPE), then currentMessage's. */
+  const endpointRead = function (this: Endpoint, target?: Uint8Array): Uint8Array | number {
+    // Being delivered and not closed in the callback (close() calls releaseAll) is an open endpoint: no read of `host` then.
+    if (deliveringTo !== this || closedWhileDelivering === this) {
+      if (this.host === null) throw closedEndpoint(this);
+      throw new RpmsgError('EINVAL', `read() on ${this.describe()} outside its onReadable callback; messages can only be read while they are delivered`);
     }
     const start = deliveringBufferOffset + RPMSG_HDR_SIZE;
     const length = deliveringLength;
     if (target === undefined) return bytes.subarray(start, start + length);
-    if (target.length < length) {
+    if (target[length - 1] === undefined && length !== 0 && target.length < length) { // see SHORT_DATA
       throw new RpmsgError('EMSGSIZE', `read() target holds ${target.length} bytes but the message has ${length}; pass a buffer of at least ${RPMSG_MTU}`);
     }
     if (copy !== undefined) copy(false, start, target, 0, length);
@@ -438,15 +596,21 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     return length;
   };
 
+  /** Endpoint.prototype.read's way in (EndpointHost.currentMessage): the same as endpointRead. */
+  const currentMessage = (endpoint: Endpoint, target: Uint8Array | undefined): Uint8Array | number => endpointRead.call(endpoint, target);
+
+
   /** Zero-copy, when the app enabled it (zero-copy.ts: linked only into firmware that uses it). */
   let zeroCopy: ZeroCopy | null = null;
   /** TX buffers zero-copy keeps for the next send (released unsent): the one-pass send leaves them to the full send. */
   let spares = 0;
+  /** transmit !== null && fast && spares === 0: the one-pass send may run (kept at attach, detach, setSpares). */
+  let sendFast = false;
   let attachedMemory: SharedMemory | null = null;
 
   // Zero-copy's hold and release (zero-copy.ts gets them through ZeroCopyPath): they need the message being delivered.
   const hold = (endpoint: Endpoint): number => {
-    if (deliveringTo !== endpoint || receive === null || deliveringHead < 0) {
+    if (deliveringTo !== endpoint || receive === null || closedWhileDelivering === endpoint) {
       if (endpoint == null || typeof endpoint.describe !== 'function') throw new RpmsgError('EINVAL', `hold(): the argument must be the Endpoint whose onReadable is running, not ${endpoint === null ? 'null' : typeof endpoint}`);
       if (deliveringTo === endpoint) throw new RpmsgError('EPIPE', `hold() on ${endpoint.describe()}: the endpoint was closed in its onReadable callback; nothing can be held`);
       throw new RpmsgError('EINVAL', `hold() on ${endpoint.describe()} outside its onReadable callback; only the message being delivered can be held`);
@@ -467,17 +631,74 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   };
 
   /** onReadable returned with the message held: zero-copy keeps it (stale when the host went away meanwhile: `ring` is no longer the session's). */
-  const keepHeld = (endpoint: Endpoint, ring: VringDevice): void => {
-    zeroCopy!.held(endpoint, deliveringHead, deliveringBufferLength, deliveringBufferOffset + RPMSG_HDR_SIZE, receive !== ring);
+  const keepHeld = (endpoint: Endpoint, ring: VringDevice, head: number, bufferLength: number): void => {
+    zeroCopy!.held(endpoint, head, bufferLength, deliveringBufferOffset + RPMSG_HDR_SIZE, receive !== ring);
   };
+
+  /**
+   * Take both rings' state into the closure variables: each ring's fields become accessors of them
+   * (defined on the instance at attach, so nothing is allocated per message).
+   */
+  const ownRingState = (rx: VringDevice, tx: VringDevice): void => {
+    rxLastAvail = rx.lastAvail;
+    rxUsedIndex = rx.usedIndex;
+    rxLastNotified = rx.lastNotifiedUsed;
+    rxBroken = rx.broken;
+    rxKicksWanted = rx.kicksWanted;
+    Object.defineProperties(rx, {
+      lastAvail: { get: () => rxLastAvail, set: (value: number) => { rxLastAvail = value; }, configurable: true, enumerable: true },
+      usedIndex: { get: () => rxUsedIndex, set: (value: number) => { rxUsedIndex = value; }, configurable: true, enumerable: true },
+      lastNotifiedUsed: { get: () => rxLastNotified, set: (value: number) => { rxLastNotified = value; }, configurable: true, enumerable: true },
+      broken: { get: () => rxBroken, set: (value: boolean) => { rxBroken = value; }, configurable: true, enumerable: true },
+      kicksWanted: { get: () => rxKicksWanted, set: (value: boolean) => { rxKicksWanted = value; }, configurable: true, enumerable: true },
+    });
+    receiveOwned = rx;
+    txLastAvail = tx.lastAvail;
+    txUsedIndex = tx.usedIndex;
+    txLastNotified = tx.lastNotifiedUsed;
+    txBroken = tx.broken;
+    txKicksWanted = tx.kicksWanted;
+    Object.defineProperties(tx, {
+      lastAvail: { get: () => txLastAvail, set: (value: number) => { txLastAvail = value; }, configurable: true, enumerable: true },
+      usedIndex: { get: () => txUsedIndex, set: (value: number) => { txUsedIndex = value; }, configurable: true, enumerable: true },
+      lastNotifiedUsed: { get: () => txLastNotified, set: (value: number) => { txLastNotified = value; }, configurable: true, enumerable: true },
+      broken: { get: () => txBroken, set: (value: boolean) => { txBroken = value; }, configurable: true, enumerable: true },
+      kicksWanted: { get: () => txKicksWanted, set: (value: boolean) => { txKicksWanted = value; }, configurable: true, enumerable: true },
+    });
+    transmitOwned = tx;
+  };
+
+  /** Give the state back to the rings' own fields (data properties again, with the values they reached): the session ended. */
+  const releaseRingState = (): void => {
+    const rx = receiveOwned;
+    const tx = transmitOwned;
+    receiveOwned = null;
+    transmitOwned = null;
+    // Deleting an own accessor and assigning makes a data property again (the prototype has none of these names).
+    if (rx !== null) {
+      const state = rx as unknown as Record<string, number | boolean>;
+      delete state.lastAvail; delete state.usedIndex; delete state.lastNotifiedUsed; delete state.broken; delete state.kicksWanted;
+      rx.lastAvail = rxLastAvail; rx.usedIndex = rxUsedIndex; rx.lastNotifiedUsed = rxLastNotified; rx.broken = rxBroken; rx.kicksWanted = rxKicksWanted;
+    }
+    if (tx !== null) {
+      const state = tx as unknown as Record<string, number | boolean>;
+      delete state.lastAvail; delete state.usedIndex; delete state.lastNotifiedUsed; delete state.broken; delete state.kicksWanted;
+      tx.lastAvail = txLastAvail; tx.usedIndex = txUsedIndex; tx.lastNotifiedUsed = txLastNotified; tx.broken = txBroken; tx.kicksWanted = txKicksWanted;
+    }
+  };
+
 
   const path: MessagePath = {
     statistics,
     attach(rx, tx, memory, isFast, status) {
+      releaseRingState();
       statusOffset = status;
+      statusBytes = status >= 0 ? memory.bytes : driverOkByte;
+      statusIndex = status >= 0 ? status : 0;
       receive = rx;
       transmit = tx;
       fast = isFast;
+      receiveFast = isFast && !receivePaused;
       rxNum = rx.num;
       rxMask = rx.num - 1;
       rxAvail = rx.availHalves;
@@ -513,14 +734,19 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       cachedEndpoint = null;
       attachedMemory = memory;
       spares = 0;
+      sendFast = isFast;
+      if (isFast) ownRingState(rx, tx);
       if (zeroCopy !== null) zeroCopy.attach(rx, tx, memory, isFast);
     },
     detach() {
+      releaseRingState();
       receive = null;
       transmit = null;
       deliveringTo = null;
       attachedMemory = null;
       spares = 0;
+      sendFast = false;
+      receiveFast = false;
       if (zeroCopy !== null) zeroCopy.detach();
     },
     endpointsChanged() {
@@ -530,12 +756,12 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     doorbell,
     service,
     transmit: transmitMessage,
+    endpointRead,
+    endpointSendTo,
     currentMessage,
     deliver(endpoint, head, bufferOffset, bufferLength, payload, source) {
       deliveringTo = endpoint;
-      deliveringHead = head;
       deliveringBufferOffset = bufferOffset;
-      deliveringBufferLength = bufferLength;
       deliveringLength = payload;
       deliveringHeld = false;
       const ring = receive!;
@@ -546,19 +772,19 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       } finally {
         deliveringTo = null;
       }
-      if (deliveringHeld) keepHeld(endpoint, ring);
+      if (deliveringHeld) keepHeld(endpoint, ring, head, bufferLength);
       return deliveringHeld;
     },
     installZeroCopy(create) {
-      zeroCopy = create({ setSpares(count) { spares = count; }, hold, release });
+      zeroCopy = create({ setSpares(count) { spares = count; sendFast = transmit !== null && fast && count === 0; }, takeTransmit, publishTransmit, hold, release });
       if (receive !== null && transmit !== null) zeroCopy.attach(receive, transmit, attachedMemory!, fast);
       return zeroCopy;
     },
     releaseAll(endpoint) {
-      // The message being delivered, held: the pass returns it; no hold() of it after this (deliveringHead -1).
+      // The message being delivered, held: the pass returns it; no hold() of it after this (closedWhileDelivering).
       if (deliveringTo === endpoint) {
         deliveringHeld = false;
-        deliveringHead = -1;
+        closedWhileDelivering = endpoint;
       }
       if (zeroCopy !== null) zeroCopy.releaseAll(endpoint);
     },

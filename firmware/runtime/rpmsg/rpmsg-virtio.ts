@@ -58,6 +58,9 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
   readonly transmit: (source: number, destination: number, data: Uint8Array, length: number, wait: boolean) => void;
   /** EndpointHost: the message being delivered (view, or copied into `target`). */
   readonly currentMessage: (endpoint: Endpoint, target: Uint8Array | undefined) => Uint8Array | number;
+  /** EndpointHost: read() and sendTo() as one call each (message-path.ts). */
+  readonly endpointRead: (this: Endpoint, target?: Uint8Array) => Uint8Array | number;
+  readonly endpointSendTo: (this: Endpoint, destination: number, data: Uint8Array, length?: number) => void;
   /** True between DRIVER_OK and a host reset (a field, not a getter: read at every service pass). */
   attached = false;
   private receiveRing: VringDevice | null = null;
@@ -109,6 +112,8 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
     this.service = this.path.service;
     this.transmit = this.path.transmit;
     this.currentMessage = this.path.currentMessage;
+    this.endpointRead = this.path.endpointRead;
+    this.endpointSendTo = this.path.endpointSendTo;
   }
 
   // The full code of the message path (message-path.ts runs the common case and hands over to these).

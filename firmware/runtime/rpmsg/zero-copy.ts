@@ -17,16 +17,13 @@
  */
 import { RpmsgError } from '../../../wire/errors.ts';
 import { RPMSG_ADDR_ANY, RPMSG_HDR_SIZE, RPMSG_MTU, writeRpmsgHeader } from '../../../wire/rpmsg.ts';
-import { VRING_AVAIL_F_NO_INTERRUPT, VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT } from '../../../wire/vring.ts';
+import { VRING_AVAIL_F_NO_INTERRUPT } from '../../../wire/vring.ts';
 import type { PlatformCommon } from '../platform.ts';
 import type { Rpmsg } from '../runtime.ts';
 import type { Endpoint } from './endpoint.ts';
 import type { VringDevice } from '../virtio/vring-device.ts';
 import type { FullMessagePath, ZeroCopy, ZeroCopyPath } from './message-path.ts';
 import type { RpmsgVirtio } from './rpmsg-virtio.ts';
-
-/** Descriptor flags the rpmsg buffers must not have (single descriptors only). */
-const DESC_CHAINED = VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT;
 
 /**
  * Zero-copy for the endpoints of one rpmsg device (enableZeroCopy): functions that take the
@@ -97,8 +94,6 @@ function notOpen(what: string, endpoint: Endpoint | null | undefined): RpmsgErro
 export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, platform: PlatformCommon): ZeroCopy {
   let words: Uint32Array = new Uint32Array(0);
   let dataView: DataView = new DataView(new ArrayBuffer(0));
-  let base = 0;
-  let size = 0;
   let fast = false;
   let barrier = platform.barrier;
   let notify = platform.notify;
@@ -113,19 +108,11 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
   let rxUsedEvent = 0;
   let rxNotifyId = 0;
   let txNum = 0;
-  let txMask = 0;
-  let txAvail: Uint16Array = new Uint16Array(0);
-  let txDescHalves: Uint16Array = new Uint16Array(0);
-  let txDescWords: Uint32Array = new Uint32Array(0);
-  let txUsedWords: Uint32Array = new Uint32Array(0);
-  let txUsedHalves: Uint16Array = new Uint16Array(0);
-  let txEventIndex = false;
-  let txUsedEvent = 0;
-  let txNotifyId = 0;
+  /** The message path's one-pass take and return of vring 0's buffers (message-path.ts). */
+  const takeTransmit = path.takeTransmit;
+  const publishTransmit = path.publishTransmit;
   /** Messages sent zero-copy (RpmsgStatistics.sent adds them: a closure variable, where statistics.sent++ is two accessor calls). */
   let sent = 0;
-  /** avail.idx of vring 0 at zero-copy's last read of it (entries up to it were seen after a barrier); message-path.ts keeps its own. */
-  let txKnownAvail = 0;
   // By descriptor head (typed arrays of the session's ring size, made at attach; the endpoint lists
   // are plain arrays made then too): RX buffers held, TX buffers obtained and not sent, TX buffers
   // released unsent (kept for the next send). Each list is a stack of heads; the endpoint, payload
@@ -244,35 +231,11 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
     const ring = txRing;
     if (ring === null) throw new RpmsgError('EPIPE', 'the host has not set DRIVER_OK (or reset the device); wait until it is up');
     let head = -1;
-    let offset = 0;
-    let bufferLength = 0;
-    if (fast && spareCount === 0 && !ring.broken) {
-      // VringDevice.takeAvailable, written out (message-path.ts's send does the same): anything unusual goes to the full code.
-      const last = ring.lastAvail;
-      let ahead = (txKnownAvail - last) & 0xffff;
-      if (ahead === 0 || ahead > txNum) {
-        txKnownAvail = txAvail[1];
-        ahead = (txKnownAvail - last) & 0xffff;
-        if (ahead !== 0 && ahead <= txNum) barrier();
-      }
-      if (ahead !== 0 && ahead <= txNum) {
-        const taken = txAvail[2 + (last & txMask)];
-        const descriptor = taken << 2;
-        offset = txDescWords[descriptor] - base;
-        bufferLength = txDescWords[descriptor + 2];
-        if (taken < txNum && ((txDescHalves[(taken << 3) + 6] & DESC_CHAINED) | txDescWords[descriptor + 1]) === 0 &&
-          offset >= 0 && bufferLength <= size - offset && bufferLength >= RPMSG_HDR_SIZE && (offset & 3) === 0) {
-          ring.lastAvail = (last + 1) & 0xffff;
-          head = taken;
-        }
-      }
-    }
-    if (head < 0) {
-      // The full code's take: kept buffers first, every check and report, waiting as a send does.
-      head = device.acquireTransmitBuffer(ring, endpoint.address, 0, wait);
-      offset = ring.bufferOffset;
-      bufferLength = ring.bufferLength;
-    }
+    if (fast && spareCount === 0) head = takeTransmit(0); // the message path's one-pass take (message-path.ts)
+    // Else the full code's take: kept buffers first, every check and report, waiting as a send does.
+    if (head < 0) head = device.acquireTransmitBuffer(ring, endpoint.address, 0, wait);
+    const offset = ring.bufferOffset;
+    const bufferLength = ring.bufferLength;
     if (lastHead >= 0) spill();
     lastHead = head;
     lastEndpoint = endpoint;
@@ -330,7 +293,6 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
     const start = lastBufferOffset;
     lastHead = -1;
     lastEndpoint = null;
-    const ring = txRing!;
     if ((start & 3) === 0) {
       const word = start >> 2;
       words[word] = endpoint.address;
@@ -340,22 +302,8 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
     } else {
       writeRpmsgHeader(dataView, start, endpoint.address, destination, length);
     }
-    // VringDevice.pushUsed then shouldNotify, written out.
-    const usedIndex = ring.usedIndex;
-    const element = 1 + ((usedIndex & txMask) << 1);
-    txUsedWords[element] = head;
-    txUsedWords[element + 1] = RPMSG_HDR_SIZE + length;
-    barrier();
-    const next = (usedIndex + 1) & 0xffff;
-    ring.usedIndex = next;
-    txUsedHalves[1] = next;
     sent++;
-    const notified = ring.lastNotifiedUsed;
-    barrier();
-    ring.lastNotifiedUsed = next;
-    if (txEventIndex ? ((next - txAvail[txUsedEvent] - 1) & 0xffff) < ((next - notified) & 0xffff) : (txAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
-      notify(txNotifyId);
-    }
+    publishTransmit(head, RPMSG_HDR_SIZE + length); // the message path's return of a TX buffer (message-path.ts)
   };
 
   const releaseTxBuffer = (endpoint: Endpoint, offset: number): void => {
@@ -408,21 +356,9 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
       rxEventIndex = receive.eventIndex;
       rxUsedEvent = receive.usedEventHalf;
       rxNotifyId = receive.notifyId;
-      txMask = txNum - 1;
-      txAvail = transmit.availHalves;
-      txDescHalves = transmit.descHalves;
-      txDescWords = transmit.descWords;
-      txUsedWords = transmit.usedWords;
-      txUsedHalves = transmit.usedHalves;
-      txEventIndex = transmit.eventIndex;
-      txUsedEvent = transmit.usedEventHalf;
-      txNotifyId = transmit.notifyId;
-      txKnownAvail = transmit.lastAvail;
       api.bytes = memory.bytes;
       words = memory.words;
       dataView = memory.view;
-      base = memory.base;
-      size = memory.size;
       rxHeldHeads = new Uint16Array(rxNum);
       rxHeldEndpoints = new Array<Endpoint | null>(rxNum).fill(null);
       rxHeldOffset = new Int32Array(rxNum).fill(-1);
