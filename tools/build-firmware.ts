@@ -188,7 +188,7 @@ const DEFAULT_CREATION: Creation = {
  * holds only what the program makes (the bench-echo app: measured in docs/BENCHMARKS.md, "The
  * preloaded machine").
  */
-const PRELOAD_CREATION: Record<string, unknown> = { heap: { initial: 3072, incremental: 256 } };
+const PRELOAD_CREATION: Record<string, unknown> = { heap: { initial: 4096, incremental: 256 } };
 /** The same with the program's top level preloaded too: the heap holds what main() makes. */
 const PRELOAD_PROGRAM_CREATION: Record<string, unknown> = { heap: { initial: 1536, incremental: 256 } };
 

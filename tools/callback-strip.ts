@@ -6,8 +6,8 @@
  * (any `mxID(_name)` outside those definitions), is left out of `gxCallbackTable`: the linker
  * drops it, and calling it (only reachable through a computed property name or reflection)
  * throws a TypeError naming it. Accessors under a string name are treated the same way, and so
- * are the constructors of STRIPPABLE_CONSTRUCTORS (Compartment, ModuleSource: the engine never
- * calls them itself). Symbol-keyed methods, the other constructors and the engine's internal
+ * are the constructors of STRIPPABLE_CONSTRUCTORS (Compartment, ModuleSource, the weak collections,
+ * AggregateError, AsyncFunction: the engine never calls them itself). Symbol-keyed methods, the other constructors and the engine's internal
  * callbacks are always kept.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -44,7 +44,10 @@ const DEFINITION = /fxNextHostFunctionProperty\(the, slot, mxCallback\((\w+)\), 
 const ACCESSOR = /fxNextHostAccessorProperty\(the, slot, mxCallback\((\w+)\), (?:mxCallback\((\w+)\)|C_NULL), mxID\((_\w+)\), [A-Z_ |]+\)/g;
 /** A constructor the engine never uses itself (only through its global name; the others it calls for species, errors, iterators). */
 const CONSTRUCTOR = /fxBuildHostConstructor\(the, mxCallback\((\w+)\), -?\d+, mxID\((_\w+)\)\)/g;
-export const STRIPPABLE_CONSTRUCTORS = ['Compartment', 'ModuleSource'];
+// Each of these is referenced by the engine only where its builder defines it (checked in xs/sources:
+// no other mxCallback of it); AsyncFunction, like Function, could only compile source, and images have
+// no parser. Function itself stays: xsModule.c builds one more from its callback.
+export const STRIPPABLE_CONSTRUCTORS = ['Compartment', 'ModuleSource', 'WeakMap', 'WeakSet', 'WeakRef', 'FinalizationRegistry', 'AggregateError', 'AsyncFunction'];
 /** A C function definition at the start of a line (XS style: the name and parameters on one line, the brace on the next). */
 const FUNCTION = /^(?:static\s+|mxExport\s+|extern\s+)*[A-Za-z_][\w\s*]*?\b(\w+)\s*\([^;{)]*\)\s*\n\{\n[\s\S]*?^\}/gm;
 

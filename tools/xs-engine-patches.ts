@@ -28,8 +28,10 @@ export interface EngineOptions {
 /** The engine's hot files, built -O2 on qemu-mps2 (the profile of an echo: the bytecode loop and conversions). */
 // Measured per file with bench/hot-files.ts (docs/BENCHMARKS.md, "-O2 hot files"): xsRun.c saves 4,208
 // instructions per 16-byte echo for 2.4 KB of text, xsType.c 210 for 1.4 KB; xsObject.c, xsDataView.c and
-// xsProperty.c saved 0 to 2 instructions per echo for 2.2 KB together, so they are built -Os.
-export const HOT_FILES = ['xsRun.c', 'xsType.c'];
+// xsProperty.c saved 0 to 2 instructions per echo for 2.2 KB together, so they are built -Os. After the
+// lean3 message path (no conversions left on it) xsType.c at -O2 saves 1 instruction per echo for 1,072
+// bytes of text (echo app 21,875 at -Os against 21,874 at -O2), so it is -Os again.
+export const HOT_FILES = ['xsRun.c'];
 
 /** The patches an EngineOptions selects, in the order they apply. */
 export function selectedPatches(options: EngineOptions = {}, folder = PATCH_FOLDER): string[] {
