@@ -670,6 +670,7 @@ export function footprint(result: EchoResult): Record<string, number | null> {
     'text.builtins': r.textParts.builtins,
     'text.parser': r.textParts.parser,
     'text.bytecode': r.textParts.bytecode,
+    'text.preload': r.textParts.preload,
     'text.platform': r.textParts.platform,
     'text.libc': r.textParts.libc,
     'text.other': r.textParts.other,

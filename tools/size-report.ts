@@ -1,6 +1,7 @@
 /**
  * The size report of a firmware image: text split by where the code comes from (XS engine core,
- * XS built-ins, XS parser, the precompiled program, our platform layer, libc/libm/libgcc), read
+ * XS built-ins, XS parser, the precompiled program, the preloaded machine, our platform layer,
+ * libc/libm/libgcc), read
  * from the linker map; data and bss as `size` gives them. tools/build-firmware.ts writes it next
  * to the image (size-report.json) and prints it; bench/echo-instructions.ts adds the run-time
  * figures (heap, malloc and stack high-water marks, boot instructions).
@@ -8,8 +9,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
-export type TextPart = 'engine' | 'builtins' | 'parser' | 'bytecode' | 'platform' | 'libc' | 'other';
-export const TEXT_PARTS: TextPart[] = ['engine', 'builtins', 'parser', 'bytecode', 'platform', 'libc', 'other'];
+export type TextPart = 'engine' | 'builtins' | 'parser' | 'bytecode' | 'preload' | 'platform' | 'libc' | 'other';
+export const TEXT_PARTS: TextPart[] = ['engine', 'builtins', 'parser', 'bytecode', 'preload', 'platform', 'libc', 'other'];
 
 export interface SizeReport {
   image: string;
@@ -44,6 +45,9 @@ export function partOf(file: string): TextPart {
     return 'engine';
   }
   if (/xs_app_(program|script)\.o$/.test(file)) return 'bytecode';
+  // the preloaded machine xs-host generates (gen/preload/xs_preload.c): the built-ins' objects, and with
+  // preload "program" the program's, as slots, keys and tables in flash
+  if (/\/xs_preload\.o$/.test(file)) return 'preload';
   if (/lib(c|c_nano|m|g|g_nano|gcc|nosys)\.a\(|\/crt[^/]*\.o$|\/libgcc|\/libc[._]|\/ld-linux|\/Scrt1|\/crti|\/crtn|crtbegin|crtend/.test(file)) return 'libc';
   if (/\/obj\/[^/]+\.o$|\/xs-host\//.test(file)) return 'platform';
   return 'other';

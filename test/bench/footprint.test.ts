@@ -6,7 +6,7 @@ import { footprint, type EchoResult } from '../../bench/echo-instructions.ts';
 const heap = { slots: 80_000, chunks: 4_000, allocated: 100_000, peak: 90_000, mallocPeak: 119_728, stackPeak: 1_504, stackSize: 8_192 };
 const result = {
   sizes: [], zeroCopy: [], batches: [],
-  sizeReport: { image: 'x.elf', text: 244_340, data: 300, bss: 1_392, textMapped: 0, textParts: { engine: 0, builtins: 0, parser: 0, bytecode: 0, platform: 0, libc: 0, other: 0 }, ram: { own: 272, sharedWindow: 1_420 } },
+  sizeReport: { image: 'x.elf', text: 244_340, data: 300, bss: 1_392, textMapped: 0, textParts: { engine: 0, builtins: 0, parser: 0, bytecode: 0, preload: 0, platform: 0, libc: 0, other: 0 }, ram: { own: 272, sharedWindow: 1_420 } },
   heapAfter: heap, heapBefore: heap, footprintLines: [], bootInstructions: 1, traceAtBoot: 142, traceUsed: 142,
 } as unknown as EchoResult;
 
