@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { elfSymbols, measureEchoes } from './echo-instructions.ts';
+import { functionLookup, measureEchoes } from './echo-instructions.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -64,15 +64,7 @@ async function main(): Promise<void> {
     if (d !== 0) per.set(address, d);
   }
   const elf = join(root, 'build', 'qemu-mps2-bench-echo', 'firmware.elf');
-  const symbols = [...elfSymbols(elf)].map(([name, s]) => ({ name, ...s })).sort((x, y) => x.address - y.address);
-  const functionOf = (address: number): string => {
-    let lo = 0, hi = symbols.length - 1, found = '?';
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (symbols[mid].address <= address) { found = address < symbols[mid].address + symbols[mid].size ? symbols[mid].name : '?'; lo = mid + 1; } else hi = mid - 1;
-    }
-    return found;
-  };
+  const functionOf = functionLookup(elf);
   const byFunction = new Map<string, number>();
   const runAddresses: number[] = [];
   let total = 0;

@@ -495,9 +495,10 @@ export async function measureEchoes(options: EchoOptions = {}): Promise<EchoResu
 }
 
 /** Turns the plugin's per-address counts into instructions per function, largest first. */
-export function writeProfile(elf: string, raw: string, out: string, what = 'the counted passes (all passes of the run, warm-up and control included)'): void {
+/** The ELF's function symbols as a lookup: the name of the function an address lies in, '?' outside any. */
+export function functionLookup(elf: string): (address: number) => string {
   const symbols = [...elfSymbols(elf)].map(([name, s]) => ({ name, ...s })).sort((a, b) => a.address - b.address);
-  const functionOf = (address: number): string => {
+  return (address: number): string => {
     let lo = 0, hi = symbols.length - 1, found = '?';
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
@@ -505,6 +506,10 @@ export function writeProfile(elf: string, raw: string, out: string, what = 'the 
     }
     return found;
   };
+}
+
+export function writeProfile(elf: string, raw: string, out: string, what = 'the counted passes (all passes of the run, warm-up and control included)'): void {
+  const functionOf = functionLookup(elf);
   const byFunction = new Map<string, number>();
   const allocators: string[] = [];
   let total = 0;
