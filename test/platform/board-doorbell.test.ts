@@ -11,15 +11,20 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'board-doorbell');
-const dir = mkdtempSync(join(tmpdir(), `xs-rpmsg-board-${process.pid}-`));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
 function runStm32(): string[] {
-  const exe = join(dir, 'stm32mp15-harness');
+  const dir = mkdtempSync(join(tmpdir(), `xs-rpmsg-board-${process.pid}-`));
+  try {
+    return buildAndRun(join(dir, 'stm32mp15-harness'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true }); // also when the build fails
+  }
+}
+
+function buildAndRun(exe: string): string[] {
   execFileSync('cc', [
     '-std=c11', '-Wall', '-Werror', '-O1',
     '-include', join(FIXTURES, 'host-stubs.h'),
