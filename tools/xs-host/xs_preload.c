@@ -100,6 +100,21 @@ static void preload_pointer(txSlot* slot, txSlot* owner, const char* field)
 	preload_fail(what, owner);
 }
 
+/* A constant array of slot pointers into the preload (keys, name and symbol tables); an empty one
+   holds a single C_NULL, as C has no empty arrays. */
+static void preload_table(FILE* out, const char* name, txSlot** table, long count, const char* what)
+{
+	fprintf(out, "static txSlot* const %s[%ld] = {\n", name, count ? count : 1);
+	for (long i = 0; i < count; i++) {
+		fputs("\t(txSlot*)", out);
+		preload_pointer(table[i], C_NULL, what);
+		fputs(",\n", out);
+	}
+	if (!count)
+		fputs("\tC_NULL,\n", out);
+	fputs("};\n\n", out);
+}
+
 static void preload_string(const char* text)
 {
 	fputc('"', preload_out);
@@ -417,30 +432,9 @@ static int command_preload_write(txMachine* the, const char* path)
 	}
 	fputs("};\n\n", out);
 
-	fprintf(out, "static txSlot* const xs_preload_keys[%ld] = {\n", (long)(the->keyIndex ? the->keyIndex : 1));
-	for (txID i = 0; i < the->keyIndex; i++) {
-		fputs("\t(txSlot*)", out);
-		preload_pointer(the->keyArray[i], C_NULL, "key");
-		fputs(",\n", out);
-	}
-	if (!the->keyIndex)
-		fputs("\tC_NULL,\n", out);
-	fputs("};\n\n", out);
-
-	fprintf(out, "static txSlot* const xs_preload_names[%ld] = {\n", (long)the->nameModulo);
-	for (txSize i = 0; i < the->nameModulo; i++) {
-		fputs("\t(txSlot*)", out);
-		preload_pointer(the->nameTable[i], C_NULL, "name table entry");
-		fputs(",\n", out);
-	}
-	fputs("};\n\n", out);
-	fprintf(out, "static txSlot* const xs_preload_symbols[%ld] = {\n", (long)the->symbolModulo);
-	for (txSize i = 0; i < the->symbolModulo; i++) {
-		fputs("\t(txSlot*)", out);
-		preload_pointer(the->symbolTable[i], C_NULL, "symbol table entry");
-		fputs(",\n", out);
-	}
-	fputs("};\n\n", out);
+	preload_table(out, "xs_preload_keys", the->keyArray, the->keyIndex, "key");
+	preload_table(out, "xs_preload_names", the->nameTable, the->nameModulo, "name table entry");
+	preload_table(out, "xs_preload_symbols", the->symbolTable, the->symbolModulo, "symbol table entry");
 
 	fprintf(out, "/* fxPrepareMachine's input (firmware/platform/xs/xs_platform.c); the device's own creation sizes are passed beside it. */\n");
 	fprintf(out, "const txPreparation xs_preload_preparation = {\n");
