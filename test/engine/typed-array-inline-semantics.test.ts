@@ -10,7 +10,8 @@
  * shrunk under length-tracking and fixed-length views, conversions that detach or resize) runs on
  * the patched and the stock engine (without both), on posix and on qemu: the same lines, and V8's.
  * Checked that it fails with 0114 taking the view's size whatever the buffer (reads past a shrunk
- * resizable buffer's end) and with 0115 skipping the coercion for Uint8Clamped too (-1 stored as 255).
+ * resizable buffer's end; posix crashes on a detached one) and with 0115 skipping the coercion for
+ * every element type (Float32/64 then store an integer's bits as a double).
  */
 import * as vitest from 'vitest';
 import { engineSemanticsSuite } from './engine-runner.ts';
