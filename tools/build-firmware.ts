@@ -21,7 +21,7 @@ import { xsSources, type XsSources } from './xs-sources.ts';
 import { formatSizeReport, sizeReportOf, type SizeReport } from './size-report.ts';
 import { callbackInventory, callbackTableSource, strippedCallbacks } from './callback-strip.ts';
 import { engineTablesSource } from './engine-tables.ts';
-import { engineFileFlags, engineSources, HOT_FILES, hotFilesOf, type EngineOptions } from './xs-engine-patches.ts';
+import { engineFileFlags, engineSources, engineFileRewrite, HOT_FILES, hotFilesOf, type EngineOptions } from './xs-engine-patches.ts';
 import { DEBUG_DEFINES, debugConnectionSource, precompileDebug } from './debug-build.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -510,10 +510,13 @@ export async function compileEngine(build: EngineBuild): Promise<string[]> {
   // -fwrapv: XS runs JS's wrapping integer operators (<<, +, * on int32) as C int arithmetic,
   // which C leaves undefined on overflow; wrapping is what JS requires.
   const engineFlags = [...tc.cflags, '-fwrapv', ...engineSanitizerExceptions, ...defines, '-w'];
-  const flagHash = createHash('sha256').update(JSON.stringify([tc.cc, engineFlags, xs, [...new Set([...HOT_FILES, ...hotFilesOf(build.engine)])].map((f) => engineFileFlags(target, f, build.engine))])).digest('hex').slice(0, 12);
+  const engineSourcesList = readdirSync(join(xs, 'sources')).filter((f) => f.endsWith('.c') && f !== 'xsSnapshot.c').sort();
+  // patch 0113: files whose assembly is rewritten before it is assembled (tools/xs-dispatch.ts)
+  const rewrites = new Map(engineSourcesList.flatMap((f) => { const r = engineFileRewrite(target, f, build.sources); return r ? [[f, r] as const] : []; }));
+  const flagHash = createHash('sha256').update(JSON.stringify([tc.cc, engineFlags, xs, [...new Set([...HOT_FILES, ...hotFilesOf(build.engine)])].map((f) => engineFileFlags(target, f, build.engine)), [...rewrites.values()].map((r) => r.version)])).digest('hex').slice(0, 12);
   // the two Cortex-M4F boards compile the engine identically: one cache
   const engineDir = join(root, 'build/xs-engine', `${isRealBoard(target) ? 'cortex-m4f' : target}-${flagHash}`);
-  const engineSources = readdirSync(join(xs, 'sources')).filter((f) => f.endsWith('.c') && f !== 'xsSnapshot.c').sort();
+  const engineSources = engineSourcesList;
   const platformHeader = join(root, 'firmware/platform/xs/xs_platform.h');
   const engineObjects = engineSources.map((f) => join(engineDir, f.replace(/\.c$/, '.o')));
   await withLock(engineDir, async () => {
@@ -528,15 +531,25 @@ export async function compileEngine(build: EngineBuild): Promise<string[]> {
     await runParallel(stale.map((f) => {
       const object = join(engineDir, f.replace(/\.c$/, '.o'));
       const temporary = `${object}.tmp`;
+      const flags = [...engineFlags, ...engineFileFlags(target, f, build.engine), ...includes, '-MMD', '-MF', object.replace(/\.o$/, '.d'), '-MT', object];
+      if (rewrites.has(f)) return { label: f, command: tc.cc, args: [...flags, '-S', join(xs, 'sources', f), '-o', `${object}.s`] };
       return {
         label: f,
         command: 'bash',
-        args: ['-c', `"$@" && mv "${temporary}" "${object}"`, 'compile', tc.cc, ...engineFlags, ...engineFileFlags(target, f, build.engine), ...includes, '-MMD', '-MF', object.replace(/\.o$/, '.d'), '-MT', object, '-c', join(xs, 'sources', f), '-o', temporary],
+        args: ['-c', `"$@" && mv "${temporary}" "${object}"`, 'compile', tc.cc, ...flags, '-c', join(xs, 'sources', f), '-o', temporary],
       };
     }), jobs, (label) => {
       done++;
       if (done % 8 === 0 || done === stale.length) progress(`  XS engine ${done}/${stale.length} (${label})`);
     });
+    for (const f of stale.filter((f) => rewrites.has(f))) {
+      const object = join(engineDir, f.replace(/\.c$/, '.o'));
+      const rewritten = rewrites.get(f)!.rewrite(readFileSync(`${object}.s`, 'utf8'));
+      writeFileSync(`${object}.rewritten.s`, rewritten.text);
+      progress(`  XS engine ${f}: ${rewritten.summary}`);
+      run(tc.cc, [...tc.cflags, '-c', `${object}.rewritten.s`, '-o', `${object}.tmp`]);
+      renameSync(`${object}.tmp`, object);
+    }
   });
   return engineObjects;
 }

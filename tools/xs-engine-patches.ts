@@ -5,6 +5,10 @@
  * files: the bytecode loop and its helpers are built -O2 on the Cortex-M3 while the rest of the
  * engine stays -Os (docs/BENCHMARKS.md has the text size and instruction figures).
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { rewriteDispatch } from './xs-dispatch.ts';
 import { patchFiles, PATCH_FOLDER, xsSources, type XsSources } from './xs-sources.ts';
 
 export { patchFiles, PATCH_FOLDER };
@@ -60,4 +64,27 @@ export function hotFilesOf(options: EngineOptions = {}): string[] {
 export function engineFileFlags(target: string, file: string, options: EngineOptions = {}): string[] {
   if (target !== 'qemu-mps2') return [];
   return hotFilesOf(options).includes(file) ? ['-O2'] : [];
+}
+
+/** A rewrite of one engine file's assembly between the compiler and the assembler. */
+export interface AssemblyRewrite {
+  /** Changes when the rewrite's code does (part of the engine object cache's key). */
+  version: string;
+  rewrite(assembly: string): { text: string; summary: string };
+}
+
+/**
+ * Patch 0113 (tools/xs-dispatch.ts): on the Cortex-M targets, xsRun.c of a tree with the patch is
+ * compiled to assembly and its byte-code dispatch rewritten before it is assembled. None otherwise.
+ */
+export function engineFileRewrite(target: string, file: string, sources: XsSources): AssemblyRewrite | null {
+  if (target === 'posix' || file !== 'xsRun.c' || !sources.patches.some((name) => name.startsWith('0113-'))) return null;
+  const version = createHash('sha256').update(readFileSync(fileURLToPath(new URL('./xs-dispatch.ts', import.meta.url)))).digest('hex').slice(0, 12);
+  return {
+    version,
+    rewrite(assembly) {
+      const r = rewriteDispatch(assembly);
+      return { text: r.text, summary: `patch 0113: ${r.loads} dispatches to one ldr pc, ${r.moves} to mov pc, ${r.entries} table entries with the Thumb bit` };
+    },
+  };
 }
