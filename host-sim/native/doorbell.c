@@ -86,6 +86,9 @@ static void readable_cb(uv_poll_t *poll, int status, int events) {
     if (count > 0) {
       any = 1;
       for (ssize_t i = 0; i < count; i++) bell->seen[bytes[i] >> 5] |= 1u << (bytes[i] & 31);
+      /* A short read took every byte queued (a stream socket's recv returns what there is): no
+         second read to see EAGAIN (issue 11). The watcher is level-triggered: more later wakes it again. */
+      if ((size_t)count < sizeof bytes) break;
       continue;
     }
     if (count == 0) eof = 1;

@@ -322,6 +322,58 @@ describe('zero-copy: hostile host and misuse', () => {
     expect(host.received().map((m) => m.usedLen)).toEqual([0, 16]); // the refused one back empty, then ours
   });
 
+  it('a TX buffer at an address that is not a multiple of 4: the header still lands at its start (the full code writes it)', async () => {
+    const { host, endpoint } = await boot();
+    // Head 0 carried the name-service announcement; head 1 is next: two bytes into its buffer, 510 long.
+    const address = host.view.getUint32(host.rx + 16 * 1, true) + 2;
+    host.view.setUint32(host.rx + 16 * 1, address, true);
+    host.view.setUint32(host.rx + 16 * 1 + 8, 510, true);
+    const offset = zc.getTxBuffer(endpoint);
+    expect(offset).toBe(host.buffers + 512 * 1 + 2 + 16);
+    expect(zc.txSize(endpoint, offset)).toBe(494);
+    expect(codeOf(() => zc.sendToNoCopy(endpoint, HOST, offset, 495))).toBe('EMSGSIZE');
+    zc.bytes.set(new TextEncoder().encode('odd'), offset);
+    zc.sendToNoCopy(endpoint, HOST, offset, 3);
+    expect(host.received().map((m) => m.usedLen)).toEqual([19]);
+    // (the hand host reads messages at 512 * head: the header is read here where the descriptor points)
+    const start = offset - 16;
+    expect([host.view.getUint32(start, true), host.view.getUint32(start + 4, true), host.view.getUint32(start + 8, true), host.view.getUint16(start + 12, true), host.view.getUint16(start + 14, true)])
+      .toEqual([ADDRESS, HOST, 0, 3, 0]);
+    expect(new TextDecoder().decode(host.bytes.subarray(offset, offset + 3))).toBe('odd');
+  });
+
+  it('a TX buffer longer than 512 bytes has room for RPMSG_MTU (496) only; RPMSG_ADDR_ANY as the destination is EINVAL and the buffer stays obtained', async () => {
+    const { host, endpoint } = await boot();
+    host.view.setUint32(host.rx + 16 * 1 + 8, 1024, true); // head 1, next to be taken
+    const offset = zc.getTxBuffer(endpoint);
+    expect(offset).toBe(host.buffers + 512 * 1 + 16);
+    // (each refusal first, while the buffer is the one obtained last: the one-pass send's checks)
+    expect(codeOf(() => zc.sendToNoCopy(endpoint, HOST, offset, 497))).toBe('EMSGSIZE');
+    expect(codeOf(() => zc.sendToNoCopy(endpoint, 0xffffffff, offset, 4))).toBe('EINVAL');
+    expect(zc.txSize(endpoint, offset)).toBe(496);
+    zc.sendToNoCopy(endpoint, HOST, offset, 496);
+    expect(host.received().map((m) => [m.src, m.dst, m.len, m.usedLen])).toEqual([[ADDRESS, HOST, 496, 512]]);
+  });
+
+  it('two buffers obtained, sent in the other order; one obtained after a kept one was taken is sent in one pass again', async () => {
+    const { host, endpoint, device } = await boot();
+    const a = zc.getTxBuffer(endpoint);
+    const b = zc.getTxBuffer(endpoint);
+    expect(b).not.toBe(a);
+    zc.sendToNoCopy(endpoint, HOST, a, 1);
+    zc.sendToNoCopy(endpoint, HOST, b, 2);
+    expect(host.received().map((m) => [m.len, m.usedLen])).toEqual([[1, 17], [2, 18]]);
+    const kept = zc.getTxBuffer(endpoint);
+    zc.releaseTxBuffer(endpoint, kept);
+    expect(zc.getTxBuffer(endpoint)).toBe(kept); // the kept one first
+    const next = zc.getTxBuffer(endpoint); // from the ring again
+    expect(next).not.toBe(kept);
+    zc.sendToNoCopy(endpoint, HOST, next, 3);
+    zc.sendToNoCopy(endpoint, HOST, kept, 4);
+    expect(host.received().map((m) => m.len)).toEqual([3, 4]);
+    expect(device.heldBuffers()).toEqual({ receive: 0, transmit: 0, spare: 0 });
+  });
+
   it('the host rewriting the descriptor of a TX buffer the remote keeps does not move where the remote writes', async () => {
     const { host, endpoint } = await boot();
     const offset = zc.getTxBuffer(endpoint);

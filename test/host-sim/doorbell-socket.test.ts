@@ -89,6 +89,20 @@ describe('the socket doorbell', () => {
     bell.close();
   });
 
+  it('more kicks queued than one read takes (64 bytes): every notifyid is still seen (a full read is followed by another)', async () => {
+    const { peer, host } = await pair();
+    const { rproc, interrupts } = recorder();
+    const bell = new SocketDoorbell(true);
+    bell.attach(rproc);
+    peer.write(Uint8Array.from({ length: 200 }, (_, i) => i)); // queued before the watcher starts: one wakeup finds all 200
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    bell.connect(host);
+    await until(() => new Set(interrupts).size === 200);
+    expect(Math.min(...(interrupts as number[])), 'ids').toBe(0);
+    expect(Math.max(...(interrupts as number[]))).toBe(199);
+    bell.close();
+  });
+
   it('a kick sent before the doorbell took the socket is delivered', async () => {
     const { peer, host } = await pair();
     peer.write(Uint8Array.of(1)); // Node reads it into the socket's buffer (no listener yet)

@@ -9,7 +9,7 @@ export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Offset of the fixtures' command block in the shared window (test/platform/fixtures/doorbell.js). */
 export const COMMAND = 0x10000;
-export const Command = { ECHO: 1, WAIT: 2, EXIT: 3, THROW: 4, REJECT: 5, RECURSE: 6, ALLOCATE: 7, NEST: 8, MAP_RECURSE: 9 } as const;
+export const Command = { ECHO: 1, WAIT: 2, EXIT: 3, THROW: 4, REJECT: 5, RECURSE: 6, ALLOCATE: 7, NEST: 8, MAP_RECURSE: 9, BUSY_TIMERS: 10 } as const;
 
 /** Builds test/platform/fixtures/<name>.js into build/test/<target>/<name>; returns the ELF or executable. */
 export async function buildFixture(target: FirmwareTarget, name: string, options: { manifest?: string; out?: string; program?: 'bytecode' | 'source' } = {}): Promise<string> {

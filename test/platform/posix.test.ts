@@ -1,4 +1,5 @@
 /** The posix remote (the same XS platform layer built natively): /dev/shm window, UNIX-socket doorbell, OpenAMP conventions, crash reporting. */
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchPosixRemote, POSIX_SHM_SIZE, type PosixRemote } from '../../launch/posix.ts';
@@ -83,6 +84,66 @@ describe('posix remote', () => {
     doorbell.kick();
     expect(await doorbell.next()).toBe(0);
     expect(remote.console).toMatch(/waitForNotify\(100\) -> false after (99|1\d\d) ms/);
+  }, 30_000);
+
+  it('reads its doorbell only when a wait says there is data: per round trip one recv and one send, no empty read (strace -c)', async (context) => {
+    if (spawnSync('strace', ['-V']).status !== 0) {
+      console.log('strace is not installed: the system-call count is not checked');
+      context.skip();
+    }
+    const { remote, doorbell } = await boot('doorbell');
+    await remote.waitForConsole('doorbell fixture ready');
+    const echo = async (i: number) => {
+      writeWords(remote.shmPath, COMMAND, [Command.ECHO, i & 0xff]);
+      doorbell.kick();
+      expect(await doorbell.next()).toBe(i & 0xff);
+    };
+    for (let i = 0; i < 20; i++) await echo(i);
+    const tracer = spawn('strace', ['-c', '-e', 'trace=recvfrom,recvmsg,read,poll,ppoll,sendto,sendmsg,write', '-p', String(remote.child.pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let table = '';
+    tracer.stderr!.on('data', (chunk: Buffer) => { table += chunk.toString(); });
+    const exited = new Promise((resolve) => tracer.on('exit', resolve));
+    // strace prints "Process N attached" once it is: echoes before that are not counted, so none are sent before.
+    const deadline = Date.now() + 10_000;
+    while (!table.includes('attached') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(table).toContain('attached');
+    const ROUND_TRIPS = 300;
+    for (let i = 0; i < ROUND_TRIPS; i++) await echo(i);
+    tracer.kill('SIGINT');
+    await exited;
+    const calls: Record<string, { calls: number; errors: number }> = {};
+    for (const line of table.split('\n')) {
+      const f = line.trim().split(/\s+/);
+      if (f.length >= 5 && /^\d/.test(f[0]) && /^\d+$/.test(f[3]) && f[f.length - 1] !== 'total') {
+        calls[f[f.length - 1]] = { calls: Number(f[3]), errors: f.length === 6 ? Number(f[4]) : 0 };
+      }
+    }
+    console.log(`posix remote, system calls over ${ROUND_TRIPS} doorbell round trips: ${JSON.stringify(calls)}`);
+    // One blocking recv per wakeup, one send per kick back: before, 4 recvfrom per round trip (3 of them EAGAIN) and a poll.
+    expect(calls.recvfrom?.calls ?? 0).toBeLessThanOrEqual(ROUND_TRIPS + 2);
+    expect(calls.recvfrom?.errors ?? 0).toBeLessThanOrEqual(2);
+    expect(calls.sendto?.calls).toBe(ROUND_TRIPS);
+    expect(calls.poll?.calls ?? 0).toBeLessThanOrEqual(2);
+  }, 60_000);
+
+  it('answers kicks while a timer is always due (the loop looks at the socket when it does not wait)', async () => {
+    const { remote, doorbell } = await boot('doorbell');
+    await remote.waitForConsole('doorbell fixture ready');
+    writeWords(remote.shmPath, COMMAND, [Command.BUSY_TIMERS, 0]);
+    doorbell.kick();
+    expect(await doorbell.next()).toBe(10);
+    for (let i = 0; i < 50; i++) {
+      writeWords(remote.shmPath, COMMAND, [Command.ECHO, i]);
+      doorbell.kick();
+      expect(await doorbell.next()).toBe(i);
+    }
+    expect(readBytes(remote.shmPath, COMMAND + 12, 4).readUInt32LE(0)).toBeGreaterThan(0); // the timers did run meanwhile
+    writeWords(remote.shmPath, COMMAND, [Command.WAIT, 2000]);
+    doorbell.kick();
+    await new Promise((r) => setTimeout(r, 50));
+    doorbell.kick(); // the kick waitForNotify waits for, inside the pass
+    expect(await doorbell.next()).toBe(1);
+    expect(remote.console).toMatch(/waitForNotify\(2000\) -> true after \d+ ms/);
   }, 30_000);
 
   it('exits with a clear message when the host closes the doorbell socket (EOF)', async () => {

@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,7 +104,7 @@ void xs_board_notify(uint32_t notify_id)
 	}
 	uint8_t byte = (uint8_t)notify_id;
 	for (;;) {
-		ssize_t written = send(doorbell, &byte, 1, MSG_NOSIGNAL);
+		ssize_t written = send(doorbell, &byte, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (written == 1)
 			return;
 		if ((written < 0) && (errno == EINTR))
@@ -118,15 +119,24 @@ void xs_board_notify(uint32_t notify_id)
 }
 
 static int pending_kick = 0;
+/* A kick was just taken and nothing but its pass ran since (nothing asked the time): the loop's
+   next take_kick needs no look at the socket, the wait that follows reads it (issue 11) */
+static int pass_running = 0;
 
-/* Reads every byte available (kicks merge); EOF ends the process. */
-static void drain_doorbell(void)
+/* One read of the doorbell: `flags` MSG_DONTWAIT (a look) or 0 (sleep until a kick; the socket is
+   blocking). A read that fills the buffer is followed by another (more may wait): a short one took
+   every byte there was (a stream socket's recv returns what is queued), so no read ends in EAGAIN
+   after data (issue 11: three empty reads per round trip before). EOF ends the process. */
+static void read_doorbell(int flags)
 {
 	uint8_t buffer[64];
 	for (;;) {
-		ssize_t count = recv(doorbell, buffer, sizeof(buffer), MSG_DONTWAIT);
+		ssize_t count = recv(doorbell, buffer, sizeof(buffer), flags);
 		if (count > 0) {
 			pending_kick = 1;
+			if ((size_t)count < sizeof(buffer))
+				return;
+			flags = MSG_DONTWAIT;
 			continue;
 		}
 		if (count == 0)
@@ -143,10 +153,14 @@ bool xs_board_take_kick(void)
 {
 	if (vhost_user_board_active())
 		return vhost_user_board_take_kick();
-	drain_doorbell();
-	int kicked = pending_kick;
+	/* Right after the pass of a kick, the event loop waits next and the wait reads the socket: no
+	   look here (it found nothing but EAGAIN once per round trip). Anything that asked the time
+	   meanwhile (waitForNotify inside a pass, a timer's check) clears pass_running: then we look. */
+	if (!pending_kick && !pass_running)
+		read_doorbell(MSG_DONTWAIT);
+	pass_running = pending_kick;
 	pending_kick = 0;
-	return kicked;
+	return pass_running;
 }
 
 /* ------------------------------------------------------------------ clock and idle */
@@ -154,10 +168,19 @@ bool xs_board_take_kick(void)
 double xs_board_now(void)
 {
 	struct timespec now;
+	pass_running = 0; /* whoever asks the time may wait next: take_kick looks again (see there) */
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - boot_time.tv_sec) * 1000.0 + (double)(now.tv_nsec - boot_time.tv_nsec) / 1e6;
 }
 
+/* The longest a blocking read of the doorbell sleeps (SO_RCVTIMEO, set once): it then returns EAGAIN
+   and the event loop comes back to wait (an idle remote wakes once a second). */
+#define DOORBELL_READ_TIMEOUT_MS 1000
+
+/* Sleeps until a kick or the deadline. A deadline at least DOORBELL_READ_TIMEOUT_MS away (or none):
+   one blocking read, which sleeps in the kernel and returns the kicks, one system call per wakeup;
+   a nearer one: poll with the timeout, then one read only when poll says there is something (data,
+   hang-up, error). */
 void xs_board_wait(double deadline)
 {
 	if (vhost_user_board_active()) {
@@ -166,17 +189,17 @@ void xs_board_wait(double deadline)
 	}
 	if (pending_kick)
 		return;
-	int timeout = -1;
-	if (!isinf(deadline)) {
-		double remaining = deadline - xs_board_now();
-		if (remaining <= 0)
-			return;
-		timeout = (int)ceil(remaining);
+	double remaining = deadline - xs_board_now();
+	if (remaining >= DOORBELL_READ_TIMEOUT_MS) {
+		read_doorbell(0);
+		return;
 	}
+	if (remaining <= 0)
+		return;
 	struct pollfd entry = { doorbell, POLLIN, 0 };
-	int ready = poll(&entry, 1, timeout);
+	int ready = poll(&entry, 1, (int)ceil(remaining));
 	if ((ready > 0) && (entry.revents & (POLLIN | POLLHUP | POLLERR)))
-		drain_doorbell();
+		read_doorbell(MSG_DONTWAIT);
 }
 
 /* ------------------------------------------------------------------ platform hooks */
@@ -367,7 +390,10 @@ int main(int argc, char** argv)
 	if (doorbell < 0)
 		die("accept");
 	close(listener);
-	fcntl(doorbell, F_SETFL, fcntl(doorbell, F_GETFL) | O_NONBLOCK);
+	/* blocking, with a timeout: the idle wait sleeps in recv (xs_board_wait); every other call passes MSG_DONTWAIT */
+	struct timeval read_timeout = { DOORBELL_READ_TIMEOUT_MS / 1000, (DOORBELL_READ_TIMEOUT_MS % 1000) * 1000 };
+	if (setsockopt(doorbell, SOL_SOCKET, SO_RCVTIMEO, &read_timeout, sizeof(read_timeout)) < 0)
+		die("setsockopt SO_RCVTIMEO");
 	fprintf(stdout, "posix: host connected\n");
 
 	xs_platform_main();

@@ -95,6 +95,8 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
   let words: Uint32Array = new Uint32Array(0);
   let dataView: DataView = new DataView(new ArrayBuffer(0));
   let fast = false;
+  /** fast && no kept TX buffer && attached: getTxBuffer may take from vring 0 in one pass (kept at attach, detach and when spareCount changes). */
+  let takeFast = false;
   let barrier = platform.barrier;
   let notify = platform.notify;
   /** The session's rings (null while detached), as attach gave them, and their views. */
@@ -134,8 +136,8 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
   // obtains a buffer and sends it touches no array. Every other call first moves it to the lists (spill).
   let lastHead = -1;
   let lastEndpoint: Endpoint | null = null;
+  /** The payload offset (the buffer's is 16 bytes before) and the buffer's length. */
   let lastOffset = -1;
-  let lastBufferOffset = 0;
   let lastBufferLength = 0;
   /** The last obtained TX buffer onto the obtained list. */
   const spill = (): void => {
@@ -144,7 +146,7 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
     txHeldHeads[txHeldCount++] = head;
     txHeldEndpoints[head] = lastEndpoint;
     txHeldOffset[head] = lastOffset;
-    txBufferOffset[head] = lastBufferOffset;
+    txBufferOffset[head] = lastOffset - RPMSG_HDR_SIZE;
     txBufferLength[head] = lastBufferLength;
     lastHead = -1;
     lastEndpoint = null;
@@ -226,7 +228,27 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
     if (!forgetStale(endpoint, offset)) throw notHeld('release()', endpoint, offset);
   };
 
-  const getTxBuffer = (endpoint: Endpoint, wait = true): number => {
+  /**
+   * getTxBuffer, the usual case in few closure variables (XS copies every variable a closure uses at
+   * each call: the rare cases are getTxBufferFull's): a fast session, no kept buffer, none obtained
+   * and unsent, an open endpoint, and the path's one-pass take finds a buffer. (16 is
+   * RPMSG_HDR_SIZE, written as a number for the same reason.)
+   */
+  const getTxBuffer = (endpoint: Endpoint, wait?: boolean): number => {
+    if (takeFast && lastHead < 0 && endpoint != null && (endpoint as unknown as { host: unknown }).host != null) {
+      const head = takeTransmit(0);
+      if (head >= 0) {
+        const ring = txRing!;
+        lastHead = head;
+        lastEndpoint = endpoint;
+        lastBufferLength = ring.bufferLength;
+        return (lastOffset = ring.bufferOffset + 16);
+      }
+    }
+    return getTxBufferFull(endpoint, wait);
+  };
+
+  const getTxBufferFull = (endpoint: Endpoint, wait = true): number => {
     if (endpoint == null || (endpoint as unknown as { host: unknown }).host == null) throw notOpen('getTxBuffer()', endpoint);
     const ring = txRing;
     if (ring === null) throw new RpmsgError('EPIPE', 'the host has not set DRIVER_OK (or reset the device); wait until it is up');
@@ -240,7 +262,6 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
     lastHead = head;
     lastEndpoint = endpoint;
     lastOffset = offset + RPMSG_HDR_SIZE;
-    lastBufferOffset = offset;
     lastBufferLength = bufferLength;
     return offset + RPMSG_HDR_SIZE;
   };
@@ -263,7 +284,32 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
     return head;
   };
 
+  /**
+   * sendToNoCopy, the usual case in few closure variables (see getTxBuffer): the buffer obtained last,
+   * an aligned header, a length from 0 to the room, a destination (an address is an integer: `| 0`
+   * tells the usual one from RPMSG_ADDR_ANY without a double compare); the rest, with every refusal,
+   * is sendNoCopyFull's. Then the header and the path's return of the buffer.
+   */
   const sendNoCopy = (endpoint: Endpoint, destination: number, offset: number, length: number): void => {
+    if (lastOffset === offset && lastEndpoint === endpoint && lastHead >= 0 && (offset & 3) === 0 &&
+      length >= 0 && length <= lastBufferLength - 16 && length <= 496 && (length | 0) === length &&
+      ((destination | 0) !== -1 || destination !== 0xffffffff)) {
+      const head = lastHead;
+      lastHead = -1;
+      lastEndpoint = null;
+      const word = (offset - 16) >> 2;
+      words[word] = endpoint.address;
+      words[word + 1] = destination;
+      words[word + 2] = 0;
+      words[word + 3] = length; // len (u16) and flags (u16, 0) as one little-endian u32
+      sent++;
+      publishTransmit(head, 16 + length); // the message path's return of a TX buffer (message-path.ts)
+      return;
+    }
+    sendNoCopyFull(endpoint, destination, offset, length);
+  };
+
+  const sendNoCopyFull = (endpoint: Endpoint, destination: number, offset: number, length: number): void => {
     // The buffer sent is almost always the last one obtained (closure variables); another one is first made the last one.
     if (lastHead < 0 || lastOffset !== offset || lastEndpoint !== endpoint) {
       spill();
@@ -279,7 +325,6 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
       lastHead = head;
       lastEndpoint = endpoint;
       lastOffset = offset;
-      lastBufferOffset = txBufferOffset[head];
       lastBufferLength = txBufferLength[head];
     }
     const room = lastBufferLength - RPMSG_HDR_SIZE > RPMSG_MTU ? RPMSG_MTU : lastBufferLength - RPMSG_HDR_SIZE;
@@ -290,7 +335,7 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
       throw new RpmsgError('EINVAL', 'no destination address yet: it is learned from the first message the host sends; use sendToNoCopy with an address (the buffer stays obtained)');
     }
     const head = lastHead;
-    const start = lastBufferOffset;
+    const start = offset - RPMSG_HDR_SIZE;
     lastHead = -1;
     lastEndpoint = null;
     if ((start & 3) === 0) {
@@ -317,6 +362,7 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
     // Kept by the remote for its next send (OpenAMP's rpmsg_virtio_release_tx_buffer): handing it back
     // on the used ring would read to the host as a message.
     spareHeads[spareCount++] = unobtain(i);
+    takeFast = false;
     path.setSpares(spareCount);
   };
 
@@ -345,6 +391,7 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
       rxRing = receive;
       txRing = transmit;
       fast = isFast;
+      takeFast = isFast;
       barrier = platform.barrier;
       notify = platform.notify;
       const rxNum = receive.num;
@@ -379,6 +426,7 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
       spill();
       rxRing = null;
       txRing = null;
+      takeFast = false;
       api.bytes = new Uint8Array(0);
       // Buffers held of the old session: a release of one only forgets it, a send of one is EPIPE; nothing goes to the next session's rings.
       for (let i = 0; i < rxHeldCount; i++) {
@@ -416,6 +464,7 @@ export function createZeroCopy(path: ZeroCopyPath, device: FullMessagePath, plat
         const head = spareHeads[i];
         if (txBufferLength[head] < RPMSG_HDR_SIZE + length) continue;
         spareHeads[i] = spareHeads[--spareCount];
+        takeFast = fast && spareCount === 0;
         path.setSpares(spareCount);
         ring.bufferOffset = txBufferOffset[head];
         ring.bufferLength = txBufferLength[head];
