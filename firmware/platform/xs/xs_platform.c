@@ -190,7 +190,11 @@ void fxAbort(txMachine* the, int status)
 
 static txMachine* machine = C_NULL;
 static txSlot platform_object; /* remembered: the `platform` global (for onNotify) */
-static txID on_notify_id; /* xsID("onNotify"), looked up once (xsID searches the key table by name) */
+/* platform.onNotify and platform.onNotifyException: own data properties of the platform object that
+   cannot be deleted or redefined (so their slots stay where they are and an assignment writes there),
+   read in place at each doorbell: no property lookup per doorbell. */
+static txSlot* on_notify_slot = C_NULL;
+static txSlot* on_notify_exception_slot = C_NULL;
 static txSlot timer_table;     /* remembered: id -> [callback, ...arguments] */
 static int notify_deferred = 0; /* waitForNotify consumed a kick: deliver onNotify from the loop too */
 
@@ -456,6 +460,17 @@ static void fx_platform_copy(txMachine* the)
 		fxSetArrayBufferData(the, buffer, (txInteger)(view_offset + bytes_offset), shared, (txInteger)length);
 }
 
+/* The slot of an own property of `object` (platform.onNotify: see on_notify_slot). */
+static txSlot* own_property(txMachine* the, txSlot* object, txID id)
+{
+	txSlot* property = object->value.reference->next;
+	while (property && (property->ID != id))
+		property = property->next;
+	if (!property)
+		xs_platform_crash(XS_CRASH_EXIT_BASE + XS_FATAL_CHECK_EXIT, "platform object: a property just defined is missing");
+	return property;
+}
+
 static void define_function(txMachine* the, txSlot* target, const char* name, txCallback callback, txInteger length)
 {
 	xsVar(0) = xsNewHostFunction(callback, length);
@@ -478,7 +493,8 @@ static void install_globals(txMachine* the)
 	xsDefine(xsResult, xsID("memoryBase"), xsNumber((double)window->memory_base), xsDontSet | xsDontDelete);
 	xsDefine(xsResult, xsID("resourceTableOffset"), xsNumber((double)window->resource_table_offset), xsDontSet | xsDontDelete);
 	xsDefine(xsResult, xsID("board"), xsString((char*)xs_build_board), xsDontSet | xsDontDelete);
-	xsDefine(xsResult, xsID("onNotify"), xsUndefined, xsDefault);
+	xsDefine(xsResult, xsID("onNotify"), xsUndefined, xsDontDelete);
+	xsDefine(xsResult, xsID("onNotifyException"), xsNull, xsDontDelete);
 	define_function(the, &xsResult, "notify", fx_platform_notify, 1);
 	define_function(the, &xsResult, "log", fx_platform_log, 1);
 	define_function(the, &xsResult, "now", fx_platform_now, 0);
@@ -491,7 +507,8 @@ static void install_globals(txMachine* the)
 	xsDefine(xsGlobal, xsID("platform"), xsResult, xsDontEnum);
 	platform_object = xsResult;
 	xsRemember(platform_object);
-	on_notify_id = xsID("onNotify");
+	on_notify_slot = own_property(the, &platform_object, xsID("onNotify"));
+	on_notify_exception_slot = own_property(the, &platform_object, xsID("onNotifyException"));
 
 	timer_table = xsNewObject();
 	xsRemember(timer_table);
@@ -522,14 +539,30 @@ static void drain_promise_jobs(txMachine* the)
 	fxCheckUnhandledRejections(the, 1);
 }
 
+/* A function value (what onNotify and onNotifyException must hold to be called). */
+static int is_function(txSlot* slot)
+{
+	return (slot->kind == XS_REFERENCE_KIND) && mxIsFunction(slot->value.reference);
+}
+
+/* platform.onNotify(), only ever from the loop (never re-entered). What it throws goes to
+   platform.onNotifyException(error) (the runtime's: an app's exception in onReadable is reported and
+   the pass goes on), so the runtime's pass needs no JS try of its own (an XS try is a malloc, a free
+   and a setjmp per pass; this one is a setjmp on the C stack). Without a handler the exception stays
+   unhandled, as before: the firmware stops with its text. */
 static void deliver_notify(txMachine* the_machine)
 {
 	xsBeginHost(the_machine);
 	{
-		xsVars(1);
-		xsVar(0) = xsGet(platform_object, on_notify_id);
-		if (xsIsInstanceOf(xsVar(0), xsFunctionPrototype)) {
-			(void)xsCallFunction0(xsVar(0), platform_object); /* only ever from the loop: never re-entered */
+		if (is_function(on_notify_slot)) {
+			xsTry {
+				(void)xsCallFunction0(*on_notify_slot, platform_object);
+			}
+			xsCatch {
+				if (!is_function(on_notify_exception_slot))
+					xsThrow(xsException);
+				(void)xsCallFunction1(*on_notify_exception_slot, platform_object, xsException);
+			}
 		}
 	}
 	xsEndHost(the_machine);

@@ -102,6 +102,12 @@ export interface MessagePath {
    * unusual (detached, DRIVER_OK clear) goes to the runtime's full pass (FullMessagePath.fullPass).
    */
   readonly doorbell: () => void;
+  /**
+   * What the platform's event loop calls with an exception that escaped `doorbell` (platform.onNotifyException):
+   * an app's is reported and the pass goes on, any other is logged. On a platform without onNotifyException,
+   * `doorbell` catches itself.
+   */
+  readonly notifyException: (error: unknown) => void;
   /** Service vring 1: every posted message, then the host's interrupt, then writers. Never throws. */
   readonly service: () => void;
   /** Send one message (EndpointHost.transmit). */
@@ -260,9 +266,66 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
 
   /** True while service() (the runtime's full pass, which has read the status itself) runs the pass: no handing back to it. */
   let inFullPass = false;
+  /**
+   * Used entries written by the fast path whose used.idx is not published yet: both rings' indexes
+   * go out once per pass (finishPass, or the re-arm), as Linux's vhost batches vhost_add_used before
+   * vhost_signal. `deferring`: a doorbell pass runs, so a send made in its callbacks leaves vring 0's
+   * index (and the kick) to the pass's end; anything that hands over to the full code, or may wait,
+   * publishes first (finishPass).
+   */
+  let rxUnpublished = false;
+  let txUnpublished = false;
+  let deferring = false;
+  /** The descriptor head and desc.len of the message being delivered (for recover; -1: the session ended meanwhile). */
+  let deliveringHead = -1;
+  let deliveringBufferLength = 0;
 
-  // The doorbell is the pass itself (one JS call per doorbell): the status byte, then vring 1.
-  const doorbell = (): void => {
+  /**
+   * The end of a pass (and what comes before any hand-over to the full code): the used elements out
+   * before the indexes (vhost's smp_wmb), the indexes out before the driver's notification fields are
+   * read (vhost_notify's smp_mb; `fenced`: the re-arm's barrier came after the last store), then the
+   * kicks, vring 0's first as when the send kicked at once. Nothing is published of a session that ended.
+   */
+  const finishPass = (fenced: boolean): void => {
+    deferring = false;
+    if (rxUnpublished || txUnpublished) {
+      barrier();
+      if (rxUnpublished) rxUsedHalves[1] = rxUsedIndex;
+      if (txUnpublished) txUsedHalves[1] = txUsedIndex;
+      rxUnpublished = false;
+      txUnpublished = false;
+      fenced = false;
+    }
+    const txUsed = txUsedIndex;
+    const txNotified = txLastNotified;
+    const rxUsed = rxUsedIndex;
+    const rxNotified = rxLastNotified;
+    if (txUsed === txNotified && rxUsed === rxNotified) return;
+    if (!fenced) barrier();
+    if (txUsed !== txNotified) {
+      txLastNotified = txUsed;
+      if (txEventIndex ? ((txUsed - txAvail[txUsedEvent] - 1) & 0xffff) < ((txUsed - txNotified) & 0xffff) : (txAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) notify(txNotifyId);
+    }
+    if (rxUsed !== rxNotified) {
+      rxLastNotified = rxUsed;
+      if (rxEventIndex ? ((rxUsed - rxAvail[rxUsedEvent] - 1) & 0xffff) < ((rxUsed - rxNotified) & 0xffff) : (rxAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) notify(rxNotifyId);
+    }
+  };
+
+  /** Hand the pass over to the full receive loop at `phase` (what the fast path returned published first). */
+  const handOver = (ring: VringDevice, phase: ReceivePhase | undefined): void => {
+    finishPass(false);
+    device.receiveFrom(ring, !rxKicksWanted, phase === undefined ? PHASE_FIRST : phase);
+  };
+
+  /**
+   * The doorbell is the pass itself (one JS call per doorbell): the status byte, then vring 1. No try:
+   * an exception (an app's onReadable, or the full code's) reaches whoever called the doorbell, which
+   * hands it to recover(): the platform's event loop (xs_platform.c deliver_notify, through
+   * platform.onNotifyException), or guardedDoorbell on a platform without that. `phase`: undefined for
+   * a doorbell, PHASE_AFTER_MESSAGE when recover() resumes the pass after an app exception.
+   */
+  const doorbell = (phase?: ReceivePhase): void => {
     const ring = receive;
     if (ring === null || (statusBytes[statusIndex] & VIRTIO_CONFIG_S_DRIVER_OK) === 0) {
       if (!inFullPass) {
@@ -272,164 +335,179 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       if (ring === null) return;
     }
     if (!receiveFast) {
-      try {
-        if (receivePaused) device.wakeWriters();
-        else device.receiveFrom(ring, false, PHASE_FIRST);
-      } catch (error) {
-        device.passFailed(error);
-      }
+      if (receivePaused) device.wakeWriters();
+      else device.receiveFrom(ring, false, PHASE_FIRST);
       return;
     }
+    deferring = true;
     // Once a second message waits (the host streams), kicks of vring 1 are suppressed while we
-    // drain; once the ring is empty they go back on and the ring is looked at once more (as
-    // RpmsgVirtio.receiveFrom, which is this loop with calls; see there).
-    let suppressed = false;
-    let phase: ReceivePhase = PHASE_FIRST;
-    let head = 0;
-    let bufferLength = 0;
+    // drain (rxKicksWanted false); once the ring is empty they go back on and the ring is looked at
+    // once more (as RpmsgVirtio.receiveFrom, which is this loop with calls; see there).
     for (;;) {
-      try {
-        for (;;) {
-          // VringDevice.takeAvailable, written out: any check that fails hands over to the full code, which
-          // refuses and counts. (A broken ring is handed over before an entry is taken; with nothing
-          // posted, the full code does what follows: it takes nothing from a broken ring either.)
-          const last = rxLastAvail;
-          // avail.idx is read again only once the entries seen at the last read are taken (Linux's
-          // vhost keeps avail_idx the same way): one read and one barrier for a whole batch.
-          let ahead = (rxKnownAvail - last) & 0xffff;
-          if (ahead === 0 || ahead > rxNum) {
-            rxKnownAvail = rxAvail[1];
-            ahead = (rxKnownAvail - last) & 0xffff;
-            if (ahead === 0) {
-              if (phase !== PHASE_AFTER_MESSAGE) break;
-              if (!suppressed && !rxEventIndex) break;
-              // VringDevice.enableKicks, written out.
-              suppressed = false;
-              rxKicksWanted = true;
-              if (rxEventIndex) rxUsedHalves[rxAvailEvent] = last;
-              else rxUsedHalves[0] = 0;
-              barrier();
-              phase = PHASE_AFTER_REARM;
-              continue;
-            }
-            if (ahead > rxNum) {
-              device.receiveFrom(ring, suppressed, phase);
-              return;
-            }
-            // The entries and their descriptors only after avail.idx.
-            barrier();
+      // VringDevice.takeAvailable, written out: any check that fails hands over to the full code, which
+      // refuses and counts. (A broken ring is handed over before an entry is taken; with nothing
+      // posted, the full code does what follows: it takes nothing from a broken ring either.)
+      const last = rxLastAvail;
+      // avail.idx is read again only once the entries seen at the last read are taken (Linux's
+      // vhost keeps avail_idx the same way): one read and one barrier for a whole batch.
+      let ahead = (rxKnownAvail - last) & 0xffff;
+      if (ahead === 0 || ahead > rxNum) {
+        rxKnownAvail = rxAvail[1];
+        ahead = (rxKnownAvail - last) & 0xffff;
+        if (ahead === 0) {
+          if (phase !== PHASE_AFTER_MESSAGE) break;
+          if (rxKicksWanted && !rxEventIndex) break;
+          // VringDevice.enableKicks, written out, with the pass's used indexes published first: the
+          // one full barrier then orders used.idx and the kick setting before the re-check of avail.idx
+          // (the store-buffer race enableKicks closes) and before the notification fields finishPass reads.
+          if (rxUnpublished || txUnpublished) {
+            barrier(); // the elements before the indexes
+            if (rxUnpublished) rxUsedHalves[1] = rxUsedIndex;
+            if (txUnpublished) txUsedHalves[1] = txUsedIndex;
+            rxUnpublished = false;
+            txUnpublished = false;
           }
-          head = rxAvail[2 + (last & rxMask)];
-          const descriptor = head << 2;
-          const offset = rxDescWords[descriptor] - base;
-          bufferLength = rxDescWords[descriptor + 2];
-          // Descriptor index, flags, address above 4 GiB, bounds in the region; then the rpmsg
-          // header: at least 16 bytes, aligned (else the full code reads it through the DataView),
-          // len within the buffer; not for the name service.
-          // (Flags and the address's high word in one test; `bufferLength > size - offset` also refuses an
-          // offset past the end, bufferLength being a u32.)
-          if (rxBroken || head >= rxNum || ((rxDescHalves[(head << 3) + 6] & DESC_CHAINED) | rxDescWords[descriptor + 1]) !== 0 ||
-            offset < 0 || bufferLength > size - offset || bufferLength < RPMSG_HDR_SIZE || (offset & 3) !== 0) {
-            device.receiveFrom(ring, suppressed, phase);
-            return;
-          }
-          const word = offset >> 2;
-          const destination = words[word + 1];
-          const payload = halves[(offset >> 1) + 6];
-          if (payload > bufferLength - RPMSG_HDR_SIZE || destination === RPMSG_NS_ADDR) {
-            device.receiveFrom(ring, suppressed, phase);
-            return;
-          }
-          let endpoint = cachedEndpoint;
-          if (destination !== cachedAddress) {
-            endpoint = endpoints.byAddress.get(destination) ?? null;
-            if (endpoint === null) {
-              device.receiveFrom(ring, suppressed, phase); // no recipient: counted and rate-limited there
-              return;
-            }
-            cachedAddress = destination;
-            cachedEndpoint = endpoint;
-          }
-          rxLastAvail = (last + 1) & 0xffff;
-          if (phase === PHASE_AFTER_MESSAGE && !suppressed) {
-            ring.setKicksWanted(false);
-            suppressed = true;
-          }
-          received++;
-          const source = words[word];
-          // (An address is an integer: `| 0` tells the usual one from RPMSG_ADDR_ANY without a double compare.)
-          const learned = endpoint!.destination;
-          if ((learned | 0) === -1 && learned === RPMSG_ADDR_ANY) endpoint!.destination = source;
-          deliveringHeld = false;
-          if (endpoint!.onReadable !== undefined) {
-            deliveringTo = endpoint;
-            deliveringBufferOffset = offset;
-            deliveringLength = payload;
-            endpoint!.onReadable(payload, source, offset + RPMSG_HDR_SIZE); // a method call: `this` is the endpoint
-            deliveringTo = null;
-          }
-          // Detached from inside the callback: the ring is the old host's; a used entry now would corrupt the next one's.
-          if (receive !== ring) {
-            if (deliveringHeld) keepHeld(endpoint!, ring, head, bufferLength);
-            return;
-          }
-          if (!deliveringHeld) {
-            // VringDevice.pushUsed, written out.
-            const usedIndex = rxUsedIndex;
-            const element = 1 + ((usedIndex & rxMask) << 1);
-            rxUsedWords[element] = head;
-            rxUsedWords[element + 1] = bufferLength;
-            barrier();
-            const next = (usedIndex + 1) & 0xffff;
-            rxUsedIndex = next;
-            rxUsedHalves[1] = next;
-          } else {
-            keepHeld(endpoint!, ring, head, bufferLength);
-          }
-          if (receivePaused) {
-            if (suppressed) ring.enableKicks();
-            break;
-          }
-          phase = PHASE_AFTER_MESSAGE;
+          rxKicksWanted = true;
+          if (rxEventIndex) rxUsedHalves[rxAvailEvent] = last;
+          else rxUsedHalves[0] = 0;
+          barrier();
+          phase = PHASE_AFTER_REARM;
+          continue;
         }
-        break;
-      } catch (error) {
-        // One try per pass, not per message. An app exception: the message is lost, the buffer
-        // returned, the pass goes on. Anything else (from the full code) ends the pass, logged.
-        const endpoint = deliveringTo;
-        if (endpoint === null) {
-          device.passFailed(error);
+        if (ahead > rxNum) {
+          handOver(ring, phase);
           return;
         }
-        deliveringTo = null;
-        appErrors.exception(error, { callback: 'onReadable', endpoint });
-        if (deliveringHeld) keepHeld(endpoint, ring, head, bufferLength);
-        if (receive !== ring) return;
-        if (!deliveringHeld) ring.pushUsed(head, bufferLength);
-        if (receivePaused) {
-          if (suppressed) ring.enableKicks();
-          break;
+        // The entries and their descriptors only after avail.idx.
+        barrier();
+      }
+      const head = rxAvail[2 + (last & rxMask)];
+      const descriptor = head << 2;
+      const offset = rxDescWords[descriptor] - base;
+      const bufferLength = rxDescWords[descriptor + 2];
+      // Descriptor index, flags, address above 4 GiB, bounds in the region; then the rpmsg
+      // header: at least 16 bytes, aligned (else the full code reads it through the DataView),
+      // len within the buffer; not for the name service.
+      // (Flags and the address's high word in one test; `bufferLength > size - offset` also refuses an
+      // offset past the end, bufferLength being a u32.)
+      if (rxBroken || head >= rxNum || ((rxDescHalves[(head << 3) + 6] & DESC_CHAINED) | rxDescWords[descriptor + 1]) !== 0 ||
+        offset < 0 || bufferLength > size - offset || bufferLength < RPMSG_HDR_SIZE || (offset & 3) !== 0) {
+        handOver(ring, phase);
+        return;
+      }
+      const word = offset >> 2;
+      const destination = words[word + 1];
+      const payload = halves[(offset >> 1) + 6];
+      if (payload > bufferLength - RPMSG_HDR_SIZE || destination === RPMSG_NS_ADDR) {
+        handOver(ring, phase);
+        return;
+      }
+      let endpoint = cachedEndpoint;
+      if (destination !== cachedAddress) {
+        endpoint = endpoints.byAddress.get(destination) ?? null;
+        if (endpoint === null) {
+          handOver(ring, phase); // no recipient: counted and rate-limited there
+          return;
         }
-        phase = PHASE_AFTER_MESSAGE;
+        cachedAddress = destination;
+        cachedEndpoint = endpoint;
       }
+      rxLastAvail = (last + 1) & 0xffff;
+      if (phase === PHASE_AFTER_MESSAGE && rxKicksWanted) ring.setKicksWanted(false);
+      received++;
+      const source = words[word];
+      // (An address is an integer: `| 0` tells the usual one from RPMSG_ADDR_ANY without a double compare.)
+      const learned = endpoint!.destination;
+      if ((learned | 0) === -1 && learned === RPMSG_ADDR_ANY) endpoint!.destination = source;
+      deliveringHeld = false;
+      if (endpoint!.onReadable !== undefined) {
+        deliveringTo = endpoint;
+        deliveringBufferOffset = offset;
+        deliveringLength = payload;
+        deliveringHead = head;
+        deliveringBufferLength = bufferLength;
+        endpoint!.onReadable(payload, source, offset + RPMSG_HDR_SIZE); // a method call: `this` is the endpoint
+        deliveringTo = null;
+      }
+      // Detached from inside the callback: the ring is the old host's; a used entry now would corrupt the next one's.
+      if (receive !== ring) {
+        if (deliveringHeld) keepHeld(endpoint!, ring, head, bufferLength);
+        return;
+      }
+      if (!deliveringHeld) {
+        // VringDevice.pushUsed, written out; used.idx at the pass's end (finishPass) or re-arm.
+        const usedIndex = rxUsedIndex;
+        const element = 1 + ((usedIndex & rxMask) << 1);
+        rxUsedWords[element] = head;
+        rxUsedWords[element + 1] = bufferLength;
+        rxUsedIndex = (usedIndex + 1) & 0xffff;
+        rxUnpublished = true;
+      } else {
+        keepHeld(endpoint!, ring, head, bufferLength);
+      }
+      if (receivePaused) {
+        if (!rxKicksWanted) ring.enableKicks();
+        break;
+      }
+      phase = PHASE_AFTER_MESSAGE;
     }
-    // VringDevice.shouldNotify, written out.
     // (The pass ends here only with the session's ring: its state is in the variables.)
-    const usedIndex = rxUsedIndex;
-    const notified = rxLastNotified;
-    if (usedIndex !== notified) {
-      barrier();
-      rxLastNotified = usedIndex;
-      if (rxEventIndex ? ((usedIndex - rxAvail[rxUsedEvent] - 1) & 0xffff) < ((usedIndex - notified) & 0xffff) : (rxAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
-        notify(rxNotifyId);
+    finishPass(phase === PHASE_AFTER_REARM);
+    if (wakeWanted) device.wakeWriters();
+  };
+
+  /**
+   * An exception escaped the doorbell. An app exception (onReadable threw): reported as the app's,
+   * the message lost, its buffer returned, and the pass goes on (resumed after that message).
+   * Anything else (from the full code) ends the pass, logged, with what it returned published.
+   */
+  const recover = (error: unknown): void => {
+    for (;;) {
+      const endpoint = deliveringTo;
+      if (endpoint === null) {
+        finishPass(false);
+        device.passFailed(error);
+        return;
+      }
+      deliveringTo = null;
+      appErrors.exception(error, { callback: 'onReadable', endpoint });
+      const head = deliveringHead;
+      const ring = receive;
+      // The session ended in the callback (detach set deliveringHead to -1): nothing to return to it.
+      if (head < 0 || ring === null) {
+        if (deliveringHeld) zeroCopy!.held(endpoint, head, deliveringBufferLength, deliveringBufferOffset + RPMSG_HDR_SIZE, true);
+        return;
+      }
+      if (deliveringHeld) keepHeld(endpoint, ring, head, deliveringBufferLength);
+      else {
+        const usedIndex = rxUsedIndex;
+        const element = 1 + ((usedIndex & rxMask) << 1);
+        rxUsedWords[element] = head;
+        rxUsedWords[element + 1] = deliveringBufferLength;
+        rxUsedIndex = (usedIndex + 1) & 0xffff;
+        rxUnpublished = true;
+      }
+      if (!receiveFast) {
+        if (!rxKicksWanted) ring.enableKicks();
+        finishPass(false);
+        if (wakeWanted) device.wakeWriters();
+        return;
+      }
+      try {
+        doorbell(PHASE_AFTER_MESSAGE);
+        return;
+      } catch (next) {
+        error = next;
       }
     }
-    if (wakeWanted) {
-      try {
-        device.wakeWriters();
-      } catch (error) {
-        device.passFailed(error);
-      }
+  };
+
+  /** The doorbell with its exceptions handled here: for a platform whose event loop does not take them (platform.onNotifyException absent), and service(). */
+  const guardedDoorbell = (): void => {
+    try {
+      doorbell();
+    } catch (error) {
+      recover(error);
     }
   };
 
@@ -438,7 +516,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     const outer = inFullPass;
     inFullPass = true;
     try {
-      doorbell();
+      guardedDoorbell();
     } finally {
       inFullPass = outer;
     }
@@ -478,15 +556,23 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     return -1;
   };
 
-  /** Return TX buffer `head` with `usedLength` bytes and kick the host if it wants (VringDevice.pushUsed, then shouldNotify, written out). */
+  /**
+   * Return TX buffer `head` with `usedLength` bytes (VringDevice.pushUsed, then shouldNotify, written
+   * out): inside a doorbell pass used.idx and the kick wait for the pass's end (finishPass), else they
+   * go out now, kicking the host if it wants.
+   */
   const publishTransmit = (head: number, usedLength: number): void => {
     const usedIndex = txUsedIndex;
     const element = 1 + ((usedIndex & txMask) << 1);
     txUsedWords[element] = head;
     txUsedWords[element + 1] = usedLength;
-    barrier();
     const next = (usedIndex + 1) & 0xffff;
     txUsedIndex = next;
+    if (deferring) {
+      txUnpublished = true;
+      return;
+    }
+    barrier();
     txUsedHalves[1] = next;
     const notified = txLastNotified;
     barrier();
@@ -517,6 +603,8 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         return;
       }
     }
+    // The full send may wait for the host, look at its state or publish itself: what the pass returned goes out first.
+    if (deferring) finishPass(false);
     device.transmitFull(source, destination, data, length, wait);
   };
 
@@ -556,25 +644,23 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
             if (copy !== undefined) copy(true, offset + RPMSG_HDR_SIZE, data, 0, length);
             else for (let i = 0; i < length; i++) bytes[offset + RPMSG_HDR_SIZE + i] = data[i];
           }
+          sent++;
+          if (!deferring) {
+            publishTransmit(head, RPMSG_HDR_SIZE + length);
+            return;
+          }
+          // publishTransmit's deferred half, written out: used.idx and the kick at the pass's end.
           const usedIndex = txUsedIndex;
           const element = 1 + ((usedIndex & txMask) << 1);
           txUsedWords[element] = head;
           txUsedWords[element + 1] = RPMSG_HDR_SIZE + length;
-          barrier();
-          const next = (usedIndex + 1) & 0xffff;
-          txUsedIndex = next;
-          txUsedHalves[1] = next;
-          sent++;
-          const notified = txLastNotified;
-          barrier();
-          txLastNotified = next;
-          if (txEventIndex ? ((next - txAvail[txUsedEvent] - 1) & 0xffff) < ((next - notified) & 0xffff) : (txAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
-            notify(txNotifyId);
-          }
+          txUsedIndex = (usedIndex + 1) & 0xffff;
+          txUnpublished = true;
           return;
         }
       }
     }
+    if (deferring) finishPass(false); // as in transmitMessage
     device.transmitFull(source, destination, data, length, true);
   };
 
@@ -735,10 +821,19 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       attachedMemory = memory;
       spares = 0;
       sendFast = isFast;
+      rxUnpublished = false;
+      txUnpublished = false;
+      deferring = false;
+      deliveringHead = -1;
       if (isFast) ownRingState(rx, tx);
       if (zeroCopy !== null) zeroCopy.attach(rx, tx, memory, isFast);
     },
     detach() {
+      // What a pass had not published yet belongs to the rings of a host that went away: dropped.
+      rxUnpublished = false;
+      txUnpublished = false;
+      deferring = false;
+      deliveringHead = -1;
       releaseRingState();
       receive = null;
       transmit = null;
@@ -753,7 +848,8 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       cachedAddress = -1;
       cachedEndpoint = null;
     },
-    doorbell,
+    doorbell: platform.onNotifyException !== undefined ? doorbell : guardedDoorbell,
+    notifyException: recover,
     service,
     transmit: transmitMessage,
     endpointRead,

@@ -98,6 +98,8 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
   private readonly path: MessagePath;
   /** Zero-copy once the app enabled it (zero-copy.ts). */
   private zeroCopy: ZeroCopy | null = null;
+  /** What the event loop calls with an exception that escaped the doorbell (platform.onNotifyException, message-path.ts). */
+  readonly notifyException: (error: unknown) => void;
 
   constructor(memory: SharedMemory, platform: PlatformCommon, counters: ErrorCounters) {
     this.memory = memory;
@@ -109,6 +111,7 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
     this.path = createMessagePath(this, platform, this.endpoints, this.appErrors);
     this.statistics = this.path.statistics;
     this.doorbell = this.path.doorbell;
+    this.notifyException = this.path.notifyException;
     this.service = this.path.service;
     this.transmit = this.path.transmit;
     this.currentMessage = this.path.currentMessage;
