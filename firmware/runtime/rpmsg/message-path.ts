@@ -269,13 +269,12 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   /**
    * Used entries written by the fast path whose used.idx is not published yet: both rings' indexes
    * go out once per pass (finishPass, or the re-arm), as Linux's vhost batches vhost_add_used before
-   * vhost_signal. `deferring`: a doorbell pass runs, so a send made in its callbacks leaves vring 0's
-   * index (and the kick) to the pass's end; anything that hands over to the full code, or may wait,
-   * publishes first (finishPass).
+   * vhost_signal. A send made while a message is delivered (deliveringTo set: a pass runs, and ends
+   * with finishPass) leaves vring 0's index and kick to the pass's end; anything that hands over to the
+   * full code, or may wait, publishes first (finishPass).
    */
   let rxUnpublished = false;
   let txUnpublished = false;
-  let deferring = false;
   /** The descriptor head and desc.len of the message being delivered (for recover; -1: the session ended meanwhile). */
   let deliveringHead = -1;
   let deliveringBufferLength = 0;
@@ -287,7 +286,6 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
    * kicks, vring 0's first as when the send kicked at once. Nothing is published of a session that ended.
    */
   const finishPass = (fenced: boolean): void => {
-    deferring = false;
     if (rxUnpublished || txUnpublished) {
       barrier();
       if (rxUnpublished) rxUsedHalves[1] = rxUsedIndex;
@@ -316,6 +314,8 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   const handOver = (ring: VringDevice, phase: ReceivePhase | undefined): void => {
     finishPass(false);
     device.receiveFrom(ring, !rxKicksWanted, phase === undefined ? PHASE_FIRST : phase);
+    // What the callbacks it ran sent (deliveringTo was set: left to the pass's end).
+    if (receive === ring) finishPass(false);
   };
 
   /**
@@ -339,7 +339,6 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       else device.receiveFrom(ring, false, PHASE_FIRST);
       return;
     }
-    deferring = true;
     // Once a second message waits (the host streams), kicks of vring 1 are suppressed while we
     // drain (rxKicksWanted false); once the ring is empty they go back on and the ring is looked at
     // once more (as RpmsgVirtio.receiveFrom, which is this loop with calls; see there).
@@ -451,8 +450,31 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       }
       phase = PHASE_AFTER_MESSAGE;
     }
-    // (The pass ends here only with the session's ring: its state is in the variables.)
-    finishPass(phase === PHASE_AFTER_REARM);
+    // finishPass, written out (the pass ends here only with the session's ring: its state is in the variables).
+    let fenced = phase === PHASE_AFTER_REARM;
+    if (rxUnpublished || txUnpublished) {
+      barrier(); // the elements before the indexes
+      if (rxUnpublished) rxUsedHalves[1] = rxUsedIndex;
+      if (txUnpublished) txUsedHalves[1] = txUsedIndex;
+      rxUnpublished = false;
+      txUnpublished = false;
+      fenced = false;
+    }
+    const txUsed = txUsedIndex;
+    const txNotified = txLastNotified;
+    const rxUsed = rxUsedIndex;
+    const rxNotified = rxLastNotified;
+    if (txUsed !== txNotified || rxUsed !== rxNotified) {
+      if (!fenced) barrier(); // used.idx out before the notification fields are read
+      if (txUsed !== txNotified) {
+        txLastNotified = txUsed;
+        if (txEventIndex ? ((txUsed - txAvail[txUsedEvent] - 1) & 0xffff) < ((txUsed - txNotified) & 0xffff) : (txAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) notify(txNotifyId);
+      }
+      if (rxUsed !== rxNotified) {
+        rxLastNotified = rxUsed;
+        if (rxEventIndex ? ((rxUsed - rxAvail[rxUsedEvent] - 1) & 0xffff) < ((rxUsed - rxNotified) & 0xffff) : (rxAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) notify(rxNotifyId);
+      }
+    }
     if (wakeWanted) device.wakeWriters();
   };
 
@@ -568,7 +590,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     txUsedWords[element + 1] = usedLength;
     const next = (usedIndex + 1) & 0xffff;
     txUsedIndex = next;
-    if (deferring) {
+    if (deliveringTo !== null) {
       txUnpublished = true;
       return;
     }
@@ -604,7 +626,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       }
     }
     // The full send may wait for the host, look at its state or publish itself: what the pass returned goes out first.
-    if (deferring) finishPass(false);
+    if (deliveringTo !== null && fast) finishPass(false);
     device.transmitFull(source, destination, data, length, wait);
   };
 
@@ -645,7 +667,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
             else for (let i = 0; i < length; i++) bytes[offset + RPMSG_HDR_SIZE + i] = data[i];
           }
           sent++;
-          if (!deferring) {
+          if (deliveringTo === null) {
             publishTransmit(head, RPMSG_HDR_SIZE + length);
             return;
           }
@@ -660,7 +682,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         }
       }
     }
-    if (deferring) finishPass(false); // as in transmitMessage
+    if (deliveringTo !== null && fast) finishPass(false); // as in transmitMessage
     device.transmitFull(source, destination, data, length, true);
   };
 
@@ -823,7 +845,6 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       sendFast = isFast;
       rxUnpublished = false;
       txUnpublished = false;
-      deferring = false;
       deliveringHead = -1;
       if (isFast) ownRingState(rx, tx);
       if (zeroCopy !== null) zeroCopy.attach(rx, tx, memory, isFast);
@@ -832,7 +853,6 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       // What a pass had not published yet belongs to the rings of a host that went away: dropped.
       rxUnpublished = false;
       txUnpublished = false;
-      deferring = false;
       deliveringHead = -1;
       releaseRingState();
       receive = null;
