@@ -460,17 +460,6 @@ static void fx_platform_copy(txMachine* the)
 		fxSetArrayBufferData(the, buffer, (txInteger)(view_offset + bytes_offset), shared, (txInteger)length);
 }
 
-/* The slot of an own property of `object` (platform.onNotify: see on_notify_slot). */
-static txSlot* own_property(txMachine* the, txSlot* object, txID id)
-{
-	txSlot* property = object->value.reference->next;
-	while (property && (property->ID != id))
-		property = property->next;
-	if (!property)
-		xs_platform_crash(XS_CRASH_EXIT_BASE + XS_FATAL_CHECK_EXIT, "platform object: a property just defined is missing");
-	return property;
-}
-
 static void define_function(txMachine* the, txSlot* target, const char* name, txCallback callback, txInteger length)
 {
 	xsVar(0) = xsNewHostFunction(callback, length);
@@ -489,12 +478,12 @@ static void install_globals(txMachine* the)
 	xsDefine(xsVar(1), xsID("byteLength"), xsInteger((xsIntegerValue)window->memory_size), xsDontSet | xsDontDelete);
 
 	xsResult = xsNewObject();
+	xsDefine(xsResult, xsID("onNotify"), xsUndefined, xsDontDelete);
+	xsDefine(xsResult, xsID("onNotifyException"), xsNull, xsDontDelete);
 	xsDefine(xsResult, xsID("memory"), xsVar(1), xsDontSet | xsDontDelete);
 	xsDefine(xsResult, xsID("memoryBase"), xsNumber((double)window->memory_base), xsDontSet | xsDontDelete);
 	xsDefine(xsResult, xsID("resourceTableOffset"), xsNumber((double)window->resource_table_offset), xsDontSet | xsDontDelete);
 	xsDefine(xsResult, xsID("board"), xsString((char*)xs_build_board), xsDontSet | xsDontDelete);
-	xsDefine(xsResult, xsID("onNotify"), xsUndefined, xsDontDelete);
-	xsDefine(xsResult, xsID("onNotifyException"), xsNull, xsDontDelete);
 	define_function(the, &xsResult, "notify", fx_platform_notify, 1);
 	define_function(the, &xsResult, "log", fx_platform_log, 1);
 	define_function(the, &xsResult, "now", fx_platform_now, 0);
@@ -507,8 +496,9 @@ static void install_globals(txMachine* the)
 	xsDefine(xsGlobal, xsID("platform"), xsResult, xsDontEnum);
 	platform_object = xsResult;
 	xsRemember(platform_object);
-	on_notify_slot = own_property(the, &platform_object, xsID("onNotify"));
-	on_notify_exception_slot = own_property(the, &platform_object, xsID("onNotifyException"));
+	/* the slots of onNotify and onNotifyException, defined first: the first two properties after the instance */
+	on_notify_slot = platform_object.value.reference->next;
+	on_notify_exception_slot = on_notify_slot->next;
 
 	timer_table = xsNewObject();
 	xsRemember(timer_table);
@@ -539,31 +529,32 @@ static void drain_promise_jobs(txMachine* the)
 	fxCheckUnhandledRejections(the, 1);
 }
 
-/* A function value (what onNotify and onNotifyException must hold to be called). */
-static int is_function(txSlot* slot)
-{
-	return (slot->kind == XS_REFERENCE_KIND) && mxIsFunction(slot->value.reference);
-}
-
 /* platform.onNotify(), only ever from the loop (never re-entered). What it throws goes to
    platform.onNotifyException(error) (the runtime's: an app's exception in onReadable is reported and
    the pass goes on), so the runtime's pass needs no JS try of its own (an XS try is a malloc, a free
-   and a setjmp per pass; this one is a setjmp on the C stack). Without a handler the exception stays
-   unhandled, as before: the firmware stops with its text. */
+   and a setjmp per pass; this one is a setjmp on the C stack). Without a handler (not an object) the
+   exception stays unhandled, as before: the firmware stops with its text. */
 static void deliver_notify(txMachine* the_machine)
 {
 	xsBeginHost(the_machine);
 	{
-		if (is_function(on_notify_slot)) {
+		txSlot* function = on_notify_slot;
+		txSlot* argument = &mxUndefined;
+		int done = 0;
+		while (!done && (function->kind == XS_REFERENCE_KIND)) {
 			xsTry {
-				(void)xsCallFunction0(*on_notify_slot, platform_object);
+				(void)xsCallFunction1(*function, platform_object, *argument);
+				done = 1;
 			}
 			xsCatch {
-				if (!is_function(on_notify_exception_slot))
-					xsThrow(xsException);
-				(void)xsCallFunction1(*on_notify_exception_slot, platform_object, xsException);
+				if (function == on_notify_exception_slot)
+					xsThrow(xsException); /* the handler threw: unhandled */
+				function = on_notify_exception_slot;
+				argument = &xsException;
 			}
 		}
+		if (!done && (function == on_notify_exception_slot))
+			xsThrow(xsException); /* no handler */
 	}
 	xsEndHost(the_machine);
 }

@@ -311,9 +311,9 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   };
 
   /** Hand the pass over to the full receive loop at `phase` (what the fast path returned published first). */
-  const handOver = (ring: VringDevice, phase: ReceivePhase | undefined): void => {
+  const handOver = (ring: VringDevice, phase: ReceivePhase): void => {
     finishPass(false);
-    device.receiveFrom(ring, !rxKicksWanted, phase === undefined ? PHASE_FIRST : phase);
+    device.receiveFrom(ring, !rxKicksWanted, phase);
     // What the callbacks it ran sent (deliveringTo was set: left to the pass's end).
     if (receive === ring) finishPass(false);
   };
@@ -322,10 +322,9 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
    * The doorbell is the pass itself (one JS call per doorbell): the status byte, then vring 1. No try:
    * an exception (an app's onReadable, or the full code's) reaches whoever called the doorbell, which
    * hands it to recover(): the platform's event loop (xs_platform.c deliver_notify, through
-   * platform.onNotifyException), or guardedDoorbell on a platform without that. `phase`: undefined for
-   * a doorbell, PHASE_AFTER_MESSAGE when recover() resumes the pass after an app exception.
+   * platform.onNotifyException), or guardedDoorbell on a platform without that.
    */
-  const doorbell = (phase?: ReceivePhase): void => {
+  const doorbell = (): void => {
     const ring = receive;
     if (ring === null || (statusBytes[statusIndex] & VIRTIO_CONFIG_S_DRIVER_OK) === 0) {
       if (!inFullPass) {
@@ -339,6 +338,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       else device.receiveFrom(ring, false, PHASE_FIRST);
       return;
     }
+    let phase: ReceivePhase = PHASE_FIRST;
     // Once a second message waits (the host streams), kicks of vring 1 are suppressed while we
     // drain (rxKicksWanted false); once the ring is empty they go back on and the ring is looked at
     // once more (as RpmsgVirtio.receiveFrom, which is this loop with calls; see there).
@@ -450,78 +450,41 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       }
       phase = PHASE_AFTER_MESSAGE;
     }
-    // finishPass, written out (the pass ends here only with the session's ring: its state is in the variables).
-    let fenced = phase === PHASE_AFTER_REARM;
-    if (rxUnpublished || txUnpublished) {
-      barrier(); // the elements before the indexes
-      if (rxUnpublished) rxUsedHalves[1] = rxUsedIndex;
-      if (txUnpublished) txUsedHalves[1] = txUsedIndex;
-      rxUnpublished = false;
-      txUnpublished = false;
-      fenced = false;
-    }
-    const txUsed = txUsedIndex;
-    const txNotified = txLastNotified;
-    const rxUsed = rxUsedIndex;
-    const rxNotified = rxLastNotified;
-    if (txUsed !== txNotified || rxUsed !== rxNotified) {
-      if (!fenced) barrier(); // used.idx out before the notification fields are read
-      if (txUsed !== txNotified) {
-        txLastNotified = txUsed;
-        if (txEventIndex ? ((txUsed - txAvail[txUsedEvent] - 1) & 0xffff) < ((txUsed - txNotified) & 0xffff) : (txAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) notify(txNotifyId);
-      }
-      if (rxUsed !== rxNotified) {
-        rxLastNotified = rxUsed;
-        if (rxEventIndex ? ((rxUsed - rxAvail[rxUsedEvent] - 1) & 0xffff) < ((rxUsed - rxNotified) & 0xffff) : (rxAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) notify(rxNotifyId);
-      }
-    }
+    finishPass(phase === PHASE_AFTER_REARM);
     if (wakeWanted) device.wakeWriters();
   };
 
   /**
    * An exception escaped the doorbell. An app exception (onReadable threw): reported as the app's,
-   * the message lost, its buffer returned, and the pass goes on (resumed after that message).
-   * Anything else (from the full code) ends the pass, logged, with what it returned published.
+   * the message lost, its buffer returned, and the pass goes on in the full receive loop (which
+   * catches each callback itself). Anything else (from the full code) ends the pass, logged, with
+   * what it returned published.
    */
   const recover = (error: unknown): void => {
-    for (;;) {
-      const endpoint = deliveringTo;
-      if (endpoint === null) {
-        finishPass(false);
-        device.passFailed(error);
-        return;
-      }
-      deliveringTo = null;
-      appErrors.exception(error, { callback: 'onReadable', endpoint });
-      const head = deliveringHead;
-      const ring = receive;
-      // The session ended in the callback (detach set deliveringHead to -1): nothing to return to it.
-      if (head < 0 || ring === null) {
-        if (deliveringHeld) zeroCopy!.held(endpoint, head, deliveringBufferLength, deliveringBufferOffset + RPMSG_HDR_SIZE, true);
-        return;
-      }
-      if (deliveringHeld) keepHeld(endpoint, ring, head, deliveringBufferLength);
-      else {
-        const usedIndex = rxUsedIndex;
-        const element = 1 + ((usedIndex & rxMask) << 1);
-        rxUsedWords[element] = head;
-        rxUsedWords[element + 1] = deliveringBufferLength;
-        rxUsedIndex = (usedIndex + 1) & 0xffff;
-        rxUnpublished = true;
-      }
-      if (!receiveFast) {
-        if (!rxKicksWanted) ring.enableKicks();
-        finishPass(false);
-        if (wakeWanted) device.wakeWriters();
-        return;
-      }
-      try {
-        doorbell(PHASE_AFTER_MESSAGE);
-        return;
-      } catch (next) {
-        error = next;
-      }
+    const endpoint = deliveringTo;
+    if (endpoint === null) {
+      finishPass(false);
+      device.passFailed(error);
+      return;
     }
+    deliveringTo = null;
+    appErrors.exception(error, { callback: 'onReadable', endpoint });
+    const head = deliveringHead;
+    const ring = receive!;
+    // The session ended in the callback (detach set deliveringHead to -1): nothing to return to it.
+    if (head < 0) {
+      if (deliveringHeld) zeroCopy!.held(endpoint, head, deliveringBufferLength, deliveringBufferOffset + RPMSG_HDR_SIZE, true);
+      return;
+    }
+    if (deliveringHeld) keepHeld(endpoint, ring, head, deliveringBufferLength);
+    else ring.pushUsed(head, deliveringBufferLength); // (published now, with the pass's earlier entries)
+    if (!receivePaused) {
+      handOver(ring, PHASE_AFTER_MESSAGE);
+      return;
+    }
+    if (!rxKicksWanted) ring.enableKicks();
+    finishPass(false);
+    device.wakeWriters();
   };
 
   /** The doorbell with its exceptions handled here: for a platform whose event loop does not take them (platform.onNotifyException absent), and service(). */
@@ -580,28 +543,17 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
 
   /**
    * Return TX buffer `head` with `usedLength` bytes (VringDevice.pushUsed, then shouldNotify, written
-   * out): inside a doorbell pass used.idx and the kick wait for the pass's end (finishPass), else they
-   * go out now, kicking the host if it wants.
+   * out): while a message is delivered used.idx and the kick wait for the pass's end, else they go out
+   * now (finishPass), kicking the host if it wants.
    */
   const publishTransmit = (head: number, usedLength: number): void => {
     const usedIndex = txUsedIndex;
     const element = 1 + ((usedIndex & txMask) << 1);
     txUsedWords[element] = head;
     txUsedWords[element + 1] = usedLength;
-    const next = (usedIndex + 1) & 0xffff;
-    txUsedIndex = next;
-    if (deliveringTo !== null) {
-      txUnpublished = true;
-      return;
-    }
-    barrier();
-    txUsedHalves[1] = next;
-    const notified = txLastNotified;
-    barrier();
-    txLastNotified = next;
-    if (txEventIndex ? ((next - txAvail[txUsedEvent] - 1) & 0xffff) < ((next - notified) & 0xffff) : (txAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
-      notify(txNotifyId);
-    }
+    txUsedIndex = (usedIndex + 1) & 0xffff;
+    txUnpublished = true;
+    if (deliveringTo === null) finishPass(false);
   };
 
   /** Send one message (the endpoint's send, trySend, sendOffchannel...): the one-pass take and return, else the full send. */
@@ -667,17 +619,14 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
             else for (let i = 0; i < length; i++) bytes[offset + RPMSG_HDR_SIZE + i] = data[i];
           }
           sent++;
-          if (deliveringTo === null) {
-            publishTransmit(head, RPMSG_HDR_SIZE + length);
-            return;
-          }
-          // publishTransmit's deferred half, written out: used.idx and the kick at the pass's end.
+          // publishTransmit, written out: used.idx and the kick at the pass's end, or now.
           const usedIndex = txUsedIndex;
           const element = 1 + ((usedIndex & txMask) << 1);
           txUsedWords[element] = head;
           txUsedWords[element + 1] = RPMSG_HDR_SIZE + length;
           txUsedIndex = (usedIndex + 1) & 0xffff;
           txUnpublished = true;
+          if (deliveringTo === null) finishPass(false);
           return;
         }
       }
@@ -843,9 +792,6 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       attachedMemory = memory;
       spares = 0;
       sendFast = isFast;
-      rxUnpublished = false;
-      txUnpublished = false;
-      deliveringHead = -1;
       if (isFast) ownRingState(rx, tx);
       if (zeroCopy !== null) zeroCopy.attach(rx, tx, memory, isFast);
     },
