@@ -104,7 +104,6 @@ export class Runtime implements Rpmsg {
     // changed) to this.service, the full pass. One JS call per doorbell.
     this.device.fullPass = this.service;
     platform.onNotify = this.device.doorbell;
-    if (platform.onNotifyException !== undefined) platform.onNotifyException = this.device.notifyException;
   }
 
   private vhostUserReady(info: VhostUserDeviceInfo): void {

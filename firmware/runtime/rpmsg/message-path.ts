@@ -100,14 +100,10 @@ export interface MessagePath {
   /**
    * The doorbell (platform.onNotify while attached): the status byte, then serviceRings(); anything
    * unusual (detached, DRIVER_OK clear) goes to the runtime's full pass (FullMessagePath.fullPass).
+   * On a platform with onNotifyException (createMessagePath sets it) it does not catch: the event loop
+   * hands what it throws to that handler; elsewhere it catches itself.
    */
   readonly doorbell: () => void;
-  /**
-   * What the platform's event loop calls with an exception that escaped `doorbell` (platform.onNotifyException):
-   * an app's is reported and the pass goes on, any other is logged. On a platform without onNotifyException,
-   * `doorbell` catches itself.
-   */
-  readonly notifyException: (error: unknown) => void;
   /** Service vring 1: every posted message, then the host's interrupt, then writers. Never throws. */
   readonly service: () => void;
   /** Send one message (EndpointHost.transmit). */
@@ -280,26 +276,26 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   let deliveringBufferLength = 0;
 
   /**
-   * The end of a pass (and what comes before any hand-over to the full code): the used elements out
-   * before the indexes (vhost's smp_wmb), the indexes out before the driver's notification fields are
-   * read (vhost_notify's smp_mb; `fenced`: the re-arm's barrier came after the last store), then the
-   * kicks, vring 0's first as when the send kicked at once. Nothing is published of a session that ended.
+   * The end of a pass (and what comes before any hand-over to the full code): the used elements (and
+   * the TX buffers' contents) out before the indexes (vhost's smp_wmb before used->idx), the indexes out
+   * before the driver's notification fields are read (vhost_notify's smp_mb), then the kicks, vring 0's
+   * first as when the send kicked at once. Two barriers for both rings and every message of the pass.
+   * Nothing is published of a session that ended (detach drops it).
    */
-  const finishPass = (fenced: boolean): void => {
+  const finishPass = (): void => {
     if (rxUnpublished || txUnpublished) {
       barrier();
       if (rxUnpublished) rxUsedHalves[1] = rxUsedIndex;
       if (txUnpublished) txUsedHalves[1] = txUsedIndex;
       rxUnpublished = false;
       txUnpublished = false;
-      fenced = false;
     }
     const txUsed = txUsedIndex;
     const txNotified = txLastNotified;
     const rxUsed = rxUsedIndex;
     const rxNotified = rxLastNotified;
     if (txUsed === txNotified && rxUsed === rxNotified) return;
-    if (!fenced) barrier();
+    barrier();
     if (txUsed !== txNotified) {
       txLastNotified = txUsed;
       if (txEventIndex ? ((txUsed - txAvail[txUsedEvent] - 1) & 0xffff) < ((txUsed - txNotified) & 0xffff) : (txAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) notify(txNotifyId);
@@ -312,10 +308,10 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
 
   /** Hand the pass over to the full receive loop at `phase` (what the fast path returned published first). */
   const handOver = (ring: VringDevice, phase: ReceivePhase): void => {
-    finishPass(false);
+    finishPass();
     device.receiveFrom(ring, !rxKicksWanted, phase);
     // What the callbacks it ran sent (deliveringTo was set: left to the pass's end).
-    if (receive === ring) finishPass(false);
+    if (receive === ring) finishPass();
   };
 
   /**
@@ -334,124 +330,116 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       if (ring === null) return;
     }
     if (!receiveFast) {
-      if (receivePaused) device.wakeWriters();
-      else device.receiveFrom(ring, false, PHASE_FIRST);
+      device.receiveFrom(ring, false, PHASE_FIRST); // (paused: it only wakes writers)
       return;
     }
     let phase: ReceivePhase = PHASE_FIRST;
-    // Once a second message waits (the host streams), kicks of vring 1 are suppressed while we
-    // drain (rxKicksWanted false); once the ring is empty they go back on and the ring is looked at
-    // once more (as RpmsgVirtio.receiveFrom, which is this loop with calls; see there).
-    for (;;) {
-      // VringDevice.takeAvailable, written out: any check that fails hands over to the full code, which
-      // refuses and counts. (A broken ring is handed over before an entry is taken; with nothing
-      // posted, the full code does what follows: it takes nothing from a broken ring either.)
-      const last = rxLastAvail;
-      // avail.idx is read again only once the entries seen at the last read are taken (Linux's
-      // vhost keeps avail_idx the same way): one read and one barrier for a whole batch.
-      let ahead = (rxKnownAvail - last) & 0xffff;
-      if (ahead === 0 || ahead > rxNum) {
-        rxKnownAvail = rxAvail[1];
-        ahead = (rxKnownAvail - last) & 0xffff;
-        if (ahead === 0) {
-          if (phase !== PHASE_AFTER_MESSAGE) break;
-          if (rxKicksWanted && !rxEventIndex) break;
-          // VringDevice.enableKicks, written out, with the pass's used indexes published first: the
-          // one full barrier then orders used.idx and the kick setting before the re-check of avail.idx
-          // (the store-buffer race enableKicks closes) and before the notification fields finishPass reads.
-          if (rxUnpublished || txUnpublished) {
-            barrier(); // the elements before the indexes
-            if (rxUnpublished) rxUsedHalves[1] = rxUsedIndex;
-            if (txUnpublished) txUsedHalves[1] = txUsedIndex;
-            rxUnpublished = false;
-            txUnpublished = false;
+    // Anything unusual (a check that fails, no recipient) leaves the block: the full loop takes over there.
+    unusual: {
+      // Once a second message waits (the host streams), kicks of vring 1 are suppressed while we
+      // drain (rxKicksWanted false); once the ring is empty they go back on and the ring is looked at
+      // once more (as RpmsgVirtio.receiveFrom, which is this loop with calls; see there).
+      for (;;) {
+        // VringDevice.takeAvailable, written out: any check that fails hands over to the full code, which
+        // refuses and counts. (A broken ring is handed over before an entry is taken; with nothing
+        // posted, the full code does what follows: it takes nothing from a broken ring either.)
+        const last = rxLastAvail;
+        // avail.idx is read again only once the entries seen at the last read are taken (Linux's
+        // vhost keeps avail_idx the same way): one read and one barrier for a whole batch.
+        let ahead = (rxKnownAvail - last) & 0xffff;
+        if (ahead === 0 || ahead > rxNum) {
+          rxKnownAvail = rxAvail[1];
+          ahead = (rxKnownAvail - last) & 0xffff;
+          if (ahead === 0) {
+            if (phase !== PHASE_AFTER_MESSAGE) break;
+            if (rxKicksWanted && !rxEventIndex) break;
+            // VringDevice.enableKicks, written out (its barrier closes the store-buffer race: the kick
+            // setting out before avail.idx is read again).
+            rxKicksWanted = true;
+            if (rxEventIndex) rxUsedHalves[rxAvailEvent] = last;
+            else rxUsedHalves[0] = 0;
+            barrier();
+            phase = PHASE_AFTER_REARM;
+            continue;
           }
-          rxKicksWanted = true;
-          if (rxEventIndex) rxUsedHalves[rxAvailEvent] = last;
-          else rxUsedHalves[0] = 0;
+          if (ahead > rxNum) {
+            break unusual;
+          }
+          // The entries and their descriptors only after avail.idx.
           barrier();
-          phase = PHASE_AFTER_REARM;
-          continue;
         }
-        if (ahead > rxNum) {
-          handOver(ring, phase);
+        const head = rxAvail[2 + (last & rxMask)];
+        const descriptor = head << 2;
+        const offset = rxDescWords[descriptor] - base;
+        const bufferLength = rxDescWords[descriptor + 2];
+        // Descriptor index, flags, address above 4 GiB, bounds in the region; then the rpmsg
+        // header: at least 16 bytes, aligned (else the full code reads it through the DataView),
+        // len within the buffer; not for the name service.
+        // (Flags and the address's high word in one test; `bufferLength > size - offset` also refuses an
+        // offset past the end, bufferLength being a u32.)
+        if (rxBroken || head >= rxNum || ((rxDescHalves[(head << 3) + 6] & DESC_CHAINED) | rxDescWords[descriptor + 1]) !== 0 ||
+          offset < 0 || bufferLength > size - offset || bufferLength < RPMSG_HDR_SIZE || (offset & 3) !== 0) {
+          break unusual;
+        }
+        const word = offset >> 2;
+        const destination = words[word + 1];
+        const payload = halves[(offset >> 1) + 6];
+        if (payload > bufferLength - RPMSG_HDR_SIZE || destination === RPMSG_NS_ADDR) {
+          break unusual;
+        }
+        let endpoint = cachedEndpoint;
+        if (destination !== cachedAddress) {
+          endpoint = endpoints.byAddress.get(destination) ?? null;
+          if (endpoint === null) {
+            break unusual; // no recipient: counted and rate-limited there
+          }
+          cachedAddress = destination;
+          cachedEndpoint = endpoint;
+        }
+        rxLastAvail = (last + 1) & 0xffff;
+        if (phase === PHASE_AFTER_MESSAGE && rxKicksWanted) ring.setKicksWanted(false);
+        received++;
+        const source = words[word];
+        // (An address is an integer: `| 0` tells the usual one from RPMSG_ADDR_ANY without a double compare.)
+        const learned = endpoint!.destination;
+        if ((learned | 0) === -1 && learned === RPMSG_ADDR_ANY) endpoint!.destination = source;
+        deliveringHeld = false;
+        if (endpoint!.onReadable !== undefined) {
+          deliveringTo = endpoint;
+          deliveringBufferOffset = offset;
+          deliveringLength = payload;
+          deliveringHead = head;
+          deliveringBufferLength = bufferLength;
+          endpoint!.onReadable(payload, source, offset + RPMSG_HDR_SIZE); // a method call: `this` is the endpoint
+          deliveringTo = null;
+        }
+        // Detached from inside the callback: the ring is the old host's; a used entry now would corrupt the next one's.
+        if (receive !== ring) {
+          if (deliveringHeld) keepHeld(endpoint!, ring, head, bufferLength);
           return;
         }
-        // The entries and their descriptors only after avail.idx.
-        barrier();
-      }
-      const head = rxAvail[2 + (last & rxMask)];
-      const descriptor = head << 2;
-      const offset = rxDescWords[descriptor] - base;
-      const bufferLength = rxDescWords[descriptor + 2];
-      // Descriptor index, flags, address above 4 GiB, bounds in the region; then the rpmsg
-      // header: at least 16 bytes, aligned (else the full code reads it through the DataView),
-      // len within the buffer; not for the name service.
-      // (Flags and the address's high word in one test; `bufferLength > size - offset` also refuses an
-      // offset past the end, bufferLength being a u32.)
-      if (rxBroken || head >= rxNum || ((rxDescHalves[(head << 3) + 6] & DESC_CHAINED) | rxDescWords[descriptor + 1]) !== 0 ||
-        offset < 0 || bufferLength > size - offset || bufferLength < RPMSG_HDR_SIZE || (offset & 3) !== 0) {
-        handOver(ring, phase);
-        return;
-      }
-      const word = offset >> 2;
-      const destination = words[word + 1];
-      const payload = halves[(offset >> 1) + 6];
-      if (payload > bufferLength - RPMSG_HDR_SIZE || destination === RPMSG_NS_ADDR) {
-        handOver(ring, phase);
-        return;
-      }
-      let endpoint = cachedEndpoint;
-      if (destination !== cachedAddress) {
-        endpoint = endpoints.byAddress.get(destination) ?? null;
-        if (endpoint === null) {
-          handOver(ring, phase); // no recipient: counted and rate-limited there
-          return;
+        if (!deliveringHeld) {
+          // VringDevice.pushUsed, written out; used.idx at the pass's end (finishPass) or re-arm.
+          const usedIndex = rxUsedIndex;
+          const element = 1 + ((usedIndex & rxMask) << 1);
+          rxUsedWords[element] = head;
+          rxUsedWords[element + 1] = bufferLength;
+          rxUsedIndex = (usedIndex + 1) & 0xffff;
+          rxUnpublished = true;
+        } else {
+          keepHeld(endpoint!, ring, head, bufferLength);
         }
-        cachedAddress = destination;
-        cachedEndpoint = endpoint;
+        if (receivePaused) {
+          if (!rxKicksWanted) ring.enableKicks();
+          break;
+        }
+        phase = PHASE_AFTER_MESSAGE;
       }
-      rxLastAvail = (last + 1) & 0xffff;
-      if (phase === PHASE_AFTER_MESSAGE && rxKicksWanted) ring.setKicksWanted(false);
-      received++;
-      const source = words[word];
-      // (An address is an integer: `| 0` tells the usual one from RPMSG_ADDR_ANY without a double compare.)
-      const learned = endpoint!.destination;
-      if ((learned | 0) === -1 && learned === RPMSG_ADDR_ANY) endpoint!.destination = source;
-      deliveringHeld = false;
-      if (endpoint!.onReadable !== undefined) {
-        deliveringTo = endpoint;
-        deliveringBufferOffset = offset;
-        deliveringLength = payload;
-        deliveringHead = head;
-        deliveringBufferLength = bufferLength;
-        endpoint!.onReadable(payload, source, offset + RPMSG_HDR_SIZE); // a method call: `this` is the endpoint
-        deliveringTo = null;
-      }
-      // Detached from inside the callback: the ring is the old host's; a used entry now would corrupt the next one's.
-      if (receive !== ring) {
-        if (deliveringHeld) keepHeld(endpoint!, ring, head, bufferLength);
-        return;
-      }
-      if (!deliveringHeld) {
-        // VringDevice.pushUsed, written out; used.idx at the pass's end (finishPass) or re-arm.
-        const usedIndex = rxUsedIndex;
-        const element = 1 + ((usedIndex & rxMask) << 1);
-        rxUsedWords[element] = head;
-        rxUsedWords[element + 1] = bufferLength;
-        rxUsedIndex = (usedIndex + 1) & 0xffff;
-        rxUnpublished = true;
-      } else {
-        keepHeld(endpoint!, ring, head, bufferLength);
-      }
-      if (receivePaused) {
-        if (!rxKicksWanted) ring.enableKicks();
-        break;
-      }
-      phase = PHASE_AFTER_MESSAGE;
+      finishPass();
+      if (wakeWanted) device.wakeWriters();
+      return;
     }
-    finishPass(phase === PHASE_AFTER_REARM);
-    if (wakeWanted) device.wakeWriters();
+    handOver(ring, phase);
   };
 
   /**
@@ -463,28 +451,19 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   const recover = (error: unknown): void => {
     const endpoint = deliveringTo;
     if (endpoint === null) {
-      finishPass(false);
+      finishPass();
       device.passFailed(error);
       return;
     }
     deliveringTo = null;
     appErrors.exception(error, { callback: 'onReadable', endpoint });
     const head = deliveringHead;
+    // head -1: the session ended in the callback (detach), nothing goes back to its rings.
+    if (deliveringHeld) zeroCopy!.held(endpoint, head, deliveringBufferLength, deliveringBufferOffset + RPMSG_HDR_SIZE, head < 0);
+    if (head < 0) return;
     const ring = receive!;
-    // The session ended in the callback (detach set deliveringHead to -1): nothing to return to it.
-    if (head < 0) {
-      if (deliveringHeld) zeroCopy!.held(endpoint, head, deliveringBufferLength, deliveringBufferOffset + RPMSG_HDR_SIZE, true);
-      return;
-    }
-    if (deliveringHeld) keepHeld(endpoint, ring, head, deliveringBufferLength);
-    else ring.pushUsed(head, deliveringBufferLength); // (published now, with the pass's earlier entries)
-    if (!receivePaused) {
-      handOver(ring, PHASE_AFTER_MESSAGE);
-      return;
-    }
-    if (!rxKicksWanted) ring.enableKicks();
-    finishPass(false);
-    device.wakeWriters();
+    if (!deliveringHeld) ring.pushUsed(head, deliveringBufferLength); // (published now, with the pass's earlier entries)
+    handOver(ring, PHASE_AFTER_MESSAGE); // the full loop stops at once if the callback paused receiving
   };
 
   /** The doorbell with its exceptions handled here: for a platform whose event loop does not take them (platform.onNotifyException absent), and service(). */
@@ -495,6 +474,9 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       recover(error);
     }
   };
+
+  // A platform whose event loop catches (platform.onNotifyException) gets recover as its handler and the bare doorbell.
+  if (platform.onNotifyException !== undefined) platform.onNotifyException = recover;
 
   /** The pass without the status byte (the runtime's full pass has handled it): the doorbell's body. */
   const service = (): void => {
@@ -553,7 +535,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     txUsedWords[element + 1] = usedLength;
     txUsedIndex = (usedIndex + 1) & 0xffff;
     txUnpublished = true;
-    if (deliveringTo === null) finishPass(false);
+    if (deliveringTo === null) finishPass();
   };
 
   /** Send one message (the endpoint's send, trySend, sendOffchannel...): the one-pass take and return, else the full send. */
@@ -578,7 +560,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       }
     }
     // The full send may wait for the host, look at its state or publish itself: what the pass returned goes out first.
-    if (deliveringTo !== null && fast) finishPass(false);
+    if (deliveringTo !== null && fast) finishPass();
     device.transmitFull(source, destination, data, length, wait);
   };
 
@@ -626,12 +608,12 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
           txUsedWords[element + 1] = RPMSG_HDR_SIZE + length;
           txUsedIndex = (usedIndex + 1) & 0xffff;
           txUnpublished = true;
-          if (deliveringTo === null) finishPass(false);
+          if (deliveringTo === null) finishPass();
           return;
         }
       }
     }
-    if (deliveringTo !== null && fast) finishPass(false); // as in transmitMessage
+    if (deliveringTo !== null && fast) finishPass(); // as in transmitMessage
     device.transmitFull(source, destination, data, length, true);
   };
 
@@ -814,8 +796,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       cachedAddress = -1;
       cachedEndpoint = null;
     },
-    doorbell: platform.onNotifyException !== undefined ? doorbell : guardedDoorbell,
-    notifyException: recover,
+    doorbell: platform.onNotifyException === recover ? doorbell : guardedDoorbell,
     service,
     transmit: transmitMessage,
     endpointRead,

@@ -98,8 +98,6 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
   private readonly path: MessagePath;
   /** Zero-copy once the app enabled it (zero-copy.ts). */
   private zeroCopy: ZeroCopy | null = null;
-  /** What the event loop calls with an exception that escaped the doorbell (platform.onNotifyException, message-path.ts). */
-  readonly notifyException: (error: unknown) => void;
 
   constructor(memory: SharedMemory, platform: PlatformCommon, counters: ErrorCounters) {
     this.memory = memory;
@@ -111,7 +109,6 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
     this.path = createMessagePath(this, platform, this.endpoints, this.appErrors);
     this.statistics = this.path.statistics;
     this.doorbell = this.path.doorbell;
-    this.notifyException = this.path.notifyException;
     this.service = this.path.service;
     this.transmit = this.path.transmit;
     this.currentMessage = this.path.currentMessage;
@@ -132,6 +129,11 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
    */
   receiveFrom(receive: VringDevice, suppressed: boolean, phase: ReceivePhase): void {
     for (;;) {
+      if (this.receivePaused) {
+        // The app paused receiving from inside a callback: the rest stays in the ring (pauseReceive(false) services it).
+        if (suppressed) receive.enableKicks();
+        break;
+      }
       const head = receive.takeValid();
       if (head < 0) {
         if (phase !== PHASE_AFTER_MESSAGE) break;
@@ -151,11 +153,6 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
       // host's, set up afresh; a used entry written now would corrupt it.
       if (this.receiveRing !== receive) return;
       if (!held) receive.pushUsed(head, length);
-      if (this.receivePaused) {
-        // The app paused receiving from inside its callback: the rest stays in the ring (pauseReceive(false) services it).
-        if (suppressed) receive.enableKicks();
-        break;
-      }
       phase = PHASE_AFTER_MESSAGE;
     }
     if (receive.shouldNotify()) this.platform.notify(receive.notifyId);
