@@ -269,8 +269,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
    * with finishPass) leaves vring 0's index and kick to the pass's end; anything that hands over to the
    * full code, or may wait, publishes first (finishPass).
    */
-  let rxUnpublished = false;
-  let txUnpublished = false;
+  let unpublished = false;
   /** The descriptor head and desc.len of the message being delivered (for recover; -1: the session ended meanwhile). */
   let deliveringHead = -1;
   let deliveringBufferLength = 0;
@@ -283,12 +282,12 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
    * Nothing is published of a session that ended (detach drops it).
    */
   const finishPass = (): void => {
-    if (rxUnpublished || txUnpublished) {
+    if (unpublished) {
+      unpublished = false;
       barrier();
-      if (rxUnpublished) rxUsedHalves[1] = rxUsedIndex;
-      if (txUnpublished) txUsedHalves[1] = txUsedIndex;
-      rxUnpublished = false;
-      txUnpublished = false;
+      // Both rings' (the one whose index did not move gets the value it holds: the device is its only writer).
+      rxUsedHalves[1] = rxUsedIndex;
+      txUsedHalves[1] = txUsedIndex;
     }
     const txUsed = txUsedIndex;
     const txNotified = txLastNotified;
@@ -425,7 +424,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
           rxUsedWords[element] = head;
           rxUsedWords[element + 1] = bufferLength;
           rxUsedIndex = (usedIndex + 1) & 0xffff;
-          rxUnpublished = true;
+          unpublished = true;
         } else {
           keepHeld(endpoint!, ring, head, bufferLength);
         }
@@ -534,7 +533,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     txUsedWords[element] = head;
     txUsedWords[element + 1] = usedLength;
     txUsedIndex = (usedIndex + 1) & 0xffff;
-    txUnpublished = true;
+    unpublished = true;
     if (deliveringTo === null) finishPass();
   };
 
@@ -607,7 +606,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
           txUsedWords[element] = head;
           txUsedWords[element + 1] = RPMSG_HDR_SIZE + length;
           txUsedIndex = (usedIndex + 1) & 0xffff;
-          txUnpublished = true;
+          unpublished = true;
           if (deliveringTo === null) finishPass();
           return;
         }
@@ -779,8 +778,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     },
     detach() {
       // What a pass had not published yet belongs to the rings of a host that went away: dropped.
-      rxUnpublished = false;
-      txUnpublished = false;
+      unpublished = false;
       deliveringHead = -1;
       releaseRingState();
       receive = null;
