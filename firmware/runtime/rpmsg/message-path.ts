@@ -269,7 +269,6 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
    * with finishPass) leaves vring 0's index and kick to the pass's end; anything that hands over to the
    * full code, or may wait, publishes first (finishPass).
    */
-  let unpublished = false;
   /** The descriptor head and desc.len of the message being delivered (for recover; -1: the session ended meanwhile). */
   let deliveringHead = -1;
   let deliveringBufferLength = 0;
@@ -282,18 +281,16 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
    * Nothing is published of a session that ended (detach drops it).
    */
   const finishPass = (): void => {
-    if (unpublished) {
-      unpublished = false;
-      barrier();
-      // Both rings' (the one whose index did not move gets the value it holds: the device is its only writer).
-      rxUsedHalves[1] = rxUsedIndex;
-      txUsedHalves[1] = txUsedIndex;
-    }
     const txUsed = txUsedIndex;
     const txNotified = txLastNotified;
     const rxUsed = rxUsedIndex;
     const rxNotified = rxLastNotified;
+    // Nothing returned since the last kick decision: nothing unpublished either (lastNotified <= used.idx <= usedIndex).
     if (txUsed === txNotified && rxUsed === rxNotified) return;
+    barrier();
+    // Both rings' indexes (one that did not move gets the value it holds: the device is its only writer).
+    rxUsedHalves[1] = rxUsed;
+    txUsedHalves[1] = txUsed;
     barrier();
     if (txUsed !== txNotified) {
       txLastNotified = txUsed;
@@ -424,8 +421,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
           rxUsedWords[element] = head;
           rxUsedWords[element + 1] = bufferLength;
           rxUsedIndex = (usedIndex + 1) & 0xffff;
-          unpublished = true;
-        } else {
+          } else {
           keepHeld(endpoint!, ring, head, bufferLength);
         }
         if (receivePaused) {
@@ -450,7 +446,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
   const recover = (error: unknown): void => {
     const endpoint = deliveringTo;
     if (endpoint === null) {
-      finishPass();
+      if (receiveOwned !== null) finishPass();
       device.passFailed(error);
       return;
     }
@@ -533,7 +529,6 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     txUsedWords[element] = head;
     txUsedWords[element + 1] = usedLength;
     txUsedIndex = (usedIndex + 1) & 0xffff;
-    unpublished = true;
     if (deliveringTo === null) finishPass();
   };
 
@@ -559,7 +554,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       }
     }
     // The full send may wait for the host, look at its state or publish itself: what the pass returned goes out first.
-    if (deliveringTo !== null && fast) finishPass();
+    if (deliveringTo !== null && receiveOwned !== null) finishPass();
     device.transmitFull(source, destination, data, length, wait);
   };
 
@@ -606,13 +601,12 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
           txUsedWords[element] = head;
           txUsedWords[element + 1] = RPMSG_HDR_SIZE + length;
           txUsedIndex = (usedIndex + 1) & 0xffff;
-          unpublished = true;
-          if (deliveringTo === null) finishPass();
+            if (deliveringTo === null) finishPass();
           return;
         }
       }
     }
-    if (deliveringTo !== null && fast) finishPass(); // as in transmitMessage
+    if (deliveringTo !== null && receiveOwned !== null) finishPass(); // as in transmitMessage
     device.transmitFull(source, destination, data, length, true);
   };
 
@@ -778,7 +772,6 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     },
     detach() {
       // What a pass had not published yet belongs to the rings of a host that went away: dropped.
-      unpublished = false;
       deliveringHead = -1;
       releaseRingState();
       receive = null;
