@@ -269,9 +269,8 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
    * with finishPass) leaves vring 0's index and kick to the pass's end; anything that hands over to the
    * full code, or may wait, publishes first (finishPass).
    */
-  /** The descriptor head and desc.len of the message being delivered (for recover; -1: the session ended meanwhile). */
+  /** The descriptor head of the message being delivered (for recover; -1: the session ended meanwhile). */
   let deliveringHead = -1;
-  let deliveringBufferLength = 0;
 
   /**
    * The end of a pass (and what comes before any hand-over to the full code): the used elements (and
@@ -405,7 +404,6 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
           deliveringBufferOffset = offset;
           deliveringLength = payload;
           deliveringHead = head;
-          deliveringBufferLength = bufferLength;
           endpoint!.onReadable(payload, source, offset + RPMSG_HDR_SIZE); // a method call: `this` is the endpoint
           deliveringTo = null;
         }
@@ -454,10 +452,16 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     appErrors.exception(error, { callback: 'onReadable', endpoint });
     const head = deliveringHead;
     // head -1: the session ended in the callback (detach), nothing goes back to its rings.
-    if (deliveringHeld) zeroCopy!.held(endpoint, head, deliveringBufferLength, deliveringBufferOffset + RPMSG_HDR_SIZE, head < 0);
-    if (head < 0) return;
+    if (head < 0) {
+      if (deliveringHeld) zeroCopy!.held(endpoint, head, 0, deliveringBufferOffset + RPMSG_HDR_SIZE, true);
+      return;
+    }
+    // The used entry's len is desc.len read again (head was checked against num when taken; the length
+    // only goes back to the host, nothing here is read or written through it): one variable fewer per message.
+    const bufferLength = rxDescWords[(head << 2) + 2];
     const ring = receive!;
-    if (!deliveringHeld) ring.pushUsed(head, deliveringBufferLength); // (published now, with the pass's earlier entries)
+    if (deliveringHeld) keepHeld(endpoint, ring, head, bufferLength);
+    else ring.pushUsed(head, bufferLength); // (published now, with the pass's earlier entries)
     handOver(ring, PHASE_AFTER_MESSAGE); // the full loop stops at once if the callback paused receiving
   };
 
