@@ -120,6 +120,12 @@ export interface MessagePath {
   installZeroCopy(create: (path: ZeroCopyPath) => ZeroCopy): ZeroCopy;
   /** Release every buffer `endpoint` holds (it is closing). */
   releaseAll(endpoint: Endpoint): void;
+  /**
+   * What the running pass has not published yet goes out now, with its kicks (finishPass): the full
+   * code calls it before it takes a TX buffer from the ring, which may wait for the host, look at its
+   * state (VringDevice.reinitialised compares used.idx with the device's index) or find the ring set aside.
+   */
+  publishPending(): void;
   /** A TX buffer released unsent (kept for the next send) big enough for `length`: its head (bufferOffset/bufferLength set on `ring`), or -1; the full send takes these first. */
   takeSpareTransmitBuffer(ring: VringDevice, length: number): number;
   /** How many RX buffers apps hold, TX buffers obtained and not sent, TX buffers kept (tests). */
@@ -557,8 +563,6 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         return;
       }
     }
-    // The full send may wait for the host, look at its state or publish itself: what the pass returned goes out first.
-    if (deliveringTo !== null && receiveOwned !== null) finishPass();
     device.transmitFull(source, destination, data, length, wait);
   };
 
@@ -610,7 +614,6 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         }
       }
     }
-    if (deliveringTo !== null && receiveOwned !== null) finishPass(); // as in transmitMessage
     device.transmitFull(source, destination, data, length, true);
   };
 
@@ -825,6 +828,9 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         closedWhileDelivering = endpoint;
       }
       if (zeroCopy !== null) zeroCopy.releaseAll(endpoint);
+    },
+    publishPending() {
+      if (deliveringTo !== null && receiveOwned !== null) finishPass();
     },
     takeSpareTransmitBuffer(ring, length) {
       return zeroCopy === null || spares === 0 ? -1 : zeroCopy.takeSpare(ring, length);

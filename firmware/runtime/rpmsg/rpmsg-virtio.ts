@@ -247,6 +247,9 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
   acquireTransmitBuffer(transmit: VringDevice, source: number, length: number, wait: boolean): number {
     let head = this.path.takeSpareTransmitBuffer(transmit, length);
     if (head >= 0) return head;
+    // From a callback of a pass: what the pass returned goes out first (the host may be waiting for it,
+    // and a look at its state compares used.idx with the device's index).
+    this.path.publishPending();
     head = this.takeTransmitBuffer(transmit, length);
     if (head < 0) {
       if (transmit.broken) throw this.transmitSetAside(transmit);
