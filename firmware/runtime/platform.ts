@@ -11,6 +11,13 @@ export interface PlatformCommon {
   notify(notifyId: number): void;
   /** Set by the runtime; the event loop calls it after the host rang (kicks merge). */
   onNotify: (() => void) | null;
+  /**
+   * Optional: a platform whose event loop catches what escapes onNotify has this member (null until
+   * the runtime sets it) and calls it with the exception (xs_platform.c: a C try costs no JS try per
+   * doorbell); while it is null the exception is unhandled, as without it. A platform without it gets
+   * an onNotify that catches its exceptions itself.
+   */
+  onNotifyException?: ((error: unknown) => void) | null;
   /** Console output (UART0 on the board, stdout on posix). */
   log(text: string): void;
   /** Monotonic milliseconds. */

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import echoApp from '../../firmware/apps/echo/main.ts';
 import type { Rpmsg } from '../../firmware/runtime/runtime.ts';
+import type { RpmsgError } from '../../wire/errors.ts';
 import { VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT } from '../../wire/vring.ts';
 import { BASE, handHost, tick, type HandHost } from './hand-host.ts';
 
@@ -378,5 +379,74 @@ describe("the endpoint's one-call read and sendTo keep the methods' checks (mess
     const descriptor = Object.getOwnPropertyDescriptor(ring, 'lastAvail')!;
     expect(descriptor.get).toBeUndefined();
     expect(descriptor.value).toBe(before);
+  });
+});
+
+describe('used indexes published once per pass (message-path.ts finishPass)', () => {
+  /** An endpoint whose onReadable sends `count` messages back with `send` (blocking sendTo, or trySend); records how each ended. */
+  function replies(outcomes: string[], count: number, how: 'sendTo' | 'trySendTo' = 'sendTo') {
+    return (rpmsg: Rpmsg) => {
+      rpmsg.createEndpoint({
+        address: 0x500,
+        sendTimeout: 300,
+        onReadable(_count, source) {
+          for (let i = 0; i < count; i++) {
+            try {
+              this[how](source, new TextEncoder().encode(`r${i}`));
+              outcomes.push('sent');
+            } catch (error) {
+              outcomes.push((error as RpmsgError).code);
+            }
+          }
+        },
+      });
+    };
+  }
+
+  for (const cached of [false, true]) {
+    it(`a send that must wait inside onReadable publishes what the pass sent first, and kicks (${cached ? 'full code' : 'fast path'})`, async () => {
+      const outcomes: string[] = [];
+      const seenAtKick: number[] = [];
+      const host = (current = handHost(replies(outcomes, 2), { platform: (platform) => { if (cached) Object.assign(platform, { cacheClean() {}, cacheInvalidate() {} }); } }));
+      host.boot({ rxBuffers: 1, features: 1 }); // one TX buffer: the first reply takes it, the second must wait for it
+      await tick();
+      host.onKick = (id) => {
+        if (id !== 0) return;
+        // Linux's rpmsg_recv_done: what used.idx says is there, then the buffer re-posted and a kick.
+        seenAtKick.push(host.rxUsedIdx());
+        host.repostRx(host.received().length);
+        host.doorbells.ringRemote();
+      };
+      host.send(HOST, 0x500, 'x');
+      await tick(20);
+      expect(outcomes).toEqual(['sent', 'sent']);
+      // The first kick came with the first reply's used entry already published.
+      expect(seenAtKick[0]).toBe(1);
+      expect(seenAtKick.length).toBeGreaterThanOrEqual(2);
+      // The message's own buffer went back too.
+      expect(host.txUsedIdx()).toBe(1);
+    });
+  }
+
+  it('replies sent in onReadable and the message\'s buffer are published before the pass kicks, each index once', async () => {
+    const outcomes: string[] = [];
+    const host = (current = handHost(replies(outcomes, 3, 'trySendTo')));
+    host.boot({ features: 1 });
+    await tick();
+    host.received();
+    const usedWrites: number[] = [];
+    host.onKick = (id) => {
+      if (id === 0) usedWrites.push(host.rxUsedIdx(), host.txUsedIdx());
+    };
+    const rxBefore = host.rxUsedIdx();
+    const kicksBefore = host.kicks.length;
+    host.send(HOST, 0x500, 'x');
+    await tick();
+    expect(outcomes).toEqual(['sent', 'sent', 'sent']);
+    // One kick of vring 0 for the three replies (the host wants every one: avail.flags 0), with all
+    // three and vring 1's returned buffer visible when it comes.
+    expect(host.kicks.slice(kicksBefore).filter((id) => id === 0)).toEqual([0]);
+    expect(usedWrites).toEqual([rxBefore + 3, 1]);
+    expect(host.received().map((m) => new TextDecoder().decode(m.data))).toEqual(['r0', 'r1', 'r2']);
   });
 });

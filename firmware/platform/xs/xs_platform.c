@@ -190,7 +190,11 @@ void fxAbort(txMachine* the, int status)
 
 static txMachine* machine = C_NULL;
 static txSlot platform_object; /* remembered: the `platform` global (for onNotify) */
-static txID on_notify_id; /* xsID("onNotify"), looked up once (xsID searches the key table by name) */
+/* platform.onNotify and platform.onNotifyException: own data properties of the platform object that
+   cannot be deleted or redefined (so their slots stay where they are and an assignment writes there),
+   read in place at each doorbell: no property lookup per doorbell. */
+static txSlot* on_notify_slot = C_NULL;
+static txSlot* on_notify_exception_slot = C_NULL;
 static txSlot timer_table;     /* remembered: id -> [callback, ...arguments] */
 static int notify_deferred = 0; /* waitForNotify consumed a kick: deliver onNotify from the loop too */
 
@@ -474,11 +478,12 @@ static void install_globals(txMachine* the)
 	xsDefine(xsVar(1), xsID("byteLength"), xsInteger((xsIntegerValue)window->memory_size), xsDontSet | xsDontDelete);
 
 	xsResult = xsNewObject();
+	xsDefine(xsResult, xsID("onNotify"), xsUndefined, xsDontDelete);
+	xsDefine(xsResult, xsID("onNotifyException"), xsNull, xsDontDelete);
 	xsDefine(xsResult, xsID("memory"), xsVar(1), xsDontSet | xsDontDelete);
 	xsDefine(xsResult, xsID("memoryBase"), xsNumber((double)window->memory_base), xsDontSet | xsDontDelete);
 	xsDefine(xsResult, xsID("resourceTableOffset"), xsNumber((double)window->resource_table_offset), xsDontSet | xsDontDelete);
 	xsDefine(xsResult, xsID("board"), xsString((char*)xs_build_board), xsDontSet | xsDontDelete);
-	xsDefine(xsResult, xsID("onNotify"), xsUndefined, xsDefault);
 	define_function(the, &xsResult, "notify", fx_platform_notify, 1);
 	define_function(the, &xsResult, "log", fx_platform_log, 1);
 	define_function(the, &xsResult, "now", fx_platform_now, 0);
@@ -491,7 +496,9 @@ static void install_globals(txMachine* the)
 	xsDefine(xsGlobal, xsID("platform"), xsResult, xsDontEnum);
 	platform_object = xsResult;
 	xsRemember(platform_object);
-	on_notify_id = xsID("onNotify");
+	/* the slots of onNotify and onNotifyException, defined first: the first two properties after the instance */
+	on_notify_slot = platform_object.value.reference->next;
+	on_notify_exception_slot = on_notify_slot->next;
 
 	timer_table = xsNewObject();
 	xsRemember(timer_table);
@@ -522,15 +529,32 @@ static void drain_promise_jobs(txMachine* the)
 	fxCheckUnhandledRejections(the, 1);
 }
 
+/* platform.onNotify(), only ever from the loop (never re-entered). What it throws goes to
+   platform.onNotifyException(error) (the runtime's: an app's exception in onReadable is reported and
+   the pass goes on), so the runtime's pass needs no JS try of its own (an XS try is a malloc, a free
+   and a setjmp per pass; this one is a setjmp on the C stack). Without a handler (not an object) the
+   exception stays unhandled, as before: the firmware stops with its text. */
 static void deliver_notify(txMachine* the_machine)
 {
 	xsBeginHost(the_machine);
 	{
-		xsVars(1);
-		xsVar(0) = xsGet(platform_object, on_notify_id);
-		if (xsIsInstanceOf(xsVar(0), xsFunctionPrototype)) {
-			(void)xsCallFunction0(xsVar(0), platform_object); /* only ever from the loop: never re-entered */
+		txSlot* function = on_notify_slot;
+		txSlot* argument = &mxUndefined;
+		int done = 0;
+		while (!done && (function->kind == XS_REFERENCE_KIND)) {
+			xsTry {
+				(void)xsCallFunction1(*function, platform_object, *argument);
+				done = 1;
+			}
+			xsCatch {
+				if (function == on_notify_exception_slot)
+					xsThrow(xsException); /* the handler threw: unhandled */
+				function = on_notify_exception_slot;
+				argument = &xsException;
+			}
 		}
+		if (!done && (function == on_notify_exception_slot))
+			xsThrow(xsException); /* no handler */
 	}
 	xsEndHost(the_machine);
 }

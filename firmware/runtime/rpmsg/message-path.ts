@@ -100,6 +100,8 @@ export interface MessagePath {
   /**
    * The doorbell (platform.onNotify while attached): the status byte, then serviceRings(); anything
    * unusual (detached, DRIVER_OK clear) goes to the runtime's full pass (FullMessagePath.fullPass).
+   * On a platform with onNotifyException (createMessagePath sets it) it does not catch: the event loop
+   * hands what it throws to that handler; elsewhere it catches itself.
    */
   readonly doorbell: () => void;
   /** Service vring 1: every posted message, then the host's interrupt, then writers. Never throws. */
@@ -118,6 +120,12 @@ export interface MessagePath {
   installZeroCopy(create: (path: ZeroCopyPath) => ZeroCopy): ZeroCopy;
   /** Release every buffer `endpoint` holds (it is closing). */
   releaseAll(endpoint: Endpoint): void;
+  /**
+   * What the running pass has not published yet goes out now, with its kicks (finishPass): the full
+   * code calls it before it takes a TX buffer from the ring, which may wait for the host, look at its
+   * state (VringDevice.reinitialised compares used.idx with the device's index) or find the ring set aside.
+   */
+  publishPending(): void;
   /** A TX buffer released unsent (kept for the next send) big enough for `length`: its head (bufferOffset/bufferLength set on `ring`), or -1; the full send takes these first. */
   takeSpareTransmitBuffer(ring: VringDevice, length: number): number;
   /** How many RX buffers apps hold, TX buffers obtained and not sent, TX buffers kept (tests). */
@@ -260,8 +268,59 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
 
   /** True while service() (the runtime's full pass, which has read the status itself) runs the pass: no handing back to it. */
   let inFullPass = false;
+  /**
+   * Used entries written by the fast path whose used.idx is not published yet: both rings' indexes
+   * go out once per pass (finishPass, or the re-arm), as Linux's vhost batches vhost_add_used before
+   * vhost_signal. A send made while a message is delivered (deliveringTo set: a pass runs, and ends
+   * with finishPass) leaves vring 0's index and kick to the pass's end; anything that hands over to the
+   * full code, or may wait, publishes first (finishPass).
+   */
+  /** The descriptor head of the message being delivered (for recover; -1: the session ended meanwhile). */
+  let deliveringHead = -1;
 
-  // The doorbell is the pass itself (one JS call per doorbell): the status byte, then vring 1.
+  /**
+   * The end of a pass (and what comes before any hand-over to the full code): the used elements (and
+   * the TX buffers' contents) out before the indexes (vhost's smp_wmb before used->idx), the indexes out
+   * before the driver's notification fields are read (vhost_notify's smp_mb), then the kicks, vring 0's
+   * first as when the send kicked at once. Two barriers for both rings and every message of the pass.
+   * Nothing is published of a session that ended (detach drops it).
+   */
+  const finishPass = (): void => {
+    const txUsed = txUsedIndex;
+    const txNotified = txLastNotified;
+    const rxUsed = rxUsedIndex;
+    const rxNotified = rxLastNotified;
+    // Nothing returned since the last kick decision: nothing unpublished either (lastNotified <= used.idx <= usedIndex).
+    if (txUsed === txNotified && rxUsed === rxNotified) return;
+    barrier();
+    // Both rings' indexes (one that did not move gets the value it holds: the device is its only writer).
+    rxUsedHalves[1] = rxUsed;
+    txUsedHalves[1] = txUsed;
+    barrier();
+    if (txUsed !== txNotified) {
+      txLastNotified = txUsed;
+      if (txEventIndex ? ((txUsed - txAvail[txUsedEvent] - 1) & 0xffff) < ((txUsed - txNotified) & 0xffff) : (txAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) notify(txNotifyId);
+    }
+    if (rxUsed !== rxNotified) {
+      rxLastNotified = rxUsed;
+      if (rxEventIndex ? ((rxUsed - rxAvail[rxUsedEvent] - 1) & 0xffff) < ((rxUsed - rxNotified) & 0xffff) : (rxAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) notify(rxNotifyId);
+    }
+  };
+
+  /** Hand the pass over to the full receive loop at `phase` (what the fast path returned published first). */
+  const handOver = (ring: VringDevice, phase: ReceivePhase): void => {
+    finishPass();
+    device.receiveFrom(ring, !rxKicksWanted, phase);
+    // What the callbacks it ran sent (deliveringTo was set: left to the pass's end).
+    if (receive === ring) finishPass();
+  };
+
+  /**
+   * The doorbell is the pass itself (one JS call per doorbell): the status byte, then vring 1. No try:
+   * an exception (an app's onReadable, or the full code's) reaches whoever called the doorbell, which
+   * hands it to recover(): the platform's event loop (xs_platform.c deliver_notify, through
+   * platform.onNotifyException), or guardedDoorbell on a platform without that.
+   */
   const doorbell = (): void => {
     const ring = receive;
     if (ring === null || (statusBytes[statusIndex] & VIRTIO_CONFIG_S_DRIVER_OK) === 0) {
@@ -272,173 +331,164 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       if (ring === null) return;
     }
     if (!receiveFast) {
-      try {
-        if (receivePaused) device.wakeWriters();
-        else device.receiveFrom(ring, false, PHASE_FIRST);
-      } catch (error) {
-        device.passFailed(error);
-      }
+      device.receiveFrom(ring, false, PHASE_FIRST); // (paused: it only wakes writers)
       return;
     }
-    // Once a second message waits (the host streams), kicks of vring 1 are suppressed while we
-    // drain; once the ring is empty they go back on and the ring is looked at once more (as
-    // RpmsgVirtio.receiveFrom, which is this loop with calls; see there).
-    let suppressed = false;
     let phase: ReceivePhase = PHASE_FIRST;
-    let head = 0;
-    let bufferLength = 0;
-    for (;;) {
-      try {
-        for (;;) {
-          // VringDevice.takeAvailable, written out: any check that fails hands over to the full code, which
-          // refuses and counts. (A broken ring is handed over before an entry is taken; with nothing
-          // posted, the full code does what follows: it takes nothing from a broken ring either.)
-          const last = rxLastAvail;
-          // avail.idx is read again only once the entries seen at the last read are taken (Linux's
-          // vhost keeps avail_idx the same way): one read and one barrier for a whole batch.
-          let ahead = (rxKnownAvail - last) & 0xffff;
-          if (ahead === 0 || ahead > rxNum) {
-            rxKnownAvail = rxAvail[1];
-            ahead = (rxKnownAvail - last) & 0xffff;
-            if (ahead === 0) {
-              if (phase !== PHASE_AFTER_MESSAGE) break;
-              if (!suppressed && !rxEventIndex) break;
-              // VringDevice.enableKicks, written out.
-              suppressed = false;
-              rxKicksWanted = true;
-              if (rxEventIndex) rxUsedHalves[rxAvailEvent] = last;
-              else rxUsedHalves[0] = 0;
-              barrier();
-              phase = PHASE_AFTER_REARM;
-              continue;
-            }
-            if (ahead > rxNum) {
-              device.receiveFrom(ring, suppressed, phase);
-              return;
-            }
-            // The entries and their descriptors only after avail.idx.
+    // Anything unusual (a check that fails, no recipient) leaves the block: the full loop takes over there.
+    unusual: {
+      // Once a second message waits (the host streams), kicks of vring 1 are suppressed while we
+      // drain (rxKicksWanted false); once the ring is empty they go back on and the ring is looked at
+      // once more (as RpmsgVirtio.receiveFrom, which is this loop with calls; see there).
+      for (;;) {
+        // VringDevice.takeAvailable, written out: any check that fails hands over to the full code, which
+        // refuses and counts. (A broken ring is handed over before an entry is taken; with nothing
+        // posted, the full code does what follows: it takes nothing from a broken ring either.)
+        const last = rxLastAvail;
+        // avail.idx is read again only once the entries seen at the last read are taken (Linux's
+        // vhost keeps avail_idx the same way): one read and one barrier for a whole batch.
+        let ahead = (rxKnownAvail - last) & 0xffff;
+        if (ahead === 0 || ahead > rxNum) {
+          rxKnownAvail = rxAvail[1];
+          ahead = (rxKnownAvail - last) & 0xffff;
+          if (ahead === 0) {
+            if (phase !== PHASE_AFTER_MESSAGE) break;
+            if (rxKicksWanted && !rxEventIndex) break;
+            // VringDevice.enableKicks, written out (its barrier closes the store-buffer race: the kick
+            // setting out before avail.idx is read again).
+            rxKicksWanted = true;
+            if (rxEventIndex) rxUsedHalves[rxAvailEvent] = last;
+            else rxUsedHalves[0] = 0;
             barrier();
+            phase = PHASE_AFTER_REARM;
+            continue;
           }
-          head = rxAvail[2 + (last & rxMask)];
-          const descriptor = head << 2;
-          const offset = rxDescWords[descriptor] - base;
-          bufferLength = rxDescWords[descriptor + 2];
-          // Descriptor index, flags, address above 4 GiB, bounds in the region; then the rpmsg
-          // header: at least 16 bytes, aligned (else the full code reads it through the DataView),
-          // len within the buffer; not for the name service.
-          // (Flags and the address's high word in one test; `bufferLength > size - offset` also refuses an
-          // offset past the end, bufferLength being a u32.)
-          if (rxBroken || head >= rxNum || ((rxDescHalves[(head << 3) + 6] & DESC_CHAINED) | rxDescWords[descriptor + 1]) !== 0 ||
-            offset < 0 || bufferLength > size - offset || bufferLength < RPMSG_HDR_SIZE || (offset & 3) !== 0) {
-            device.receiveFrom(ring, suppressed, phase);
-            return;
+          if (ahead > rxNum) {
+            break unusual;
           }
-          const word = offset >> 2;
-          const destination = words[word + 1];
-          const payload = halves[(offset >> 1) + 6];
-          if (payload > bufferLength - RPMSG_HDR_SIZE || destination === RPMSG_NS_ADDR) {
-            device.receiveFrom(ring, suppressed, phase);
-            return;
-          }
-          let endpoint = cachedEndpoint;
-          if (destination !== cachedAddress) {
-            endpoint = endpoints.byAddress.get(destination) ?? null;
-            if (endpoint === null) {
-              device.receiveFrom(ring, suppressed, phase); // no recipient: counted and rate-limited there
-              return;
-            }
-            cachedAddress = destination;
-            cachedEndpoint = endpoint;
-          }
-          rxLastAvail = (last + 1) & 0xffff;
-          if (phase === PHASE_AFTER_MESSAGE && !suppressed) {
-            ring.setKicksWanted(false);
-            suppressed = true;
-          }
-          received++;
-          const source = words[word];
-          // (An address is an integer: `| 0` tells the usual one from RPMSG_ADDR_ANY without a double compare.)
-          const learned = endpoint!.destination;
-          if ((learned | 0) === -1 && learned === RPMSG_ADDR_ANY) endpoint!.destination = source;
-          deliveringHeld = false;
-          if (endpoint!.onReadable !== undefined) {
-            deliveringTo = endpoint;
-            deliveringBufferOffset = offset;
-            deliveringLength = payload;
-            endpoint!.onReadable(payload, source, offset + RPMSG_HDR_SIZE); // a method call: `this` is the endpoint
-            deliveringTo = null;
-          }
-          // Detached from inside the callback: the ring is the old host's; a used entry now would corrupt the next one's.
-          if (receive !== ring) {
-            if (deliveringHeld) keepHeld(endpoint!, ring, head, bufferLength);
-            return;
-          }
-          if (!deliveringHeld) {
-            // VringDevice.pushUsed, written out.
-            const usedIndex = rxUsedIndex;
-            const element = 1 + ((usedIndex & rxMask) << 1);
-            rxUsedWords[element] = head;
-            rxUsedWords[element + 1] = bufferLength;
-            barrier();
-            const next = (usedIndex + 1) & 0xffff;
-            rxUsedIndex = next;
-            rxUsedHalves[1] = next;
-          } else {
-            keepHeld(endpoint!, ring, head, bufferLength);
-          }
-          if (receivePaused) {
-            if (suppressed) ring.enableKicks();
-            break;
-          }
-          phase = PHASE_AFTER_MESSAGE;
+          // The entries and their descriptors only after avail.idx.
+          barrier();
         }
-        break;
-      } catch (error) {
-        // One try per pass, not per message. An app exception: the message is lost, the buffer
-        // returned, the pass goes on. Anything else (from the full code) ends the pass, logged.
-        const endpoint = deliveringTo;
-        if (endpoint === null) {
-          device.passFailed(error);
+        const head = rxAvail[2 + (last & rxMask)];
+        const descriptor = head << 2;
+        const offset = rxDescWords[descriptor] - base;
+        const bufferLength = rxDescWords[descriptor + 2];
+        // Descriptor index, flags, address above 4 GiB, bounds in the region; then the rpmsg
+        // header: at least 16 bytes, aligned (else the full code reads it through the DataView),
+        // len within the buffer; not for the name service.
+        // (Flags and the address's high word in one test; `bufferLength > size - offset` also refuses an
+        // offset past the end, bufferLength being a u32.)
+        if (rxBroken || head >= rxNum || ((rxDescHalves[(head << 3) + 6] & DESC_CHAINED) | rxDescWords[descriptor + 1]) !== 0 ||
+          offset < 0 || bufferLength > size - offset || bufferLength < RPMSG_HDR_SIZE || (offset & 3) !== 0) {
+          break unusual;
+        }
+        const word = offset >> 2;
+        const destination = words[word + 1];
+        const payload = halves[(offset >> 1) + 6];
+        if (payload > bufferLength - RPMSG_HDR_SIZE || destination === RPMSG_NS_ADDR) {
+          break unusual;
+        }
+        let endpoint = cachedEndpoint;
+        if (destination !== cachedAddress) {
+          endpoint = endpoints.byAddress.get(destination) ?? null;
+          if (endpoint === null) {
+            break unusual; // no recipient: counted and rate-limited there
+          }
+          cachedAddress = destination;
+          cachedEndpoint = endpoint;
+        }
+        rxLastAvail = (last + 1) & 0xffff;
+        if (phase === PHASE_AFTER_MESSAGE && rxKicksWanted) ring.setKicksWanted(false);
+        received++;
+        const source = words[word];
+        // (An address is an integer: `| 0` tells the usual one from RPMSG_ADDR_ANY without a double compare.)
+        const learned = endpoint!.destination;
+        if ((learned | 0) === -1 && learned === RPMSG_ADDR_ANY) endpoint!.destination = source;
+        deliveringHeld = false;
+        if (endpoint!.onReadable !== undefined) {
+          deliveringTo = endpoint;
+          deliveringBufferOffset = offset;
+          deliveringLength = payload;
+          deliveringHead = head;
+          endpoint!.onReadable(payload, source, offset + RPMSG_HDR_SIZE); // a method call: `this` is the endpoint
+          deliveringTo = null;
+        }
+        // Detached from inside the callback: the ring is the old host's; a used entry now would corrupt the next one's.
+        if (receive !== ring) {
+          if (deliveringHeld) keepHeld(endpoint!, ring, head, bufferLength);
           return;
         }
-        deliveringTo = null;
-        appErrors.exception(error, { callback: 'onReadable', endpoint });
-        if (deliveringHeld) keepHeld(endpoint, ring, head, bufferLength);
-        if (receive !== ring) return;
-        if (!deliveringHeld) ring.pushUsed(head, bufferLength);
+        if (!deliveringHeld) {
+          // VringDevice.pushUsed, written out; used.idx at the pass's end (finishPass) or re-arm.
+          const usedIndex = rxUsedIndex;
+          const element = 1 + ((usedIndex & rxMask) << 1);
+          rxUsedWords[element] = head;
+          rxUsedWords[element + 1] = bufferLength;
+          rxUsedIndex = (usedIndex + 1) & 0xffff;
+          } else {
+          keepHeld(endpoint!, ring, head, bufferLength);
+        }
         if (receivePaused) {
-          if (suppressed) ring.enableKicks();
+          if (!rxKicksWanted) ring.enableKicks();
           break;
         }
         phase = PHASE_AFTER_MESSAGE;
       }
+      finishPass();
+      if (wakeWanted) device.wakeWriters();
+      return;
     }
-    // VringDevice.shouldNotify, written out.
-    // (The pass ends here only with the session's ring: its state is in the variables.)
-    const usedIndex = rxUsedIndex;
-    const notified = rxLastNotified;
-    if (usedIndex !== notified) {
-      barrier();
-      rxLastNotified = usedIndex;
-      if (rxEventIndex ? ((usedIndex - rxAvail[rxUsedEvent] - 1) & 0xffff) < ((usedIndex - notified) & 0xffff) : (rxAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
-        notify(rxNotifyId);
-      }
+    handOver(ring, phase);
+  };
+
+  /**
+   * An exception escaped the doorbell. An app exception (onReadable threw): reported as the app's,
+   * the message lost, its buffer returned, and the pass goes on in the full receive loop (which
+   * catches each callback itself). Anything else (from the full code) ends the pass, logged, with
+   * what it returned published.
+   */
+  const recover = (error: unknown): void => {
+    const endpoint = deliveringTo;
+    if (endpoint === null) {
+      if (receiveOwned !== null) finishPass();
+      device.passFailed(error);
+      return;
     }
-    if (wakeWanted) {
-      try {
-        device.wakeWriters();
-      } catch (error) {
-        device.passFailed(error);
-      }
+    deliveringTo = null;
+    appErrors.exception(error, { callback: 'onReadable', endpoint });
+    const head = deliveringHead;
+    // head -1: the session ended in the callback (detach), nothing goes back to its rings.
+    if (head < 0) {
+      if (deliveringHeld) zeroCopy!.held(endpoint, head, 0, deliveringBufferOffset + RPMSG_HDR_SIZE, true);
+      return;
+    }
+    // The used entry's len is desc.len read again (head was checked against num when taken; the length
+    // only goes back to the host, nothing here is read or written through it): one variable fewer per message.
+    const bufferLength = rxDescWords[(head << 2) + 2];
+    const ring = receive!;
+    if (deliveringHeld) keepHeld(endpoint, ring, head, bufferLength);
+    else ring.pushUsed(head, bufferLength); // (published now, with the pass's earlier entries)
+    handOver(ring, PHASE_AFTER_MESSAGE); // the full loop stops at once if the callback paused receiving
+  };
+
+  /** The doorbell with its exceptions handled here: for a platform whose event loop does not take them (platform.onNotifyException absent), and service(). */
+  const guardedDoorbell = (): void => {
+    try {
+      doorbell();
+    } catch (error) {
+      recover(error);
     }
   };
+
+  // A platform whose event loop catches (platform.onNotifyException) gets recover as its handler and the bare doorbell.
+  if (platform.onNotifyException !== undefined) platform.onNotifyException = recover;
 
   /** The pass without the status byte (the runtime's full pass has handled it): the doorbell's body. */
   const service = (): void => {
     const outer = inFullPass;
     inFullPass = true;
     try {
-      doorbell();
+      guardedDoorbell();
     } finally {
       inFullPass = outer;
     }
@@ -478,22 +528,18 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
     return -1;
   };
 
-  /** Return TX buffer `head` with `usedLength` bytes and kick the host if it wants (VringDevice.pushUsed, then shouldNotify, written out). */
+  /**
+   * Return TX buffer `head` with `usedLength` bytes (VringDevice.pushUsed, then shouldNotify, written
+   * out): while a message is delivered used.idx and the kick wait for the pass's end, else they go out
+   * now (finishPass), kicking the host if it wants.
+   */
   const publishTransmit = (head: number, usedLength: number): void => {
     const usedIndex = txUsedIndex;
     const element = 1 + ((usedIndex & txMask) << 1);
     txUsedWords[element] = head;
     txUsedWords[element + 1] = usedLength;
-    barrier();
-    const next = (usedIndex + 1) & 0xffff;
-    txUsedIndex = next;
-    txUsedHalves[1] = next;
-    const notified = txLastNotified;
-    barrier();
-    txLastNotified = next;
-    if (txEventIndex ? ((next - txAvail[txUsedEvent] - 1) & 0xffff) < ((next - notified) & 0xffff) : (txAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
-      notify(txNotifyId);
-    }
+    txUsedIndex = (usedIndex + 1) & 0xffff;
+    if (deliveringTo === null) finishPass();
   };
 
   /** Send one message (the endpoint's send, trySend, sendOffchannel...): the one-pass take and return, else the full send. */
@@ -556,21 +602,14 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
             if (copy !== undefined) copy(true, offset + RPMSG_HDR_SIZE, data, 0, length);
             else for (let i = 0; i < length; i++) bytes[offset + RPMSG_HDR_SIZE + i] = data[i];
           }
+          sent++;
+          // publishTransmit, written out: used.idx and the kick at the pass's end, or now.
           const usedIndex = txUsedIndex;
           const element = 1 + ((usedIndex & txMask) << 1);
           txUsedWords[element] = head;
           txUsedWords[element + 1] = RPMSG_HDR_SIZE + length;
-          barrier();
-          const next = (usedIndex + 1) & 0xffff;
-          txUsedIndex = next;
-          txUsedHalves[1] = next;
-          sent++;
-          const notified = txLastNotified;
-          barrier();
-          txLastNotified = next;
-          if (txEventIndex ? ((next - txAvail[txUsedEvent] - 1) & 0xffff) < ((next - notified) & 0xffff) : (txAvail[0] & VRING_AVAIL_F_NO_INTERRUPT) === 0) {
-            notify(txNotifyId);
-          }
+          txUsedIndex = (usedIndex + 1) & 0xffff;
+            if (deliveringTo === null) finishPass();
           return;
         }
       }
@@ -739,6 +778,8 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       if (zeroCopy !== null) zeroCopy.attach(rx, tx, memory, isFast);
     },
     detach() {
+      // What a pass had not published yet belongs to the rings of a host that went away: dropped.
+      deliveringHead = -1;
       releaseRingState();
       receive = null;
       transmit = null;
@@ -753,7 +794,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
       cachedAddress = -1;
       cachedEndpoint = null;
     },
-    doorbell,
+    doorbell: platform.onNotifyException === recover ? doorbell : guardedDoorbell,
     service,
     transmit: transmitMessage,
     endpointRead,
@@ -787,6 +828,9 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
         closedWhileDelivering = endpoint;
       }
       if (zeroCopy !== null) zeroCopy.releaseAll(endpoint);
+    },
+    publishPending() {
+      if (deliveringTo !== null && receiveOwned !== null) finishPass();
     },
     takeSpareTransmitBuffer(ring, length) {
       return zeroCopy === null || spares === 0 ? -1 : zeroCopy.takeSpare(ring, length);

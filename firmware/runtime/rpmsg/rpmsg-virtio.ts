@@ -129,6 +129,11 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
    */
   receiveFrom(receive: VringDevice, suppressed: boolean, phase: ReceivePhase): void {
     for (;;) {
+      if (this.receivePaused) {
+        // The app paused receiving from inside a callback: the rest stays in the ring (pauseReceive(false) services it).
+        if (suppressed) receive.enableKicks();
+        break;
+      }
       const head = receive.takeValid();
       if (head < 0) {
         if (phase !== PHASE_AFTER_MESSAGE) break;
@@ -148,11 +153,6 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
       // host's, set up afresh; a used entry written now would corrupt it.
       if (this.receiveRing !== receive) return;
       if (!held) receive.pushUsed(head, length);
-      if (this.receivePaused) {
-        // The app paused receiving from inside its callback: the rest stays in the ring (pauseReceive(false) services it).
-        if (suppressed) receive.enableKicks();
-        break;
-      }
       phase = PHASE_AFTER_MESSAGE;
     }
     if (receive.shouldNotify()) this.platform.notify(receive.notifyId);
@@ -247,6 +247,9 @@ export class RpmsgVirtio implements EndpointHost, NameServiceTransmitter, FullMe
   acquireTransmitBuffer(transmit: VringDevice, source: number, length: number, wait: boolean): number {
     let head = this.path.takeSpareTransmitBuffer(transmit, length);
     if (head >= 0) return head;
+    // From a callback of a pass: what the pass returned goes out first (the host may be waiting for it,
+    // and a look at its state compares used.idx with the device's index).
+    this.path.publishPending();
     head = this.takeTransmitBuffer(transmit, length);
     if (head < 0) {
       if (transmit.broken) throw this.transmitSetAside(transmit);
