@@ -268,13 +268,12 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
 
   /** True while service() (the runtime's full pass, which has read the status itself) runs the pass: no handing back to it. */
   let inFullPass = false;
-  /**
-   * Used entries written by the fast path whose used.idx is not published yet: both rings' indexes
-   * go out once per pass (finishPass, or the re-arm), as Linux's vhost batches vhost_add_used before
-   * vhost_signal. A send made while a message is delivered (deliveringTo set: a pass runs, and ends
-   * with finishPass) leaves vring 0's index and kick to the pass's end; anything that hands over to the
-   * full code, or may wait, publishes first (finishPass).
-   */
+  // Used entries written by the fast path whose used.idx is not published yet: both rings' indexes
+  // go out once per pass (finishPass, or the re-arm), as Linux's vhost batches vhost_add_used before
+  // vhost_signal. A send made while a message is delivered (deliveringTo set: a pass runs, and ends
+  // with finishPass) leaves vring 0's index and kick to the pass's end; anything that hands over to the
+  // full code, or may wait, publishes first (finishPass).
+
   /** The descriptor head of the message being delivered (for recover; -1: the session ended meanwhile). */
   let deliveringHead = -1;
 
@@ -425,7 +424,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
           rxUsedWords[element] = head;
           rxUsedWords[element + 1] = bufferLength;
           rxUsedIndex = (usedIndex + 1) & 0xffff;
-          } else {
+        } else {
           keepHeld(endpoint!, ring, head, bufferLength);
         }
         if (receivePaused) {
@@ -609,7 +608,7 @@ export function createMessagePath(device: FullMessagePath, platform: PlatformCom
           txUsedWords[element] = head;
           txUsedWords[element + 1] = RPMSG_HDR_SIZE + length;
           txUsedIndex = (usedIndex + 1) & 0xffff;
-            if (deliveringTo === null) finishPass();
+          if (deliveringTo === null) finishPass();
           return;
         }
       }
