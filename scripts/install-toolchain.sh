@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the cross toolchain and emulator the remote's XS targets need (idempotent).
 # gcc-arm-none-eabi + newlib-nano build the qemu-mps2 firmware, qemu-system-arm runs it,
-# gcc builds the posix remote. Skips everything that is already present.
+# gcc builds the posix remote, strace lets test/platform/posix.test.ts count the posix remote's
+# system calls per round trip. Skips everything that is already present.
 set -euo pipefail
 
-packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc)
+packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc strace)
 
 find_missing() {
   missing=()
