@@ -73,6 +73,26 @@ describe('engine patches keep JS semantics (pinned vs patched XS, same scripts)'
   });
 });
 
+describe('patch 0116: a slot heap full of live objects grows instead of collecting again and again', () => {
+  // heap-growth.js keeps most of the heap live, then allocates garbage. The pinned engine clears
+  // its thrashing flag in every slot allocation's collection, so it grows only when a collection
+  // frees nothing at all: here it never grows (and collects every few thousand allocations). With
+  // the patch two collections in a row that leave less than the heap's increment free grow it.
+  it('the pinned engine does not grow the heap; the patched one grows it by its increment', () => {
+    const script = join(root, 'test/xs-patches/heap-growth.js');
+    const parse = (stdout: string) => {
+      const match = /^reserved (\d+) (\d+) live 12000 sum 10000$/m.exec(stdout);
+      expect(match, stdout).not.toBeNull();
+      return { before: Number(match![1]), after: Number(match![2]) };
+    };
+    const pinned = parse(run(pinnedHost, script).stdout);
+    const patched = parse(run(patchedHost, script).stdout);
+    expect(pinned.after).toBe(pinned.before);
+    expect(patched.before).toBe(pinned.before);
+    expect(patched.after).toBeGreaterThan(patched.before);
+  });
+});
+
 describe('patch 0001: built-ins left out of the builders table', () => {
   const all = ['Generator', 'BigInt', 'Date', 'RegExp', 'JSON', 'Atomics', 'Promise', 'Proxy'];
 

@@ -281,6 +281,13 @@ static void fx_chunks(txMachine* the)
 	mxResult->value.integer = (txInteger)the->currentChunksSize;
 }
 
+/* reserved(): the slots the heap holds now, live or free, without a collection (patch 0116's test) */
+static void fx_reserved(txMachine* the)
+{
+	mxResult->kind = XS_INTEGER_KIND;
+	mxResult->value.integer = (txInteger)the->maximumHeapCount;
+}
+
 static void drain(txMachine* the)
 {
 	while (the->promiseJobs) {
@@ -333,6 +340,8 @@ static int command_run(const char* path)
 		xsDefine(xsGlobal, xsID("slots"), xsVar(0), xsDontEnum);
 		xsVar(0) = xsNewHostFunction(fx_chunks, 0);
 		xsDefine(xsGlobal, xsID("chunks"), xsVar(0), xsDontEnum);
+		xsVar(0) = xsNewHostFunction(fx_reserved, 0);
+		xsDefine(xsGlobal, xsID("reserved"), xsVar(0), xsDontEnum);
 		status = run_text(the, text, size);
 	}
 	xsEndHost(the);
