@@ -510,13 +510,12 @@ export async function compileEngine(build: EngineBuild): Promise<string[]> {
   // -fwrapv: XS runs JS's wrapping integer operators (<<, +, * on int32) as C int arithmetic,
   // which C leaves undefined on overflow; wrapping is what JS requires.
   const engineFlags = [...tc.cflags, '-fwrapv', ...engineSanitizerExceptions, ...defines, '-w'];
-  const engineSourcesList = readdirSync(join(xs, 'sources')).filter((f) => f.endsWith('.c') && f !== 'xsSnapshot.c').sort();
+  const engineSources = readdirSync(join(xs, 'sources')).filter((f) => f.endsWith('.c') && f !== 'xsSnapshot.c').sort();
   // patch 0113: files whose assembly is rewritten before it is assembled (tools/xs-dispatch.ts)
-  const rewrites = new Map(engineSourcesList.flatMap((f) => { const r = engineFileRewrite(target, f, build.sources); return r ? [[f, r] as const] : []; }));
+  const rewrites = new Map(engineSources.flatMap((f) => { const r = engineFileRewrite(target, f, build.sources); return r ? [[f, r] as const] : []; }));
   const flagHash = createHash('sha256').update(JSON.stringify([tc.cc, engineFlags, xs, [...new Set([...HOT_FILES, ...hotFilesOf(build.engine)])].map((f) => engineFileFlags(target, f, build.engine)), [...rewrites.values()].map((r) => r.version)])).digest('hex').slice(0, 12);
   // the two Cortex-M4F boards compile the engine identically: one cache
   const engineDir = join(root, 'build/xs-engine', `${isRealBoard(target) ? 'cortex-m4f' : target}-${flagHash}`);
-  const engineSources = engineSourcesList;
   const platformHeader = join(root, 'firmware/platform/xs/xs_platform.h');
   const engineObjects = engineSources.map((f) => join(engineDir, f.replace(/\.c$/, '.o')));
   await withLock(engineDir, async () => {
